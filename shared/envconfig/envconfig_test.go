@@ -1,0 +1,49 @@
+package envconfig_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dnsreroute/dnsreroute/shared/envconfig"
+)
+
+func TestReader(t *testing.T) {
+	env := map[string]string{"S": " v ", "N": "7", "BADN": "x", "LOWN": "-1", "D": "90s", "DS": "30", "BADD": "-5s", "B": "true", "BADB": "maybe"}
+	r := envconfig.New(func(k string) string { return env[k] })
+	if got := r.String("S", "d"); got != "v" {
+		t.Errorf("String = %q", got)
+	}
+	if got := r.String("MISSING", "d"); got != "d" {
+		t.Errorf("String default = %q", got)
+	}
+	if got := r.Int("N", 1, 0); got != 7 {
+		t.Errorf("Int = %d", got)
+	}
+	if got := r.Duration("D", 0); got != 90*time.Second {
+		t.Errorf("Duration = %v", got)
+	}
+	if got := r.Duration("DS", 0); got != 30*time.Second {
+		t.Errorf("Duration of a bare number = %v", got)
+	}
+	if got := r.Bool("B", false); !got {
+		t.Errorf("Bool = %v", got)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatalf("no error expected yet, got %v", err)
+	}
+	r.Required("MISSING")
+	r.Int("BADN", 1, 0)
+	r.Int("LOWN", 1, 0)
+	r.Duration("BADD", time.Second)
+	r.Bool("BADB", false)
+	err := r.Err()
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, name := range []string{"MISSING is required", "BADN", "LOWN", "BADD", "BADB"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not mention %s", err, name)
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package reroute
+
+import (
+	"context"
+	"time"
+)
+
+// Redirect statuses a route may answer with.
+const (
+	StatusMovedPermanently  = 301
+	StatusFound             = 302
+	StatusTemporaryRedirect = 307
+	StatusPermanentRedirect = 308
+
+	DefaultStatus = StatusMovedPermanently
+)
+
+// Route sends every request for Host (an exact name or a "*." wildcard) to Target.
+type Route struct {
+	Host      string
+	OrgID     string
+	Target    string
+	Status    int
+	KeepPath  bool // append the request path to the target's path
+	KeepQuery bool // merge the request query into the target's
+	Enabled   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ValidStatus reports whether s is a redirect status a route may use.
+func ValidStatus(s int) bool {
+	switch s {
+	case StatusMovedPermanently, StatusFound, StatusTemporaryRedirect, StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// Rules are the settings route validation depends on.
+type Rules struct {
+	// ServiceHost is the service's own redirect hostname (the CNAME target): no route
+	// may claim it, and no target may point at it.
+	ServiceHost string
+}
+
+// Normalize validates r and puts its host and target in canonical form; a zero
+// status becomes DefaultStatus. Every failing field is reported at once.
+func (rules Rules) Normalize(r *Route) error {
+	var v invalid
+	host, err := NormalizeHost(r.Host)
+	if err != nil {
+		v.add("host", "%s", err)
+	} else if rules.ServiceHost != "" && (host == rules.ServiceHost || IsWildcard(host) && WildcardMatches(host, rules.ServiceHost)) {
+		v.add("host", "%s is the service's own hostname and cannot be routed", rules.ServiceHost)
+	} else {
+		r.Host = host
+	}
+	if r.Status == 0 {
+		r.Status = DefaultStatus
+	}
+	if !ValidStatus(r.Status) {
+		v.add("status", "status must be 301, 302, 307 or 308")
+	}
+	if r.OrgID == "" {
+		v.add("orgId", "a route belongs to an org")
+	}
+	target, err := NormalizeTarget(r.Target)
+	if err != nil {
+		v.add("target", "%s", err)
+	} else if err == nil && host != "" {
+		if err := rules.checkLoop(host, target); err != nil {
+			v.add("target", "%s", err)
+		}
+	}
+	if err == nil {
+		r.Target = target
+	}
+	return v.err()
+}
+
+// RouteStore keeps routes. Implementations enforce that a hostname belongs to one
+// org at a time, in the database rather than by reading first.
+type RouteStore interface {
+	// GetRoute returns the route stored under exactly host, or a CodeNotFound error.
+	GetRoute(ctx context.Context, host string) (Route, error)
+	// CreateRoute stores a new route; a host already routed is a CodeConflict error
+	// with reason "host_taken", whichever org holds it.
+	CreateRoute(ctx context.Context, r Route) error
+	// UpdateRoute replaces a route of r.OrgID; CodeNotFound if that org has none.
+	UpdateRoute(ctx context.Context, r Route) error
+	// DeleteRoute removes orgID's route for host; CodeNotFound if that org has none.
+	DeleteRoute(ctx context.Context, orgID, host string) error
+	// ListRoutes pages through an org's routes in host order.
+	ListRoutes(ctx context.Context, orgID string, page PageRequest) (Page[Route], error)
+}
+
+// RouteFinder answers the redirect path: the route that serves a request host, exact
+// match first, then the longest wildcard (see Candidates). found is false when no
+// route matches; err is set only when the answer is unknown.
+type RouteFinder interface {
+	FindRoute(ctx context.Context, host string) (r Route, found bool, err error)
+}
+
+// Paging bounds shared by every list.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// PageRequest asks for one page: Cursor is the opaque NextCursor of the previous page.
+type PageRequest struct {
+	Limit  int
+	Cursor string
+}
+
+// Size returns the page size to use: the default for zero, and an error outside 1..Max.
+func (p PageRequest) Size() (int, error) {
+	switch {
+	case p.Limit == 0:
+		return DefaultPageSize, nil
+	case p.Limit < 0 || p.Limit > MaxPageSize:
+		return 0, &Error{Code: CodeInvalid, Reason: "validation_failed", Message: "the input is not valid",
+			Fields: []FieldError{{Field: "limit", Message: "limit must be between 1 and 200"}}}
+	}
+	return p.Limit, nil
+}
+
+// Page is one page of a list; NextCursor is empty on the last page.
+type Page[T any] struct {
+	Items      []T
+	NextCursor string
+}
