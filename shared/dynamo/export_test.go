@@ -1,0 +1,14 @@
+package dynamo
+
+// Internals the black-box tests check, exposed to them only.
+
+// KeyAttributes are the key attribute and index names the key constructors use.
+var KeyAttributes = struct{ PK, SK, GSI1PK, GSI1SK, GSI1, TTL string }{
+	attrPK, attrSK, attrGSI1PK, attrGSI1SK, indexGSI1, attrTTL,
+}
+
+var (
+	RouteKey        = routeKey
+	RouteIndexKey   = routeIndexKey
+	ConditionFailed = conditionFailed
+)

@@ -1,0 +1,397 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
+)
+
+// Route attributes besides the keys.
+const (
+	attrHost      = "host"
+	attrOrgID     = "orgId"
+	attrTarget    = "target"
+	attrStatus    = "status"
+	attrKeepPath  = "keepPath"
+	attrKeepQuery = "keepQuery"
+	attrEnabled   = "enabled"
+	attrCreatedAt = "createdAt"
+	attrUpdatedAt = "updatedAt"
+)
+
+// routeItem is a route as stored. Times are RFC 3339 strings with nanoseconds in
+// UTC: they round-trip exactly, sort as text and read well in the console.
+type routeItem struct {
+	PK        string `dynamodbav:"PK"`
+	SK        string `dynamodbav:"SK"`
+	GSI1PK    string `dynamodbav:"GSI1PK"`
+	GSI1SK    string `dynamodbav:"GSI1SK"`
+	Host      string `dynamodbav:"host"`
+	OrgID     string `dynamodbav:"orgId"`
+	Target    string `dynamodbav:"target"`
+	Status    int    `dynamodbav:"status"`
+	KeepPath  bool   `dynamodbav:"keepPath"`
+	KeepQuery bool   `dynamodbav:"keepQuery"`
+	Enabled   bool   `dynamodbav:"enabled"`
+	CreatedAt string `dynamodbav:"createdAt,omitempty"`
+	UpdatedAt string `dynamodbav:"updatedAt,omitempty"`
+}
+
+func newRouteItem(r reroute.Route) routeItem {
+	return routeItem{
+		PK: routePK(r.Host), SK: routeSK,
+		GSI1PK: routeGSI1PK(r.OrgID), GSI1SK: routeGSI1SK(r.Host),
+		Host: r.Host, OrgID: r.OrgID, Target: r.Target, Status: r.Status,
+		KeepPath: r.KeepPath, KeepQuery: r.KeepQuery, Enabled: r.Enabled,
+		CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
+	}
+}
+
+func (it routeItem) route() reroute.Route {
+	return reroute.Route{
+		Host: it.Host, OrgID: it.OrgID, Target: it.Target, Status: it.Status,
+		KeepPath: it.KeepPath, KeepQuery: it.KeepQuery, Enabled: it.Enabled,
+		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt),
+	}
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// parseTime reads a stored time; one that does not parse reads as zero rather than
+// making the whole route unreadable.
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func errRouteNotFound() error {
+	return &reroute.Error{Code: reroute.CodeNotFound, Reason: "route_not_found", Message: "no such route"}
+}
+
+// errHostTaken does not say which org holds the host: that would leak another
+// tenant's existence.
+func errHostTaken() error {
+	return &reroute.Error{Code: reroute.CodeConflict, Reason: "host_taken", Message: "that hostname is already routed"}
+}
+
+// checkKeys refuses a route whose keys would be malformed; validating the rest is
+// reroute.Rules' job, done before the store is called.
+func checkKeys(r reroute.Route) error {
+	if r.Host == "" || r.OrgID == "" {
+		return &reroute.Error{Code: reroute.CodeInvalid, Reason: "validation_failed", Message: "a route needs a host and an org"}
+	}
+	return nil
+}
+
+// GetRoute returns the route stored under exactly host. It reads consistently, so
+// that the dashboard sees its own writes.
+func (s *Store) GetRoute(ctx context.Context, host string) (reroute.Route, error) {
+	if host == "" {
+		return reroute.Route{}, errRouteNotFound()
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            routeKey(host),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return reroute.Route{}, unavailable(err)
+	}
+	if out.Item == nil {
+		return reroute.Route{}, errRouteNotFound()
+	}
+	var it routeItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return reroute.Route{}, fmt.Errorf("decoding route %s: %w", host, err)
+	}
+	return it.route(), nil
+}
+
+// CreateRoute stores a new route. The hostname's uniqueness is the item's key with
+// attribute_not_exists, so two orgs racing for one host cannot both win. Zero times
+// are set to now.
+func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
+	if err := checkKeys(r); err != nil {
+		return err
+	}
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = s.now()
+	}
+	if r.UpdatedAt.IsZero() {
+		r.UpdatedAt = r.CreatedAt
+	}
+	item, err := attributevalue.MarshalMap(newRouteItem(r))
+	if err != nil {
+		return fmt.Errorf("encoding route %s: %w", r.Host, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.table),
+		Item:                item,
+		ConditionExpression: aws.String("attribute_not_exists(" + attrPK + ")"),
+	})
+	if _, failed := conditionFailed(err); failed {
+		return errHostTaken()
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// UpdateRoute replaces the settings of r.OrgID's route for r.Host, keeping its
+// creation time. Another org's route answers not found, like a missing one. A zero
+// UpdatedAt is set to now.
+func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route) error {
+	if err := checkKeys(r); err != nil {
+		return errRouteNotFound()
+	}
+	if r.UpdatedAt.IsZero() {
+		r.UpdatedAt = s.now()
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table),
+		Key:       routeKey(r.Host),
+		UpdateExpression: aws.String("SET #target = :target, #status = :status, #keepPath = :keepPath, " +
+			"#keepQuery = :keepQuery, #enabled = :enabled, #updatedAt = :updatedAt"),
+		ConditionExpression: aws.String("attribute_exists(" + attrPK + ") AND #orgId = :orgId"),
+		ExpressionAttributeNames: map[string]string{
+			"#target": attrTarget, "#status": attrStatus, "#keepPath": attrKeepPath,
+			"#keepQuery": attrKeepQuery, "#enabled": attrEnabled, "#updatedAt": attrUpdatedAt,
+			"#orgId": attrOrgID,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":target":    &types.AttributeValueMemberS{Value: r.Target},
+			":status":    &types.AttributeValueMemberN{Value: fmt.Sprint(r.Status)},
+			":keepPath":  &types.AttributeValueMemberBOOL{Value: r.KeepPath},
+			":keepQuery": &types.AttributeValueMemberBOOL{Value: r.KeepQuery},
+			":enabled":   &types.AttributeValueMemberBOOL{Value: r.Enabled},
+			":updatedAt": &types.AttributeValueMemberS{Value: formatTime(r.UpdatedAt)},
+			":orgId":     &types.AttributeValueMemberS{Value: r.OrgID},
+		},
+	})
+	if _, failed := conditionFailed(err); failed {
+		return errRouteNotFound()
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// DeleteRoute removes orgID's route for host; another org's route answers not found.
+func (s *Store) DeleteRoute(ctx context.Context, orgID, host string) error {
+	if orgID == "" || host == "" {
+		return errRouteNotFound()
+	}
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       routeKey(host),
+		ConditionExpression:       aws.String("attribute_exists(" + attrPK + ") AND #orgId = :orgId"),
+		ExpressionAttributeNames:  map[string]string{"#orgId": attrOrgID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":orgId": &types.AttributeValueMemberS{Value: orgID}},
+	})
+	if _, failed := conditionFailed(err); failed {
+		return errRouteNotFound()
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// ListRoutes pages through orgID's routes in host order, on GSI1.
+func (s *Store) ListRoutes(ctx context.Context, orgID string, page reroute.PageRequest) (reroute.Page[reroute.Route], error) {
+	size, err := page.Size()
+	if err != nil {
+		return reroute.Page[reroute.Route]{}, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		IndexName:              aws.String(indexGSI1),
+		KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :sk)"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": attrGSI1PK, "#sk": attrGSI1SK,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: routeGSI1PK(orgID)},
+			":sk": &types.AttributeValueMemberS{Value: routeGSI1SKOf},
+		},
+		// One more than the page: whether it comes back says whether there is a next
+		// page, so the last page never ends with a cursor to an empty one.
+		Limit: aws.Int32(int32(size + 1)),
+	}
+	if page.Cursor != "" {
+		after, err := decodeCursor(page.Cursor)
+		if err != nil {
+			return reroute.Page[reroute.Route]{}, err
+		}
+		// The start key is rebuilt from the caller's org, not taken from the cursor,
+		// so a cursor can never reach another org's items.
+		in.ExclusiveStartKey = routeIndexKey(orgID, after)
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return reroute.Page[reroute.Route]{}, unavailable(err)
+	}
+	var items []routeItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return reroute.Page[reroute.Route]{}, fmt.Errorf("decoding routes of org %s: %w", orgID, err)
+	}
+	var p reroute.Page[reroute.Route]
+	if len(items) > size {
+		items = items[:size]
+		p.NextCursor = encodeCursor(items[size-1].Host)
+	}
+	p.Items = make([]reroute.Route, len(items))
+	for i, it := range items {
+		p.Items[i] = it.route()
+	}
+	return p, nil
+}
+
+// A cursor is the base64url of a version prefix and the last host of the page: the
+// prefix lets the format change without misreading old cursors.
+const cursorV1 = "1:"
+
+// maxCursorLen bounds what decodeCursor reads: the longest host, encoded.
+const maxCursorLen = 400
+
+func encodeCursor(lastHost string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorV1 + lastHost))
+}
+
+func decodeCursor(cursor string) (string, error) {
+	bad := &reroute.Error{Code: reroute.CodeInvalid, Reason: "invalid_cursor", Message: "the cursor is not valid: start again from the first page"}
+	if len(cursor) > maxCursorLen {
+		return "", bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return "", bad
+	}
+	host, ok := strings.CutPrefix(string(b), cursorV1)
+	if !ok {
+		return "", bad
+	}
+	if norm, err := reroute.NormalizeHost(host); err != nil || norm != host {
+		return "", bad
+	}
+	return host, nil
+}
+
+// findProjection names the attributes the redirector needs, and no more: less to
+// read, send and decode on the hot path. Every name goes through a placeholder,
+// since some ("status") are reserved words.
+func findProjection() (*string, map[string]string) {
+	attrs := []string{attrHost, attrOrgID, attrTarget, attrStatus, attrKeepPath, attrKeepQuery, attrEnabled}
+	names := make(map[string]string, len(attrs))
+	var b strings.Builder
+	for i, a := range attrs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		ph := fmt.Sprintf("#a%d", i)
+		names[ph] = a
+		b.WriteString(ph)
+	}
+	return aws.String(b.String()), names
+}
+
+// batchGetMax is the number of keys one BatchGetItem accepts.
+const batchGetMax = 100
+
+// maxUnprocessedRetries bounds the retries of keys DynamoDB left unprocessed
+// (throttling); past it, the answer is unknown and the caller serves what it had.
+const maxUnprocessedRetries = 4
+
+// FindRoute returns the route that serves host: the exact name first, then the
+// longest wildcard that covers it. All candidates are read with one BatchGetItem
+// (one per 100 candidates), eventually consistent: the redirector caches anyway.
+// A disabled route is returned like any other: what it answers is the caller's call.
+func (s *Store) FindRoute(ctx context.Context, host string) (reroute.Route, bool, error) {
+	if host == "" {
+		return reroute.Route{}, false, nil
+	}
+	cands := reroute.Candidates(host)
+	var items []map[string]types.AttributeValue
+	for start := 0; start < len(cands); start += batchGetMax {
+		chunk := cands[start:min(start+batchGetMax, len(cands))]
+		keys := make([]map[string]types.AttributeValue, len(chunk))
+		for i, c := range chunk {
+			keys[i] = routeKey(c)
+		}
+		got, err := s.batchGet(ctx, keys)
+		if err != nil {
+			return reroute.Route{}, false, err
+		}
+		items = append(items, got...)
+	}
+	best, bestRank := -1, len(cands)
+	for i, it := range items {
+		h, _ := it[attrHost].(*types.AttributeValueMemberS)
+		if h == nil {
+			continue
+		}
+		for rank := 0; rank < bestRank; rank++ {
+			if cands[rank] == h.Value {
+				best, bestRank = i, rank
+				break
+			}
+		}
+	}
+	if best < 0 {
+		return reroute.Route{}, false, nil
+	}
+	var it routeItem
+	if err := attributevalue.UnmarshalMap(items[best], &it); err != nil {
+		return reroute.Route{}, false, fmt.Errorf("decoding route %s: %w", cands[bestRank], err)
+	}
+	return it.route(), true, nil
+}
+
+// batchGet reads up to 100 keys, retrying those DynamoDB leaves unprocessed with a
+// short exponential backoff.
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	req := map[string]types.KeysAndAttributes{s.table: {
+		Keys:                     keys,
+		ProjectionExpression:     s.findProjection,
+		ExpressionAttributeNames: s.findNames,
+	}}
+	var items []map[string]types.AttributeValue
+	backoff := 10 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		items = append(items, out.Responses[s.table]...)
+		left, ok := out.UnprocessedKeys[s.table]
+		if !ok || len(left.Keys) == 0 {
+			return items, nil
+		}
+		if attempt == maxUnprocessedRetries {
+			return nil, unavailable(fmt.Errorf("%d keys still unprocessed after %d attempts", len(left.Keys), attempt+1))
+		}
+		if err := sleep(ctx, backoff); err != nil {
+			return nil, unavailable(err)
+		}
+		backoff *= 2
+		// Ask again with this call's own projection, whatever came back.
+		left.ProjectionExpression, left.ExpressionAttributeNames = s.findProjection, s.findNames
+		req = map[string]types.KeysAndAttributes{s.table: left}
+	}
+}
