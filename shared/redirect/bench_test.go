@@ -1,0 +1,121 @@
+package redirect_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/dnsreroute/dnsreroute/shared/redirect"
+)
+
+// warmResolver has one static and one keep-path route, both already cached.
+func warmResolver(b *testing.B) *redirect.Resolver {
+	f := newMemFinder(
+		route("old.example.com", "https://new.example.org/"),
+		route("path.example.com", "https://new.example.org/base/", keepPath, keepQuery),
+	)
+	res := newResolver(f, newClock(), redirect.Config{})
+	for _, h := range []string{"old.example.com", "path.example.com"} {
+		if got := res.Resolve(context.Background(), h, "/", ""); got.Kind != redirect.KindRedirect {
+			b.Fatalf("warm-up of %s: %v", h, got.Kind)
+		}
+	}
+	return res
+}
+
+func BenchmarkResolveCacheHit(b *testing.B) {
+	res := warmResolver(b)
+	ctx := context.Background()
+	b.Run("static", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if res.Resolve(ctx, "old.example.com", "/some/path", "x=1").Status != 301 {
+				b.Fatal("no redirect")
+			}
+		}
+	})
+	b.Run("keep-path", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if res.Resolve(ctx, "path.example.com", "/some/path", "x=1").Status != 301 {
+				b.Fatal("no redirect")
+			}
+		}
+	})
+	b.Run("host-with-port", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if res.Resolve(ctx, "Old.Example.com:443", "/", "").Status != 301 {
+				b.Fatal("no redirect")
+			}
+		}
+	})
+}
+
+func BenchmarkLambdaHandlerCacheHit(b *testing.B) {
+	res := warmResolver(b)
+	h := redirect.NewLambdaHandler(res, true)
+	ctx := context.Background()
+	for _, c := range []struct{ name, host, target string }{
+		{"static", "old.example.com", "/some/path?x=1"},
+		{"keep-path", "path.example.com", "/some/path?x=1"},
+	} {
+		ev := lambdaEvent("GET", "", c.host, c.target)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out, _ := h.Handle(ctx, ev)
+				if out.StatusCode != 301 {
+					b.Fatal("no redirect")
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkHTTPHandlerCacheHit(b *testing.B) {
+	res := warmResolver(b)
+	h := redirect.NewHandler(res, false)
+	req := httptest.NewRequest("GET", "/some/path?x=1", nil)
+	req.Host = "path.example.com"
+	b.ReportAllocs()
+	for b.Loop() {
+		w := discardWriter{h: http.Header{}}
+		h.ServeHTTP(&w, req)
+		if w.code != 301 {
+			b.Fatal("no redirect")
+		}
+	}
+}
+
+// BenchmarkResolveManyHosts resolves over 10,000 cached hosts, as the load test does.
+func BenchmarkResolveManyHosts(b *testing.B) {
+	f := newMemFinder()
+	hosts := make([]string, 10_000)
+	for i := range hosts {
+		hosts[i] = fmt.Sprintf("h%d.example.com", i)
+		f.put(route(hosts[i], "https://new.example.org/"))
+	}
+	res := newResolver(f, newClock(), redirect.Config{CacheSize: 20_000})
+	ctx := context.Background()
+	for _, h := range hosts {
+		res.Resolve(ctx, h, "/", "")
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		res.Resolve(ctx, hosts[i%len(hosts)], "/", "")
+		i++
+	}
+}
+
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,0 +1,186 @@
+// Package redirect answers requests for customer hostnames with their redirects. A
+// Resolver finds the route through a bounded in-process cache in front of a
+// reroute.RouteFinder; the HTTP and Lambda fronts render what it decides.
+package redirect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
+)
+
+// Config tunes the resolver and the answers. Zero fields take the defaults below.
+type Config struct {
+	// ServiceHost is the service's own hostname: it answers /healthz and a home page,
+	// never a customer's redirect.
+	ServiceHost string
+	// CacheSize bounds the number of request hosts kept in memory.
+	CacheSize int
+	// PositiveTTL is how long a found route is served before the store is asked again;
+	// NegativeTTL the same for a host with no route.
+	PositiveTTL time.Duration
+	NegativeTTL time.Duration
+	// MaxStale is how long a known answer keeps being served while the store fails.
+	MaxStale time.Duration
+	// RetryBackoff is how long to serve stale after a failed refresh before retrying.
+	RetryBackoff time.Duration
+	// LookupTimeout bounds one store lookup, retries included.
+	LookupTimeout time.Duration
+	// PermanentMaxAge is the Cache-Control max-age of 301 and 308 answers.
+	PermanentMaxAge time.Duration
+}
+
+// Defaults for Config's zero fields.
+const (
+	DefaultCacheSize       = 10_000
+	DefaultPositiveTTL     = 60 * time.Second
+	DefaultNegativeTTL     = 10 * time.Second
+	DefaultMaxStale        = 24 * time.Hour
+	DefaultRetryBackoff    = 2 * time.Second
+	DefaultLookupTimeout   = 2 * time.Second
+	DefaultPermanentMaxAge = time.Hour
+)
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.CacheSize <= 0 {
+		c.CacheSize = DefaultCacheSize
+	}
+	def(&c.PositiveTTL, DefaultPositiveTTL)
+	def(&c.NegativeTTL, DefaultNegativeTTL)
+	def(&c.MaxStale, DefaultMaxStale)
+	def(&c.RetryBackoff, DefaultRetryBackoff)
+	def(&c.LookupTimeout, DefaultLookupTimeout)
+	def(&c.PermanentMaxAge, DefaultPermanentMaxAge)
+	return c
+}
+
+// Kind says what a resolution decided.
+type Kind uint8
+
+const (
+	KindRedirect      Kind = iota + 1 // a route answers: Status and Location are set
+	KindNotConfigured                 // no route, or a disabled one: 404
+	KindUnavailable                   // the store failed and nothing is known: 503
+	KindService                       // the service's own hostname
+)
+
+// Result is a resolution: what to answer for one request.
+type Result struct {
+	Kind     Kind
+	Status   int
+	Location string
+	rule     *rule
+}
+
+// Resolver decides the answer for a request host. It is safe for concurrent use.
+type Resolver struct {
+	finder reroute.RouteFinder
+	cfg    Config
+	cache  *cache
+	group  singleflight.Group
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// NewResolver builds a Resolver over finder. now is the clock (time.Now outside tests).
+func NewResolver(finder reroute.RouteFinder, cfg Config, now func() time.Time, log *slog.Logger) *Resolver {
+	cfg = cfg.withDefaults()
+	return &Resolver{finder: finder, cfg: cfg, cache: newCache(cfg.CacheSize), now: now, log: log}
+}
+
+// Config returns the configuration in force, defaults applied.
+func (r *Resolver) Config() Config { return r.cfg }
+
+// Resolve decides the answer for a request: hostHeader as received (port, case and a
+// trailing dot allowed), path and query raw, as they came on the request line.
+func (r *Resolver) Resolve(ctx context.Context, hostHeader, path, query string) Result {
+	host := reroute.LookupHost(hostHeader)
+	switch {
+	case host == "":
+		return Result{Kind: KindNotConfigured, Status: 404}
+	case host == r.cfg.ServiceHost:
+		return Result{Kind: KindService}
+	}
+	ru, ok := r.lookup(ctx, host)
+	switch {
+	case !ok:
+		return Result{Kind: KindUnavailable, Status: 503}
+	case ru == nil || !ru.enabled:
+		return Result{Kind: KindNotConfigured, Status: 404}
+	}
+	return Result{Kind: KindRedirect, Status: ru.status, Location: ru.location(path, query), rule: ru}
+}
+
+// lookup returns the rule for host (nil: no route). ok is false only when the store
+// failed and nothing usable is known.
+func (r *Resolver) lookup(ctx context.Context, host string) (ru *rule, ok bool) {
+	now := r.now()
+	e, cached := r.cache.get(host)
+	if cached && (now.Before(e.freshUntil) || now.Before(e.retryAt)) {
+		return e.rule, true
+	}
+	v, err, _ := r.group.Do(host, func() (any, error) { return r.refresh(ctx, host) })
+	if err == nil {
+		return v.(*rule), true
+	}
+	if cached && now.Sub(e.fetched) < r.cfg.MaxStale {
+		r.cache.backOff(host, now.Add(r.cfg.RetryBackoff))
+		r.log.WarnContext(ctx, "serving stale route: store lookup failed", "host", host, "age", now.Sub(e.fetched).String(), "err", err)
+		return e.rule, true
+	}
+	r.log.ErrorContext(ctx, "store lookup failed and nothing is cached", "host", host, "err", err)
+	return nil, false
+}
+
+// refresh asks the store for host and caches the answer. It runs once per host at a
+// time (singleflight); its context outlives the first caller's cancellation so that
+// the callers sharing it are not failed by one that left.
+func (r *Resolver) refresh(ctx context.Context, host string) (*rule, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.LookupTimeout)
+	defer cancel()
+	route, found, err := r.finder.FindRoute(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	now := r.now()
+	if !found {
+		r.cache.put(host, nil, now, now.Add(r.cfg.NegativeTTL))
+		return nil, nil
+	}
+	ru, err := compile(route)
+	if err != nil {
+		// A stored target that does not parse was never valid: treat as no route.
+		r.log.ErrorContext(ctx, "stored route has an invalid target", "host", route.Host, "err", err)
+		r.cache.put(host, nil, now, now.Add(r.cfg.NegativeTTL))
+		return nil, nil
+	}
+	r.cache.put(host, ru, now, now.Add(r.cfg.PositiveTTL))
+	return ru, nil
+}
+
+// CachedHosts reports how many request hosts the cache holds.
+func (r *Resolver) CachedHosts() int { return r.cache.len() }
+
+func (k Kind) String() string {
+	switch k {
+	case KindRedirect:
+		return "redirect"
+	case KindNotConfigured:
+		return "not_configured"
+	case KindUnavailable:
+		return "unavailable"
+	case KindService:
+		return "service"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}

@@ -1,0 +1,223 @@
+package redirect_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dnsreroute/dnsreroute/shared/redirect"
+)
+
+func TestResolveLocation(t *testing.T) {
+	f := newMemFinder(
+		route("plain.example.com", "https://new.example.org/landing?src=old#top"),
+		route("path.example.com", "https://new.example.org/base/", keepPath),
+		route("pathnoslash.example.com", "https://new.example.org/base", keepPath),
+		route("root.example.com", "https://new.example.org", keepPath, keepQuery),
+		route("query.example.com", "https://new.example.org/q?a=1", keepQuery),
+		route("both.example.com", "https://new.example.org/b?a=1#frag", keepPath, keepQuery),
+		route("found.example.com", "https://new.example.org/", status(302)),
+		route("*.wild.example.com", "https://wild.example.org/", keepPath),
+		route("exact.wild.example.com", "https://exact.example.org/"),
+		route("*.deep.wild.example.com", "https://deeper.example.org/"),
+		route("off.example.com", "https://new.example.org/", disabled),
+	)
+	res := newResolver(f, newClock(), redirect.Config{})
+	tests := []struct {
+		name, host, path, query string
+		kind                    redirect.Kind
+		status                  int
+		location                string
+	}{
+		{"plain ignores path and query", "plain.example.com", "/x/y", "z=1", redirect.KindRedirect, 301, "https://new.example.org/landing?src=old#top"},
+		{"keep path joins one slash", "path.example.com", "/some/path", "", redirect.KindRedirect, 301, "https://new.example.org/base/some/path"},
+		{"keep path without trailing slash", "pathnoslash.example.com", "/x", "", redirect.KindRedirect, 301, "https://new.example.org/base/x"},
+		{"keep path, root request keeps target", "path.example.com", "/", "", redirect.KindRedirect, 301, "https://new.example.org/base/"},
+		{"keep path, empty path keeps target", "path.example.com", "", "", redirect.KindRedirect, 301, "https://new.example.org/base/"},
+		{"keep path keeps inner double slashes", "path.example.com", "//a//b/", "", redirect.KindRedirect, 301, "https://new.example.org/base//a//b/"},
+		{"keep path keeps encoded characters", "path.example.com", "/a%2Fb/%E2%9C%93%20c", "", redirect.KindRedirect, 301, "https://new.example.org/base/a%2Fb/%E2%9C%93%20c"},
+		{"keep path escapes raw bytes", "path.example.com", "/caf\xc3\xa9/\"x\"", "", redirect.KindRedirect, 301, "https://new.example.org/base/caf%C3%A9/%22x%22"},
+		{"target without path gets a slash", "root.example.com", "", "x=1", redirect.KindRedirect, 301, "https://new.example.org/?x=1"},
+		{"target without path, keep path", "root.example.com", "/p", "x=1", redirect.KindRedirect, 301, "https://new.example.org/p?x=1"},
+		{"keep query merges after the target's", "query.example.com", "/ignored", "b=2&c=%20", redirect.KindRedirect, 301, "https://new.example.org/q?a=1&b=2&c=%20"},
+		{"keep query, no request query", "query.example.com", "/", "", redirect.KindRedirect, 301, "https://new.example.org/q?a=1"},
+		{"both, fragment last", "both.example.com", "/p", "b=2", redirect.KindRedirect, 301, "https://new.example.org/b/p?a=1&b=2#frag"},
+		{"302", "found.example.com", "/", "", redirect.KindRedirect, 302, "https://new.example.org/"},
+		{"host is normalised", "FOUND.Example.COM.:8080", "/", "", redirect.KindRedirect, 302, "https://new.example.org/"},
+		{"wildcard matches one level", "a.wild.example.com", "/p", "", redirect.KindRedirect, 301, "https://wild.example.org/p"},
+		{"wildcard matches deeper", "a.b.wild.example.com", "/", "", redirect.KindRedirect, 301, "https://wild.example.org/"},
+		{"exact beats wildcard", "exact.wild.example.com", "/p", "", redirect.KindRedirect, 301, "https://exact.example.org/"},
+		{"longer wildcard beats shorter", "x.deep.wild.example.com", "/", "", redirect.KindRedirect, 301, "https://deeper.example.org/"},
+		{"wildcard does not match its base", "wild.example.com", "/", "", redirect.KindNotConfigured, 404, ""},
+		{"unknown host", "nobody.example.com", "/", "", redirect.KindNotConfigured, 404, ""},
+		{"disabled route", "off.example.com", "/", "", redirect.KindNotConfigured, 404, ""},
+		{"garbage host", "bad host!", "/", "", redirect.KindNotConfigured, 404, ""},
+		{"empty host", "", "/", "", redirect.KindNotConfigured, 404, ""},
+		{"service host", "redirect.dnsreroute.test", "/healthz", "", redirect.KindService, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := res.Resolve(context.Background(), tt.host, tt.path, tt.query)
+			if got.Kind != tt.kind || got.Status != tt.status || got.Location != tt.location {
+				t.Errorf("Resolve(%q, %q, %q) = %v %d %q, want %v %d %q", tt.host, tt.path, tt.query, got.Kind, got.Status, got.Location, tt.kind, tt.status, tt.location)
+			}
+		})
+	}
+}
+
+func TestCacheTTLs(t *testing.T) {
+	f := newMemFinder(route("a.example.com", "https://one.example.org/"))
+	c := newClock()
+	res := newResolver(f, c, redirect.Config{PositiveTTL: time.Minute, NegativeTTL: 10 * time.Second})
+	ctx := context.Background()
+	loc := func(host string) string { return res.Resolve(ctx, host, "/", "").Location }
+
+	if got := loc("a.example.com"); got != "https://one.example.org/" {
+		t.Fatalf("first lookup = %q", got)
+	}
+	f.put(route("a.example.com", "https://two.example.org/"))
+	c.advance(59 * time.Second)
+	if got := loc("a.example.com"); got != "https://one.example.org/" {
+		t.Errorf("within the positive TTL the cached route answers, got %q", got)
+	}
+	c.advance(2 * time.Second)
+	if got := loc("a.example.com"); got != "https://two.example.org/" {
+		t.Errorf("after the positive TTL the store answers, got %q", got)
+	}
+
+	if got := loc("b.example.com"); got != "" {
+		t.Fatalf("unknown host = %q", got)
+	}
+	f.put(route("b.example.com", "https://b.example.org/"))
+	c.advance(9 * time.Second)
+	if got := loc("b.example.com"); got != "" {
+		t.Errorf("within the negative TTL the miss is cached, got %q", got)
+	}
+	c.advance(2 * time.Second)
+	if got := loc("b.example.com"); got != "https://b.example.org/" {
+		t.Errorf("after the negative TTL the new route answers, got %q", got)
+	}
+	if n := f.calls.Load(); n != 4 {
+		t.Errorf("store calls = %d, want 4", n)
+	}
+}
+
+func TestConcurrentMissesCollapse(t *testing.T) {
+	f := newMemFinder(route("a.example.com", "https://one.example.org/"))
+	f.delay = 50 * time.Millisecond
+	res := newResolver(f, newClock(), redirect.Config{})
+	var wg sync.WaitGroup
+	errs := make(chan string, 100)
+	for range 100 {
+		wg.Go(func() {
+			if got := res.Resolve(context.Background(), "a.example.com", "/", ""); got.Location != "https://one.example.org/" {
+				errs <- fmt.Sprintf("%v %q", got.Kind, got.Location)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error("concurrent lookup answered", e)
+	}
+	if n := f.calls.Load(); n != 1 {
+		t.Errorf("100 concurrent misses made %d store calls, want 1", n)
+	}
+}
+
+func TestCanceledCallerDoesNotFailOthers(t *testing.T) {
+	f := newMemFinder(route("a.example.com", "https://one.example.org/"))
+	f.delay = 50 * time.Millisecond
+	res := newResolver(f, newClock(), redirect.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var first redirect.Result
+	wg.Go(func() { first = res.Resolve(ctx, "a.example.com", "/", "") })
+	time.Sleep(10 * time.Millisecond)
+	var second redirect.Result
+	wg.Go(func() { second = res.Resolve(context.Background(), "a.example.com", "/", "") })
+	cancel()
+	wg.Wait()
+	if first.Kind != redirect.KindRedirect || second.Kind != redirect.KindRedirect {
+		t.Errorf("a caller leaving must not fail the shared lookup: %v, %v", first.Kind, second.Kind)
+	}
+}
+
+func TestStaleIfError(t *testing.T) {
+	f := newMemFinder(route("a.example.com", "https://one.example.org/"))
+	c := newClock()
+	res := newResolver(f, c, redirect.Config{PositiveTTL: time.Minute, NegativeTTL: 10 * time.Second, MaxStale: time.Hour, RetryBackoff: 5 * time.Second})
+	ctx := context.Background()
+	if got := res.Resolve(ctx, "a.example.com", "/", ""); got.Kind != redirect.KindRedirect {
+		t.Fatalf("warm lookup: %v", got.Kind)
+	}
+	if got := res.Resolve(ctx, "gone.example.com", "/", ""); got.Kind != redirect.KindNotConfigured {
+		t.Fatalf("warm miss: %v", got.Kind)
+	}
+	f.fail(errStoreDown)
+	c.advance(2 * time.Minute)
+
+	calls := f.calls.Load()
+	if got := res.Resolve(ctx, "a.example.com", "/", ""); got.Kind != redirect.KindRedirect || got.Location != "https://one.example.org/" {
+		t.Errorf("store down: a known route keeps redirecting, got %v %q", got.Kind, got.Location)
+	}
+	if got := res.Resolve(ctx, "a.example.com", "/", ""); got.Kind != redirect.KindRedirect {
+		t.Errorf("store down, second request: %v", got.Kind)
+	}
+	if n := f.calls.Load() - calls; n != 1 {
+		t.Errorf("within the retry backoff the store is asked once, got %d calls", n)
+	}
+	if got := res.Resolve(ctx, "gone.example.com", "/", ""); got.Kind != redirect.KindNotConfigured {
+		t.Errorf("store down: a known miss stays a 404, got %v", got.Kind)
+	}
+	if got := res.Resolve(ctx, "never.example.com", "/", ""); got.Kind != redirect.KindUnavailable || got.Status != 503 {
+		t.Errorf("store down: an unknown host is 503, never 404; got %v %d", got.Kind, got.Status)
+	}
+
+	c.advance(2 * time.Hour)
+	if got := res.Resolve(ctx, "a.example.com", "/", ""); got.Kind != redirect.KindUnavailable {
+		t.Errorf("beyond the maximum staleness: %v, want unavailable", got.Kind)
+	}
+
+	f.fail(nil)
+	f.put(route("never.example.com", "https://never.example.org/"))
+	if got := res.Resolve(ctx, "a.example.com", "/", ""); got.Kind != redirect.KindRedirect {
+		t.Errorf("store back: %v", got.Kind)
+	}
+	if got := res.Resolve(ctx, "never.example.com", "/", ""); got.Location != "https://never.example.org/" {
+		t.Errorf("store back, new host: %v %q", got.Kind, got.Location)
+	}
+}
+
+func TestLookupTimeout(t *testing.T) {
+	f := newMemFinder(route("a.example.com", "https://one.example.org/"))
+	f.delay = time.Second
+	res := newResolver(f, newClock(), redirect.Config{LookupTimeout: 20 * time.Millisecond})
+	start := time.Now()
+	got := res.Resolve(context.Background(), "a.example.com", "/", "")
+	if got.Kind != redirect.KindUnavailable {
+		t.Errorf("a stalled store: %v, want unavailable", got.Kind)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("a stalled store held the request %v", d)
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	f := newMemFinder(route("*.example.com", "https://w.example.org/"))
+	res := newResolver(f, newClock(), redirect.Config{CacheSize: 100})
+	for i := range 1000 {
+		res.Resolve(context.Background(), fmt.Sprintf("h%d.example.com", i), "/", "")
+	}
+	if n := res.CachedHosts(); n != 100 {
+		t.Errorf("cache holds %d hosts, want 100", n)
+	}
+	calls := f.calls.Load()
+	res.Resolve(context.Background(), "h999.example.com", "/", "") // recent: cached
+	res.Resolve(context.Background(), "h0.example.com", "/", "")   // evicted: asks
+	if n := f.calls.Load() - calls; n != 1 {
+		t.Errorf("store calls = %d, want 1 (only the evicted host)", n)
+	}
+}

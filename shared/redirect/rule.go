@@ -1,0 +1,120 @@
+package redirect
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
+)
+
+// rule is a route compiled for the hot path: the target split once into the parts
+// that request paths and queries are spliced between, and the answer for a route
+// that keeps neither precomputed, so most redirects allocate nothing.
+type rule struct {
+	status    int
+	enabled   bool
+	keepPath  bool
+	keepQuery bool
+	target    string // the whole target, as stored
+	base      string // scheme://host[:port] + path, without a trailing slash
+	pathPart  string // scheme://host[:port] + path, "/" when the target has none
+	query     string // the target's raw query, without '?'
+	fragment  string // the target's fragment with its '#', or ""
+	body      string // the HTML body for the plain target
+}
+
+func compile(r reroute.Route) (*rule, error) {
+	u, err := url.Parse(r.Target)
+	if err != nil {
+		return nil, err
+	}
+	ru := &rule{
+		status:    r.Status,
+		enabled:   r.Enabled,
+		keepPath:  r.KeepPath,
+		keepQuery: r.KeepQuery,
+		target:    r.Target,
+		query:     u.RawQuery,
+	}
+	if ru.status == 0 {
+		ru.status = reroute.DefaultStatus
+	}
+	if u.Fragment != "" || strings.HasSuffix(r.Target, "#") {
+		ru.fragment = "#" + u.EscapedFragment()
+	}
+	u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = "", "", "", false
+	if u.Path == "" && u.RawPath == "" {
+		u.Path = "/"
+	}
+	ru.pathPart = u.String()
+	ru.base = strings.TrimSuffix(ru.pathPart, "/")
+	ru.body = redirectBody(r.Target)
+	return ru, nil
+}
+
+// location builds the Location for a request's raw (still escaped) path and query.
+// It allocates once at most: the result.
+func (ru *rule) location(path, query string) string {
+	addPath := ru.keepPath && path != "" && path != "/"
+	addQuery := ru.keepQuery && query != ""
+	if !addPath && !addQuery {
+		return ru.target
+	}
+	var b strings.Builder
+	b.Grow(len(ru.target) + len(path) + len(query) + 2 + escapeGrowth(path) + escapeGrowth(query))
+	if addPath {
+		b.WriteString(ru.base)
+		if path[0] != '/' {
+			b.WriteByte('/')
+		}
+		writeEscaped(&b, path)
+	} else {
+		b.WriteString(ru.pathPart)
+	}
+	switch {
+	case addQuery && ru.query != "":
+		b.WriteByte('?')
+		b.WriteString(ru.query)
+		b.WriteByte('&')
+		writeEscaped(&b, query)
+	case addQuery:
+		b.WriteByte('?')
+		writeEscaped(&b, query)
+	case ru.query != "":
+		b.WriteByte('?')
+		b.WriteString(ru.query)
+	}
+	b.WriteString(ru.fragment)
+	return b.String()
+}
+
+// mustEscape reports the bytes a request line may still carry (raw UTF-8 from a
+// careless client) that a Location header must not.
+func mustEscape(c byte) bool {
+	return c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' || c == '{' || c == '|' || c == '}'
+}
+
+func escapeGrowth(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if mustEscape(s[i]) {
+			n += 2
+		}
+	}
+	return n
+}
+
+func writeEscaped(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; mustEscape(c) {
+			b.WriteString(s[start:i])
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			start = i + 1
+		}
+	}
+	b.WriteString(s[start:])
+}
