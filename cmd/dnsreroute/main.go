@@ -1,0 +1,66 @@
+// Command dnsreroute runs the service on a developer's machine and manages its routes:
+//
+//	dnsreroute dev                                 DynamoDB Local and the redirector
+//	dnsreroute serve                               the redirector alone, self-hosted
+//	dnsreroute table ensure                        create the table if missing
+//	dnsreroute routes add HOST TARGET [flags]      add a route
+//	dnsreroute routes list [-org ID]               list an org's routes
+//	dnsreroute routes rm HOST [-org ID]            remove a route
+//	dnsreroute routes import FILE [-org ID]        add routes from CSV lines host,target[,status]
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage:
+  dnsreroute dev [flags]                      run DynamoDB Local and the redirector
+  dnsreroute serve [-addr HOST:PORT]          run the redirector alone (configured by environment)
+  dnsreroute table ensure [flags]             create the table from template.yaml if missing
+  dnsreroute routes add HOST TARGET [flags]   add a route
+  dnsreroute routes list [flags]              list an org's routes
+  dnsreroute routes rm HOST [flags]           remove a route
+  dnsreroute routes import FILE [flags]       add routes from CSV lines host,target[,status] ("-" reads stdin)
+Run a command with -h for its flags.`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "dnsreroute:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, args[1:], getenv, stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stdout, stderr)
+	case "table":
+		return runTable(ctx, args[1:], getenv, stdout, stderr)
+	case "routes":
+		return runRoutes(ctx, args[1:], getenv, stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n%s\n", args[0], usage)
+	return errUsage
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/dnsreroute/dnsreroute/shared/devstack"
+	"github.com/dnsreroute/dnsreroute/shared/dynamo"
+	"github.com/dnsreroute/dnsreroute/shared/envconfig"
+	"github.com/dnsreroute/dnsreroute/shared/logging"
+	"github.com/dnsreroute/dnsreroute/shared/redirect"
+)
+
+// runServe runs the redirector as a plain HTTP server (self-hosted, or behind a load
+// balancer), configured by the same variables as the Lambda function.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envOr(getenv, "REDIRECT_ADDR", defaultRedirect), "listen address")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return errUsage
+	}
+	env := envconfig.New(getenv)
+	table := env.String("TABLE_NAME", defaultTable)
+	endpoint := env.String("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000")
+	trust := env.Bool("TRUST_FORWARDED_HOST", false)
+	cfg := redirect.Config{
+		ServiceHost:     env.String("SERVICE_HOSTNAME", devServiceHost),
+		CacheSize:       env.Int("CACHE_SIZE", redirect.DefaultCacheSize, 1),
+		PositiveTTL:     env.Duration("CACHE_TTL", redirect.DefaultPositiveTTL),
+		NegativeTTL:     env.Duration("NEGATIVE_CACHE_TTL", redirect.DefaultNegativeTTL),
+		MaxStale:        env.Duration("MAX_STALE", redirect.DefaultMaxStale),
+		LookupTimeout:   env.Duration("LOOKUP_TIMEOUT", redirect.DefaultLookupTimeout),
+		PermanentMaxAge: env.Duration("REDIRECT_MAX_AGE", redirect.DefaultPermanentMaxAge),
+	}
+	log := logging.New(stderr, logging.ParseLevel(env.String("LOG_LEVEL", "info")))
+	if err := env.Err(); err != nil {
+		return err
+	}
+	resolver := redirect.NewResolver(dynamo.New(devstack.NewDynamoDBClient(endpoint), table), cfg, time.Now, log)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           redirect.NewHandler(resolver, trust),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "redirector listening on http://%s (table %s at %s)\n", ln.Addr(), table, endpoint)
+	return serveUntilDone(ctx, srv, ln)
+}
+
+// serveUntilDone serves until ctx ends, then shuts the server down gracefully.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Measures the redirector's net/http front against nginx answering `return 301` from
+# a 10,000-host map: both pinned to core 0 with one worker, wrk pinned to core 1,
+# the Host header rotating over all 10,000 hosts. Runs alternate so that noise from
+# the shared machine falls on both. Prints req/s of each and their ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+HOSTS=${BENCH_HOSTS:-10000}
+DURATION=${BENCH_DURATION:-8s}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNECTIONS:-64}
+OUT=.bench
+GO_PORT=18081
+NGINX_PORT=18082
+
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
+  echo "installing nginx and wrk (Debian packages)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
+fi
+
+if [ "${1:-}" != "--inner" ]; then
+  mkdir -p "$OUT"
+  go build -o "$OUT/dnsreroute" ./cmd/dnsreroute
+  go build -o "$OUT/testenv" ./cmd/testenv
+  exec "$OUT/testenv" -- "$0" --inner
+fi
+
+# --- inside testenv: DYNAMODB_ENDPOINT points at a fresh DynamoDB Local ---
+rm -rf "$OUT/nginx" && mkdir -p "$OUT/nginx/logs" "$OUT/nginx/tmp"
+seq 1 "$HOSTS" | awk '{ printf "h%d.bench.example.com\n", $1 }' > "$OUT/hosts.txt"
+awk '{ printf "%s,https://target.example.org/%d\n", $1, NR }' "$OUT/hosts.txt" > "$OUT/routes.csv"
+awk '{ printf "%s https://target.example.org/%d;\n", $1, NR }' "$OUT/hosts.txt" > "$OUT/nginx/map.conf"
+
+cat > "$OUT/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+user root;
+pid $PWD/$OUT/nginx/nginx.pid;
+error_log $PWD/$OUT/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $PWD/$OUT/nginx/tmp;
+  proxy_temp_path $PWD/$OUT/nginx/tmp;
+  fastcgi_temp_path $PWD/$OUT/nginx/tmp;
+  uwsgi_temp_path $PWD/$OUT/nginx/tmp;
+  scgi_temp_path $PWD/$OUT/nginx/tmp;
+  keepalive_requests 1000000;
+  map_hash_max_size 32768;
+  map_hash_bucket_size 128;
+  map \$host \$target {
+    hostnames;
+    default "";
+    include $PWD/$OUT/nginx/map.conf;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      if (\$target = "") { return 404; }
+      return 301 \$target\$request_uri;
+    }
+  }
+}
+CONF
+
+cat > "$OUT/rotate.lua" <<'LUA'
+-- Rotates the Host header over every benchmark host, one request each in turn.
+local hosts = {}
+for line in io.lines(os.getenv("BENCH_HOSTS_FILE")) do hosts[#hosts + 1] = line end
+local i = 0
+request = function()
+  i = i % #hosts + 1
+  return wrk.format("GET", "/some/path?x=1", { ["Host"] = hosts[i] })
+end
+LUA
+export BENCH_HOSTS_FILE="$PWD/$OUT/hosts.txt"
+
+"$OUT/dnsreroute" table ensure >/dev/null
+"$OUT/dnsreroute" routes import "$OUT/routes.csv" -keep-path -keep-query -org bench
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+GOMAXPROCS=1 CACHE_SIZE=$((HOSTS * 2)) LOG_LEVEL=warn taskset -c 0 \
+  "$OUT/dnsreroute" serve -addr "127.0.0.1:$GO_PORT" >/dev/null &
+pids+=($!)
+taskset -c 0 nginx -p "$PWD/$OUT/nginx" -c "$PWD/$OUT/nginx/nginx.conf" &
+pids+=($!)
+
+for port in $GO_PORT $NGINX_PORT; do
+  for _ in $(seq 50); do curl -s -o /dev/null -H 'Host: h1.bench.example.com' "http://127.0.0.1:$port/" && break; sleep 0.2; done
+done
+check() {
+  curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: h42.bench.example.com' "http://127.0.0.1:$1/some/path?x=1"
+}
+echo "redirector answers: $(check $GO_PORT)"
+echo "nginx answers:      $(check $NGINX_PORT)"
+
+rps() { taskset -c 1 wrk -t1 -c"$CONNS" -d"$1" -s "$OUT/rotate.lua" "http://127.0.0.1:$2/" | tee -a "$OUT/wrk.log" | awk '/Requests\/sec/ { print $2 }'; }
+errors() { grep -E 'Non-2xx|Socket errors' "$OUT/wrk.log" | grep -v 'Non-2xx or 3xx' || true; }
+
+: > "$OUT/wrk.log"
+echo "warming the redirector's cache over $HOSTS hosts"
+rps 5s $GO_PORT >/dev/null
+rps 2s $NGINX_PORT >/dev/null
+: > "$OUT/wrk.log"
+
+go_total=0; nginx_total=0
+for r in $(seq "$ROUNDS"); do
+  g=$(rps "$DURATION" $GO_PORT); n=$(rps "$DURATION" $NGINX_PORT)
+  echo "round $r: redirector $g req/s, nginx $n req/s"
+  go_total=$(awk -v a="$go_total" -v b="$g" 'BEGIN { print a + b }')
+  nginx_total=$(awk -v a="$nginx_total" -v b="$n" 'BEGIN { print a + b }')
+done
+if grep -q 'Socket errors' "$OUT/wrk.log"; then echo "wrk reported socket errors:"; grep 'Socket errors' "$OUT/wrk.log"; fi
+awk -v g="$go_total" -v n="$nginx_total" -v r="$ROUNDS" 'BEGIN {
+  printf "mean: redirector %.0f req/s, nginx %.0f req/s, ratio %.2f (target >= 0.70)\n", g / r, n / r, g / n }' | tee "$OUT/result.txt"
