@@ -119,3 +119,6 @@ type discardWriter struct {
 func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// WriteString is there because net/http's ResponseWriter has it too.
+func (w *discardWriter) WriteString(s string) (int, error) { return len(s), nil }

@@ -63,8 +63,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("Retry-After", resp.RetryAfter)
 	}
 	w.WriteHeader(resp.Status)
-	if resp.Body != "" {
-		_, _ = io.WriteString(w, resp.Body)
+	if sw, ok := w.(io.StringWriter); ok {
+		resp.WriteBody(sw)
+	} else {
+		_, _ = io.WriteString(w, resp.Body())
 	}
 }
 

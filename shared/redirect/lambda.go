@@ -45,5 +45,5 @@ func (h *LambdaHandler) Handle(ctx context.Context, ev events.LambdaFunctionURLR
 	if resp.RetryAfter != "" {
 		headers["retry-after"] = resp.RetryAfter
 	}
-	return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: headers, Body: resp.Body}, nil
+	return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: headers, Body: resp.Body()}, nil
 }

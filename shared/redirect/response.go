@@ -2,18 +2,52 @@ package redirect
 
 import (
 	"html"
+	"io"
 	"strconv"
 	"strings"
 )
 
-// Response is a rendered answer, the same for every front.
+// Response is a rendered answer, the same for every front. A redirect's page is
+// kept as its link until a front asks for it: the HTTP front streams it into its
+// buffer, the Lambda front needs it as one string.
 type Response struct {
 	Status       int
 	Location     string
 	CacheControl string
 	ContentType  string
 	RetryAfter   string
-	Body         string
+	body         string // a fixed page, or "" when link is set
+	link         string // the redirect page's link, HTML-escaped
+}
+
+// Body returns the response body as one string.
+func (r Response) Body() string {
+	if r.link == "" {
+		return r.body
+	}
+	var b strings.Builder
+	b.Grow(len(redirectHead) + len(redirectMid) + len(redirectTail) + 2*len(r.link))
+	b.WriteString(redirectHead)
+	b.WriteString(r.link)
+	b.WriteString(redirectMid)
+	b.WriteString(r.link)
+	b.WriteString(redirectTail)
+	return b.String()
+}
+
+// WriteBody writes the body to w without building it first.
+func (r Response) WriteBody(w io.StringWriter) {
+	if r.link == "" {
+		if r.body != "" {
+			_, _ = w.WriteString(r.body)
+		}
+		return
+	}
+	_, _ = w.WriteString(redirectHead)
+	_, _ = w.WriteString(r.link)
+	_, _ = w.WriteString(redirectMid)
+	_, _ = w.WriteString(r.link)
+	_, _ = w.WriteString(redirectTail)
 }
 
 const (
@@ -58,19 +92,19 @@ func (rd *Renderer) Render(res Result, method, path string) Response {
 			out.CacheControl = rd.permanent
 		}
 		if res.rule != nil && res.Location == res.rule.target {
-			out.Body = res.rule.body
+			out.body = res.rule.body
 		} else {
-			out.Body = redirectBody(res.Location)
+			out.link = escapeLink(res.Location)
 		}
 	case KindUnavailable:
-		out = Response{Status: 503, ContentType: contentTypeHTML, CacheControl: noStore, RetryAfter: retryAfterSecs, Body: unavailablePage}
+		out = Response{Status: 503, ContentType: contentTypeHTML, CacheControl: noStore, RetryAfter: retryAfterSecs, body: unavailablePage}
 	case KindService:
 		out = rd.service(path)
 	default:
-		out = Response{Status: 404, ContentType: contentTypeHTML, CacheControl: rd.negative, Body: notConfiguredPage}
+		out = Response{Status: 404, ContentType: contentTypeHTML, CacheControl: rd.negative, body: notConfiguredPage}
 	}
 	if method == "HEAD" {
-		out.Body = ""
+		out.body, out.link = "", ""
 	}
 	return out
 }
@@ -79,28 +113,29 @@ func (rd *Renderer) Render(res Result, method, path string) Response {
 func (rd *Renderer) service(path string) Response {
 	switch path {
 	case healthPath:
-		return Response{Status: 200, ContentType: contentTypeJSON, CacheControl: noStore, Body: healthBody}
+		return Response{Status: 200, ContentType: contentTypeJSON, CacheControl: noStore, body: healthBody}
 	case "", "/":
-		return Response{Status: 200, ContentType: contentTypeHTML, CacheControl: "public, max-age=300", Body: homePage}
+		return Response{Status: 200, ContentType: contentTypeHTML, CacheControl: "public, max-age=300", body: homePage}
 	}
-	return Response{Status: 404, ContentType: contentTypeHTML, CacheControl: rd.negative, Body: notConfiguredPage}
+	return Response{Status: 404, ContentType: contentTypeHTML, CacheControl: rd.negative, body: notConfiguredPage}
 }
 
-// redirectBody is the small page a client that does not follow Location shows.
+// The page a client that does not follow Location shows: head, link, mid, link, tail.
+const (
+	redirectHead = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Redirecting</title><p>Redirecting to <a href="`
+	redirectMid  = `">`
+	redirectTail = `</a></p></html>`
+)
+
+// redirectBody is the whole page for location.
 func redirectBody(location string) string {
-	const head = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Redirecting</title><p>Redirecting to <a href="`
-	const mid = `">`
-	const tail = `</a></p></html>`
-	esc := location
+	return Response{link: escapeLink(location)}.Body()
+}
+
+// escapeLink makes a location safe inside the page's attribute and text.
+func escapeLink(location string) string {
 	if strings.ContainsAny(location, `<>&'"`) {
-		esc = html.EscapeString(location)
+		return html.EscapeString(location)
 	}
-	var b strings.Builder
-	b.Grow(len(head) + len(mid) + len(tail) + 2*len(esc))
-	b.WriteString(head)
-	b.WriteString(esc)
-	b.WriteString(mid)
-	b.WriteString(esc)
-	b.WriteString(tail)
-	return b.String()
+	return location
 }
