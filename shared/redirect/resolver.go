@@ -95,6 +95,7 @@ type Resolver struct {
 // NewResolver builds a Resolver over finder. now is the clock (time.Now outside tests).
 func NewResolver(finder reroute.RouteFinder, cfg Config, now func() time.Time, log *slog.Logger) *Resolver {
 	cfg = cfg.withDefaults()
+	cfg.ServiceHost = reroute.LookupHost(cfg.ServiceHost) // as request hosts are compared
 	return &Resolver{finder: finder, cfg: cfg, cache: newCache(cfg.CacheSize), now: now, log: log}
 }
 

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
 )
 
 const (
@@ -123,6 +124,11 @@ func checkDNSShape(h string) error {
 	if tld == "localhost" {
 		return errors.New("localhost names cannot be routed")
 	}
+	// A public suffix ("co.uk", "github.io") is no one's name: routing it, or a
+	// wildcard on it, would capture every customer's domain beneath it.
+	if ps, _ := publicsuffix.PublicSuffix(h); ps == h {
+		return fmt.Errorf("%s is a public suffix, shared by many owners: route a name registered under it", h)
+	}
 	return nil
 }
 
@@ -137,16 +143,17 @@ func WildcardMatches(wildcard, host string) bool {
 }
 
 // Candidates lists the route hosts that may answer a request host, best first:
-// the exact name, then wildcards from the longest to the shortest. A wildcard needs a
-// base of two labels or more, so "*.com" is never a candidate.
+// the exact name, then wildcards from the longest to the shortest. A wildcard's base
+// is never a public suffix, so "*.com" and "*.co.uk" are never candidates.
 func Candidates(host string) []string {
 	out := []string{host}
+	ps, _ := publicsuffix.PublicSuffix(host)
 	for i := 0; i < len(host); i++ {
 		if host[i] != '.' {
 			continue
 		}
 		suffix := host[i+1:]
-		if !strings.Contains(suffix, ".") {
+		if len(suffix) <= len(ps) || !strings.Contains(suffix, ".") {
 			break
 		}
 		out = append(out, "*."+suffix)
