@@ -29,7 +29,8 @@ $(TOOLS_DIR)/node_modules/.installed: $(TOOLS_DIR)/package.json $(TOOLS_DIR)/pac
 
 ## dev: DynamoDB Local (data kept in .ddb-data) and the redirector on :8081
 dev: tools
-	$(GO) run ./cmd/dnsreroute dev
+	$(GO) build -o $(BIN_DIR)/dnsreroute ./cmd/dnsreroute
+	@exec $(BIN_DIR)/dnsreroute dev
 
 ## test: lint, then every test (unit, DynamoDB Local, built bootstraps, fuzz seeds)
 test: tools lint
