@@ -13,13 +13,14 @@ import (
 type Code string
 
 const (
-	CodeInvalid     Code = "invalid"
-	CodeNotFound    Code = "not_found"
-	CodeConflict    Code = "conflict"
-	CodeForbidden   Code = "forbidden"
-	CodeLimit       Code = "limit"
-	CodeUnavailable Code = "unavailable"
-	CodeInternal    Code = "internal"
+	CodeInvalid         Code = "invalid"
+	CodeUnauthenticated Code = "unauthenticated"
+	CodeNotFound        Code = "not_found"
+	CodeConflict        Code = "conflict"
+	CodeForbidden       Code = "forbidden"
+	CodeLimit           Code = "limit"
+	CodeUnavailable     Code = "unavailable"
+	CodeInternal        Code = "internal"
 )
 
 // FieldError names one input field that failed validation and says why.

@@ -84,12 +84,15 @@ func (rules Rules) Normalize(r *Route) error {
 type RouteStore interface {
 	// GetRoute returns the route stored under exactly host, or a CodeNotFound error.
 	GetRoute(ctx context.Context, host string) (Route, error)
-	// CreateRoute stores a new route; a host already routed is a CodeConflict error
-	// with reason "host_taken", whichever org holds it.
+	// CreateRoute stores a new route and counts it on its org, in one transaction:
+	// a host already routed is CodeConflict "host_taken", whichever org holds it; an
+	// org at its route limit is CodeLimit "plan_limit_reached"; a missing (or
+	// being-deleted) org is CodeNotFound.
 	CreateRoute(ctx context.Context, r Route) error
 	// UpdateRoute replaces a route of r.OrgID; CodeNotFound if that org has none.
 	UpdateRoute(ctx context.Context, r Route) error
-	// DeleteRoute removes orgID's route for host; CodeNotFound if that org has none.
+	// DeleteRoute removes orgID's route for host and uncounts it, in one
+	// transaction; CodeNotFound if that org has none.
 	DeleteRoute(ctx context.Context, orgID, host string) error
 	// ListRoutes pages through an org's routes in host order.
 	ListRoutes(ctx context.Context, orgID string, page PageRequest) (Page[Route], error)

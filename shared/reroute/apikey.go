@@ -1,0 +1,59 @@
+package reroute
+
+import (
+	"context"
+	"time"
+)
+
+// Scope is what an API key may do.
+type Scope string
+
+const (
+	ScopeRead  Scope = "read"  // read routes
+	ScopeWrite Scope = "write" // read and write routes
+)
+
+// ValidScope reports whether s is a scope.
+func ValidScope(s Scope) bool { return s == ScopeRead || s == ScopeWrite }
+
+// APIKeyPrefix starts every API key, so that a leaked one is recognisable.
+const APIKeyPrefix = "drr_"
+
+// APIKey lets a program act for one org. Only the SHA-256 of the secret is stored.
+type APIKey struct {
+	ID         string
+	OrgID      string
+	Name       string
+	Scope      Scope
+	Hash       string // hex SHA-256 of the whole secret
+	Hint       string // the secret's last four characters, to tell keys apart
+	CreatedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero: never
+	LastUsedAt time.Time // zero: never used
+}
+
+// Expired reports whether the key has expired at now.
+func (k APIKey) Expired(now time.Time) bool { return !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) }
+
+// APIKeyStore keeps API keys.
+type APIKeyStore interface {
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// GetAPIKeyByHash finds a key by the hash of its secret, or CodeNotFound.
+	GetAPIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	// ListAPIKeys pages through an org's keys.
+	ListAPIKeys(ctx context.Context, orgID string, page PageRequest) (Page[APIKey], error)
+	// DeleteAPIKey revokes one of an org's keys; CodeNotFound for another org's.
+	DeleteAPIKey(ctx context.Context, orgID, keyID string) error
+	// TouchAPIKey records a use at `at`, unless one was recorded in the minute before.
+	TouchAPIKey(ctx context.Context, hash string, at time.Time) error
+}
+
+// Caller is who makes a request: a signed-in user, or a program with an API key.
+type Caller struct {
+	Email string  // the user's verified email; "" for an API key
+	Key   *APIKey // the API key used; nil for a user
+}
+
+// IsKey reports whether the caller is a program using an API key.
+func (c Caller) IsKey() bool { return c.Key != nil }

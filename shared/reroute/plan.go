@@ -1,0 +1,48 @@
+package reroute
+
+// Plan is what an org pays for and what it may use.
+type Plan struct {
+	Name        string   `json:"name"`
+	Title       string   `json:"title"`
+	RouteLimit  int      `json:"routeLimit"`
+	MemberLimit int      `json:"memberLimit"`
+	Price       string   `json:"price"`
+	Features    []string `json:"features"`
+	// StripePriceID is the Stripe price that bills the plan; "" for free plans.
+	StripePriceID string `json:"-"`
+}
+
+// Paid reports whether the plan is billed.
+func (p Plan) Paid() bool { return p.Name != PlanFree }
+
+// Plan names.
+const (
+	PlanFree       = "free"
+	PlanDeveloper  = "developer"
+	PlanEnterprise = "enterprise"
+)
+
+// Catalog is the ordered list of plans the service offers.
+type Catalog []Plan
+
+// DefaultCatalog is the service's plans: the one place their limits are written.
+func DefaultCatalog() Catalog {
+	return Catalog{
+		{Name: PlanFree, Title: "Free", RouteLimit: 1, MemberLimit: 1, Price: "$0",
+			Features: []string{"1 route", "HTTPS redirects", "301, 302, 307 and 308"}},
+		{Name: PlanDeveloper, Title: "Developer", RouteLimit: 10, MemberLimit: 5, Price: "$10 / month",
+			Features: []string{"10 routes", "Wildcard routes", "Up to 5 members", "API keys"}},
+		{Name: PlanEnterprise, Title: "Enterprise", RouteLimit: 100, MemberLimit: 50, Price: "$80 / month",
+			Features: []string{"100 routes", "Wildcard routes", "Up to 50 members", "API keys", "Priority support"}},
+	}
+}
+
+// Get returns the plan called name.
+func (c Catalog) Get(name string) (Plan, bool) {
+	for _, p := range c {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Plan{}, false
+}
