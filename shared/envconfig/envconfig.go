@@ -82,5 +82,16 @@ func (r *Reader) Bool(name string, def bool) bool {
 	return b
 }
 
+// List returns the variable split on commas, blanks dropped; nil when unset.
+func (r *Reader) List(name string) []string {
+	var out []string
+	for _, v := range strings.Split(r.getenv(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // Err returns every problem met so far, joined, or nil.
 func (r *Reader) Err() error { return errors.Join(r.errs...) }

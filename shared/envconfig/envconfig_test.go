@@ -9,7 +9,7 @@ import (
 )
 
 func TestReader(t *testing.T) {
-	env := map[string]string{"S": " v ", "N": "7", "BADN": "x", "LOWN": "-1", "D": "90s", "DS": "30", "BADD": "-5s", "B": "true", "BADB": "maybe"}
+	env := map[string]string{"S": " v ", "N": "7", "BADN": "x", "LOWN": "-1", "D": "90s", "DS": "30", "BADD": "-5s", "B": "true", "L": " a, ,b ", "BADB": "maybe"}
 	r := envconfig.New(func(k string) string { return env[k] })
 	if got := r.String("S", "d"); got != "v" {
 		t.Errorf("String = %q", got)
@@ -25,6 +25,12 @@ func TestReader(t *testing.T) {
 	}
 	if got := r.Duration("DS", 0); got != 30*time.Second {
 		t.Errorf("Duration of a bare number = %v", got)
+	}
+	if got := r.List("L"); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Errorf("List = %q", got)
+	}
+	if got := r.List("MISSING"); got != nil {
+		t.Errorf("List of an unset variable = %q", got)
 	}
 	if got := r.Bool("B", false); !got {
 		t.Errorf("Bool = %v", got)

@@ -2,6 +2,11 @@ package reroute
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
 	"time"
 )
 
@@ -38,14 +43,17 @@ func (k APIKey) Expired(now time.Time) bool { return !k.ExpiresAt.IsZero() && !n
 
 // APIKeyStore keeps API keys.
 type APIKeyStore interface {
+	// CreateAPIKey stores a key of an existing org: CodeNotFound "org_not_found" for
+	// a missing or being-deleted org.
 	CreateAPIKey(ctx context.Context, k APIKey) error
 	// GetAPIKeyByHash finds a key by the hash of its secret, or CodeNotFound.
 	GetAPIKeyByHash(ctx context.Context, hash string) (APIKey, error)
-	// ListAPIKeys pages through an org's keys.
+	// ListAPIKeys pages through an org's keys, in id order.
 	ListAPIKeys(ctx context.Context, orgID string, page PageRequest) (Page[APIKey], error)
 	// DeleteAPIKey revokes one of an org's keys; CodeNotFound for another org's.
 	DeleteAPIKey(ctx context.Context, orgID, keyID string) error
-	// TouchAPIKey records a use at `at`, unless one was recorded in the minute before.
+	// TouchAPIKey records a use at `at`, unless one was recorded in the minute before;
+	// a key that is gone is no error.
 	TouchAPIKey(ctx context.Context, hash string, at time.Time) error
 }
 
@@ -57,3 +65,20 @@ type Caller struct {
 
 // IsKey reports whether the caller is a program using an API key.
 func (c Caller) IsKey() bool { return c.Key != nil }
+
+// NewAPIKeySecret makes a new API key: the secret shown once to its creator, the
+// SHA-256 stored in its place, and a hint (its last four characters).
+func NewAPIKeySecret(rand io.Reader) (secret, hash, hint string, err error) {
+	var b [32]byte
+	if _, err := io.ReadFull(rand, b[:]); err != nil {
+		return "", "", "", fmt.Errorf("reading random bytes: %w", err)
+	}
+	secret = APIKeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return secret, HashAPIKey(secret), secret[len(secret)-4:], nil
+}
+
+// HashAPIKey is the stored form of an API key secret: hex SHA-256.
+func HashAPIKey(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}

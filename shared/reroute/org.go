@@ -55,16 +55,21 @@ const (
 	MaxEmailLen   = 254
 )
 
-// NormalizeOrgName trims a name and checks it is 1 to 100 printable characters.
-func NormalizeOrgName(name string) (string, error) {
+// NormalizeOrgName trims an org's name and checks it is 1 to 100 printable characters.
+func NormalizeOrgName(name string) (string, error) { return normalizeName(name, MaxOrgNameLen) }
+
+// NormalizeKeyName does the same for an API key's name.
+func NormalizeKeyName(name string) (string, error) { return normalizeName(name, MaxKeyNameLen) }
+
+func normalizeName(name string, max int) (string, error) {
 	n := strings.TrimSpace(name)
 	var v invalid
 	switch {
 	case n == "":
 		v.add("name", "a name is required")
-	case utf8.RuneCountInString(n) > MaxOrgNameLen:
-		v.add("name", "a name is at most %d characters", MaxOrgNameLen)
-	case strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f }):
+	case utf8.RuneCountInString(n) > max:
+		v.add("name", "a name is at most %d characters", max)
+	case strings.ContainsFunc(n, func(r rune) bool { return r < ' ' || r == 0x7f || r >= 0x80 && r <= 0x9f }):
 		v.add("name", "a name cannot contain control characters")
 	}
 	return n, v.err()
@@ -76,7 +81,8 @@ func NormalizeOrgName(name string) (string, error) {
 func NormalizeEmail(email string) (string, error) {
 	e := strings.TrimSpace(email)
 	addr, err := mail.ParseAddress(e)
-	if err != nil || addr.Address != e || !strings.Contains(e[strings.LastIndexByte(e, '@'):], ".") || len(e) > MaxEmailLen {
+	at := strings.LastIndexByte(e, '@')
+	if err != nil || addr.Address != e || at < 1 || at > 64 || !strings.Contains(e[at:], ".") || len(e) > MaxEmailLen {
 		return "", &Error{Code: CodeInvalid, Reason: "validation_failed", Message: "the input is not valid",
 			Fields: []FieldError{{Field: "email", Message: "an email address such as name@example.com is required"}}}
 	}
@@ -86,9 +92,11 @@ func NormalizeEmail(email string) (string, error) {
 // OrgStore keeps orgs and their members. Limits and the last-owner rule are enforced
 // by the store, in the database, in the same write as the change they guard.
 type OrgStore interface {
-	// CreateOrg stores a new org with owner as its first member.
+	// CreateOrg stores a new org with owner as its first member; the org's counters
+	// are set from owner, not taken from org. A zero owner (no email) makes an org
+	// without members, for operator tools. An existing id is CodeConflict "org_exists".
 	CreateOrg(ctx context.Context, org Org, owner Member) error
-	// GetOrg returns an org, or CodeNotFound.
+	// GetOrg returns an org, or CodeNotFound (also while it is being deleted).
 	GetOrg(ctx context.Context, id string) (Org, error)
 	// RenameOrg changes an org's name.
 	RenameOrg(ctx context.Context, id, name string, at time.Time) error
@@ -100,7 +108,7 @@ type OrgStore interface {
 	GetMember(ctx context.Context, orgID, email string) (Member, error)
 	// ListMembers pages through an org's members in email order.
 	ListMembers(ctx context.Context, orgID string, page PageRequest) (Page[Member], error)
-	// ListMemberships returns every org a user belongs to.
+	// ListMemberships returns the orgs a user belongs to (at most 1000).
 	ListMemberships(ctx context.Context, email string) ([]Member, error)
 	// AddMember adds a member: CodeConflict "member_exists" if already one,
 	// CodeLimit "plan_limit_reached" when the org is at its member limit.
