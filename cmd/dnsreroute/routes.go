@@ -14,7 +14,8 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
-// defaultOrg owns the routes made from the command line until orgs exist locally.
+// defaultOrg owns the routes made from the command line unless -org names another;
+// the org is made on first use.
 const defaultOrg = "local"
 
 func runRoutes(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -49,6 +50,9 @@ func runRoutes(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
+		if err := ensureOrg(ctx, store(), *org); err != nil {
+			return err
+		}
 		if err := store().CreateRoute(ctx, r); err != nil {
 			return err
 		}
@@ -57,6 +61,9 @@ func runRoutes(ctx context.Context, args []string, getenv func(string) string, s
 	case "import":
 		pos, err := parse(fs, args[1:], 1, "FILE")
 		if err != nil {
+			return err
+		}
+		if err := ensureOrg(ctx, store(), *org); err != nil {
 			return err
 		}
 		return importRoutes(ctx, store(), pos[0], *status, newRoute, stdout)
@@ -97,6 +104,25 @@ func runRoutes(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stderr, "unknown routes command %q\n%s\n", args[0], usage)
 	return errUsage
+}
+
+// ensureOrg creates the org the command line's routes go to, unless it exists: on
+// the enterprise plan's limits and without members, since routes need an org to
+// be counted on. An org made otherwise keeps its own plan and limits.
+func ensureOrg(ctx context.Context, store reroute.OrgStore, id string) error {
+	plan, ok := reroute.DefaultCatalog().Get(reroute.PlanEnterprise)
+	if !ok {
+		return fmt.Errorf("no %s plan in the catalog", reroute.PlanEnterprise)
+	}
+	now := time.Now().UTC()
+	err := store.CreateOrg(ctx, reroute.Org{
+		ID: id, Name: id, Plan: plan.Name, RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit,
+		CreatedAt: now, UpdatedAt: now,
+	}, reroute.Member{})
+	if reroute.ErrorCode(err) == reroute.CodeConflict {
+		return nil // it exists
+	}
+	return err
 }
 
 // parse reads flags given before or after the positional arguments, and checks

@@ -11,4 +11,7 @@ var (
 	RouteKey        = routeKey
 	RouteIndexKey   = routeIndexKey
 	ConditionFailed = conditionFailed
+	OrgKey          = orgKey
+	MemberKey       = memberKey
+	APIKeyKey       = apiKeyKey
 )

@@ -5,6 +5,15 @@ import "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 // Every key of the table is built here and nowhere else, and every key value starts
 // with its entity type, so that items of different kinds can never collide and an
 // IAM policy can scope a function to one kind (the redirector may read HOST#* only).
+//
+//	entity   PK                 SK               GSI1PK         GSI1SK
+//	route    HOST#<host>        ROUTE            ORG#<org>      ROUTE#<host>
+//	org      ORG#<org>          ORG
+//	member   ORG#<org>          MEMBER#<email>   USER#<email>   ORG#<org>
+//	api key  APIKEY#<sha256>    KEY              ORG#<org>      APIKEY#<id>
+//
+// An org's partition of GSI1 holds its routes and its API keys, told apart by the
+// prefix of GSI1SK; a user's partition holds their memberships.
 
 // Attribute and index names, as template.yaml declares them (a test checks).
 const (
@@ -17,6 +26,18 @@ const (
 	indexGSI1 = "GSI1"
 )
 
+const orgPrefix = "ORG#"
+
+// tableKey is a primary key.
+func tableKey(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: avS(pk), attrSK: avS(sk)}
+}
+
+// keyOf is the primary key of a stored item (or of a query's projection of one).
+func keyOf(item map[string]types.AttributeValue) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: item[attrPK], attrSK: item[attrSK]}
+}
+
 // Route items: one per hostname, so that the table itself enforces that a hostname
 // belongs to one org, and GSI1 lists an org's routes in host order.
 const (
@@ -28,21 +49,60 @@ func routePK(host string) string      { return "HOST#" + host }
 func routeGSI1PK(orgID string) string { return orgPrefix + orgID }
 func routeGSI1SK(host string) string  { return routeGSI1SKOf + host }
 
-const orgPrefix = "ORG#"
-
 // routeKey is the primary key of host's route item.
 func routeKey(host string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		attrPK: &types.AttributeValueMemberS{Value: routePK(host)},
-		attrSK: &types.AttributeValueMemberS{Value: routeSK},
-	}
+	return tableKey(routePK(host), routeSK)
 }
 
 // routeIndexKey is the full key of a route in GSI1 (the index's keys plus the
 // table's), which a Query needs as its ExclusiveStartKey.
 func routeIndexKey(orgID, host string) map[string]types.AttributeValue {
 	k := routeKey(host)
-	k[attrGSI1PK] = &types.AttributeValueMemberS{Value: routeGSI1PK(orgID)}
-	k[attrGSI1SK] = &types.AttributeValueMemberS{Value: routeGSI1SK(host)}
+	k[attrGSI1PK] = avS(routeGSI1PK(orgID))
+	k[attrGSI1SK] = avS(routeGSI1SK(host))
 	return k
+}
+
+// Org items: one per org, holding its plan, limits and counters, so that a write
+// bounded by a limit and the count it changes are one transaction.
+const orgSK = "ORG"
+
+func orgPK(id string) string { return orgPrefix + id }
+
+// orgKey is the primary key of an org's item.
+func orgKey(id string) map[string]types.AttributeValue { return tableKey(orgPK(id), orgSK) }
+
+// Member items live in their org's partition (an org lists its members in email
+// order with one Query) and in their user's partition of GSI1 (a user finds their
+// orgs).
+const memberSKOf = "MEMBER#" // prefix of every member's SK
+
+func memberPK(orgID string) string     { return orgPK(orgID) }
+func memberSK(email string) string     { return memberSKOf + email }
+func memberGSI1PK(email string) string { return "USER#" + email }
+func memberGSI1SK(orgID string) string { return orgPrefix + orgID }
+
+// memberKey is the primary key of email's membership of orgID; being a table key,
+// it is also the ExclusiveStartKey of a Query of the org's members.
+func memberKey(orgID, email string) map[string]types.AttributeValue {
+	return tableKey(memberPK(orgID), memberSK(email))
+}
+
+// API key items are keyed by the hash of their secret, so that authenticating is
+// one GetItem; GSI1 lists an org's keys in id order.
+const (
+	apiKeySK       = "KEY"
+	apiKeyGSI1SKOf = "APIKEY#" // prefix of every key's GSI1SK
+	// apiKeyGSI1SKEnd sorts after every key's GSI1SK and before any other kind's
+	// ('$' follows '#'), to bound a range of keys in an org's partition.
+	apiKeyGSI1SKEnd = "APIKEY$"
+)
+
+func apiKeyPK(hash string) string      { return "APIKEY#" + hash }
+func apiKeyGSI1PK(orgID string) string { return orgPrefix + orgID }
+func apiKeyGSI1SK(id string) string    { return apiKeyGSI1SKOf + id }
+
+// apiKeyKey is the primary key of the API key whose secret hashes to hash.
+func apiKeyKey(hash string) map[string]types.AttributeValue {
+	return tableKey(apiKeyPK(hash), apiKeySK)
 }

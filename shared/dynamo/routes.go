@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -28,8 +29,7 @@ const (
 	attrUpdatedAt = "updatedAt"
 )
 
-// routeItem is a route as stored. Times are RFC 3339 strings with nanoseconds in
-// UTC: they round-trip exactly, sort as text and read well in the console.
+// routeItem is a route as stored (times as formatTime writes them).
 type routeItem struct {
 	PK        string `dynamodbav:"PK"`
 	SK        string `dynamodbav:"SK"`
@@ -62,20 +62,6 @@ func (it routeItem) route() reroute.Route {
 		KeepPath: it.KeepPath, KeepQuery: it.KeepQuery, Enabled: it.Enabled,
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt),
 	}
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
-// parseTime reads a stored time; one that does not parse reads as zero rather than
-// making the whole route unreadable.
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
 }
 
 func errRouteNotFound() error {
@@ -121,9 +107,10 @@ func (s *Store) GetRoute(ctx context.Context, host string) (reroute.Route, error
 	return it.route(), nil
 }
 
-// CreateRoute stores a new route. The hostname's uniqueness is the item's key with
-// attribute_not_exists, so two orgs racing for one host cannot both win. Zero times
-// are set to now.
+// CreateRoute stores a new route and counts it on its org, in one transaction:
+// the route's Put holds only if the hostname is free (its item's key is the host,
+// so two orgs racing for one host cannot both win), and the org's count goes up
+// only while the org is live and below its route limit. Zero times are set to now.
 func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 	if err := checkKeys(r); err != nil {
 		return err
@@ -138,18 +125,33 @@ func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 	if err != nil {
 		return fmt.Errorf("encoding route %s: %w", r.Host, err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	put := types.TransactWriteItem{Put: &types.Put{
 		TableName:           aws.String(s.table),
 		Item:                item,
 		ConditionExpression: aws.String("attribute_not_exists(" + attrPK + ")"),
-	})
-	if _, failed := conditionFailed(err); failed {
-		return errHostTaken()
+	}}
+	count := s.orgUpdate(r.OrgID, "SET #routeCount = #routeCount + :one", orgLive+" AND #routeCount < #routeLimit",
+		map[string]string{"#routeCount": attrRouteCount, "#routeLimit": attrRouteLimit, "#deleting": attrDeleting},
+		map[string]types.AttributeValue{":one": avN(1)})
+	for attempt := 1; ; attempt++ {
+		err := s.transact(ctx, put, count)
+		i, failed := conditionFailed(err)
+		switch {
+		case !failed && err != nil:
+			return unavailable(err)
+		case !failed:
+			return nil
+		case i == 0:
+			return errHostTaken()
+		}
+		retry, err := s.whyNotCounted(ctx, r.OrgID, "route", func(it orgItem) (int, int) { return it.RouteCount, it.RouteLimit })
+		if !retry {
+			return err
+		}
+		if attempt == maxConflictAttempts {
+			return unavailable(errors.New("creating a route: the org's route count kept changing"))
+		}
 	}
-	if err != nil {
-		return unavailable(err)
-	}
-	return nil
 }
 
 // UpdateRoute replaces the settings of r.OrgID's route for r.Host, keeping its
@@ -192,18 +194,27 @@ func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route) error {
 	return nil
 }
 
-// DeleteRoute removes orgID's route for host; another org's route answers not found.
+// DeleteRoute removes orgID's route for host and uncounts it on the org, in one
+// transaction; another org's route answers not found, like a missing one. An org
+// being deleted may still lose routes this way.
 func (s *Store) DeleteRoute(ctx context.Context, orgID, host string) error {
 	if orgID == "" || host == "" {
 		return errRouteNotFound()
 	}
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       routeKey(host),
-		ConditionExpression:       aws.String("attribute_exists(" + attrPK + ") AND #orgId = :orgId"),
-		ExpressionAttributeNames:  map[string]string{"#orgId": attrOrgID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":orgId": &types.AttributeValueMemberS{Value: orgID}},
-	})
+	err := s.transact(ctx,
+		types.TransactWriteItem{Delete: &types.Delete{
+			TableName:                 aws.String(s.table),
+			Key:                       routeKey(host),
+			ConditionExpression:       aws.String("attribute_exists(" + attrPK + ") AND #orgId = :orgId"),
+			ExpressionAttributeNames:  map[string]string{"#orgId": attrOrgID},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":orgId": avS(orgID)},
+		}},
+		s.orgUpdate(orgID, "SET #routeCount = #routeCount - :one", orgExists,
+			map[string]string{"#routeCount": attrRouteCount},
+			map[string]types.AttributeValue{":one": avN(1)}),
+	)
+	// Either condition failing means the org has no such route: the route is not
+	// its, or the org itself is gone.
 	if _, failed := conditionFailed(err); failed {
 		return errRouteNotFound()
 	}
@@ -263,18 +274,29 @@ func (s *Store) ListRoutes(ctx context.Context, orgID string, page reroute.PageR
 	return p, nil
 }
 
-// A cursor is the base64url of a version prefix and the last host of the page: the
-// prefix lets the format change without misreading old cursors.
+// A cursor is the base64url of a version prefix and the last item of the page (a
+// host, an email, a key id): the prefix lets the format change without misreading
+// old cursors. The caller's org is never in it: each list rebuilds its start from
+// the org it is asked for.
 const cursorV1 = "1:"
 
 // maxCursorLen bounds what decodeCursor reads: the longest host, encoded.
 const maxCursorLen = 400
 
-func encodeCursor(lastHost string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorV1 + lastHost))
+func encodeCursor(last string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorV1 + last))
 }
 
+// decodeCursor reads a cursor of ListRoutes.
 func decodeCursor(cursor string) (string, error) {
+	return decodeCursorOf(cursor, func(host string) bool {
+		norm, err := reroute.NormalizeHost(host)
+		return err == nil && norm == host
+	})
+}
+
+// decodeCursorOf reads a cursor whose item valid accepts.
+func decodeCursorOf(cursor string, valid func(string) bool) (string, error) {
 	bad := &reroute.Error{Code: reroute.CodeInvalid, Reason: "invalid_cursor", Message: "the cursor is not valid: start again from the first page"}
 	if len(cursor) > maxCursorLen {
 		return "", bad
@@ -283,14 +305,11 @@ func decodeCursor(cursor string) (string, error) {
 	if err != nil {
 		return "", bad
 	}
-	host, ok := strings.CutPrefix(string(b), cursorV1)
-	if !ok {
+	last, ok := strings.CutPrefix(string(b), cursorV1)
+	if !ok || !valid(last) {
 		return "", bad
 	}
-	if norm, err := reroute.NormalizeHost(host); err != nil || norm != host {
-		return "", bad
-	}
-	return host, nil
+	return last, nil
 }
 
 // findProjection names the attributes the redirector needs, and no more: less to

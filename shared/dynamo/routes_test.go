@@ -21,10 +21,24 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
-func newStore(t testing.TB) *dynamo.Store {
+// newStore returns a store on a table of t's own holding the given orgs, each on
+// the enterprise plan.
+func newStore(t testing.TB, orgs ...string) *dynamo.Store {
 	t.Helper()
 	client, table := dynamotest.NewTable(t)
-	return dynamo.New(client, table)
+	s := dynamo.New(client, table)
+	mustOrg(t, s, orgs...)
+	return s
+}
+
+// mustOrg creates orgs on the enterprise plan, without members.
+func mustOrg(t testing.TB, s *dynamo.Store, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if err := s.CreateOrg(context.Background(), newOrg(id, reroute.PlanEnterprise), reroute.Member{}); err != nil {
+			t.Fatalf("CreateOrg(%s): %v", id, err)
+		}
+	}
 }
 
 func route(org, host string) reroute.Route {
@@ -64,7 +78,7 @@ func wantErr(t *testing.T, err error, code reroute.Code, reason string) {
 
 func TestRouteLifecycle(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
+	s := newStore(t, "org-a", "org-b")
 	ctx := t.Context()
 	created := time.Date(2025, 3, 4, 5, 6, 7, 891234567, time.FixedZone("CET", 3600))
 
@@ -121,7 +135,7 @@ func TestRouteLifecycle(t *testing.T) {
 
 func TestCreateRouteSetsTimes(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
+	s := newStore(t, "org-a")
 	before := time.Now()
 	mustCreate(t, s, route("org-a", "example.com"))
 	got, err := s.GetRoute(t.Context(), "example.com")
@@ -139,6 +153,7 @@ func TestRouteItem(t *testing.T) {
 	t.Parallel()
 	client, table := dynamotest.NewTable(t)
 	s := dynamo.New(client, table)
+	mustOrg(t, s, "org-a")
 	mustCreate(t, s, route("org-a", "*.example.com"))
 	out, err := client.GetItem(t.Context(), &dynamodb.GetItemInput{
 		TableName: aws.String(table), Key: dynamo.RouteKey("*.example.com"),
@@ -166,7 +181,7 @@ func TestRouteItem(t *testing.T) {
 
 func TestCreateRouteHostTaken(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
+	s := newStore(t, "org-a", "org-b")
 	mustCreate(t, s, route("org-a", "shop.example.com"), route("org-a", "*.example.com"))
 	tests := []struct {
 		name string
@@ -203,7 +218,7 @@ func TestCreateRouteInvalid(t *testing.T) {
 // tell it from a missing one.
 func TestOtherOrgsRoute(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
+	s := newStore(t, "org-a", "org-b")
 	orig := route("org-a", "www.example.com")
 	mustCreate(t, s, orig)
 	tests := []struct {
@@ -238,8 +253,11 @@ func TestOtherOrgsRoute(t *testing.T) {
 // claiming one host at once, exactly one wins.
 func TestCreateRouteRace(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
 	const n = 20
+	s := newStore(t)
+	for i := range n {
+		mustOrg(t, s, fmt.Sprintf("org-%d", i))
+	}
 	errs := make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -301,7 +319,7 @@ func listAll(t *testing.T, s *dynamo.Store, org string, limit int) [][]string {
 
 func TestListRoutes(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
+	s := newStore(t, "org-a", "org-b")
 	// org-a has 53 routes (more than a default page); org-b's hosts sort among them.
 	var hostsA []string
 	var wg sync.WaitGroup
@@ -388,7 +406,7 @@ func TestListRoutesBadRequest(t *testing.T) {
 // another, pages through the second org's routes only.
 func TestListRoutesForeignCursor(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
+	s := newStore(t, "org-a", "org-b")
 	mustCreate(t, s,
 		route("org-a", "a1.example.com"), route("org-a", "a2.example.com"),
 		route("org-b", "b1.example.com"), route("org-b", "b2.example.com"), route("org-b", "b3.example.com"),
@@ -424,7 +442,7 @@ func TestListRoutesForeignCursor(t *testing.T) {
 
 func TestFindRoute(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
+	s := newStore(t, "org-a", "org-b", "org-c", "org-d")
 	mustCreate(t, s,
 		route("org-a", "*.example.com"),
 		route("org-b", "*.b.example.com"),
@@ -487,7 +505,7 @@ func TestFindRoute(t *testing.T) {
 // BatchGetItem takes, the match lying in the second batch.
 func TestFindRouteManyCandidates(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
+	s := newStore(t, "org-a")
 	host := strings.Repeat("a.", 120) + "example.com"
 	if n := len(reroute.Candidates(host)); n <= 100 {
 		t.Fatalf("only %d candidates", n)
@@ -527,7 +545,9 @@ func (f *flakyAPI) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 func TestFindRouteUnprocessedKeys(t *testing.T) {
 	t.Parallel()
 	client, table := dynamotest.NewTable(t)
-	mustCreate(t, dynamo.New(client, table), route("org-a", "*.example.com"))
+	seed := dynamo.New(client, table)
+	mustOrg(t, seed, "org-a")
+	mustCreate(t, seed, route("org-a", "*.example.com"))
 	tests := []struct {
 		name      string
 		unprocess int
@@ -587,6 +607,14 @@ func (downAPI) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...fun
 	return nil, errDown
 }
 
+func (downAPI) BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	return nil, errDown
+}
+
+func (downAPI) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	return nil, errDown
+}
+
 func TestStoreUnavailable(t *testing.T) {
 	t.Parallel()
 	s := dynamo.New(downAPI{}, "table")
@@ -610,6 +638,33 @@ func TestStoreUnavailable(t *testing.T) {
 			}
 			return err
 		}},
+		{name: "create org", do: func(ctx context.Context) error {
+			return s.CreateOrg(ctx, newOrg("org-a", reroute.PlanFree), owner("org-a", "a@example.com"))
+		}},
+		{name: "get org", do: func(ctx context.Context) error { _, err := s.GetOrg(ctx, "org-a"); return err }},
+		{name: "rename org", do: func(ctx context.Context) error { return s.RenameOrg(ctx, "org-a", "A", time.Time{}) }},
+		{name: "delete org", do: func(ctx context.Context) error { return s.DeleteOrg(ctx, "org-a") }},
+		{name: "get member", do: func(ctx context.Context) error { _, err := s.GetMember(ctx, "org-a", "a@example.com"); return err }},
+		{name: "list members", do: func(ctx context.Context) error {
+			_, err := s.ListMembers(ctx, "org-a", reroute.PageRequest{})
+			return err
+		}},
+		{name: "list memberships", do: func(ctx context.Context) error { _, err := s.ListMemberships(ctx, "a@example.com"); return err }},
+		{name: "add member", do: func(ctx context.Context) error {
+			return s.AddMember(ctx, member("org-a", "b@example.com", reroute.RoleAdmin))
+		}},
+		{name: "set role", do: func(ctx context.Context) error {
+			return s.SetMemberRole(ctx, "org-a", "a@example.com", reroute.RoleAdmin)
+		}},
+		{name: "remove member", do: func(ctx context.Context) error { return s.RemoveMember(ctx, "org-a", "a@example.com") }},
+		{name: "create key", do: func(ctx context.Context) error { return s.CreateAPIKey(ctx, apiKey("org-a", "k1")) }},
+		{name: "get key", do: func(ctx context.Context) error { _, err := s.GetAPIKeyByHash(ctx, hashOf("k1")); return err }},
+		{name: "list keys", do: func(ctx context.Context) error {
+			_, err := s.ListAPIKeys(ctx, "org-a", reroute.PageRequest{})
+			return err
+		}},
+		{name: "delete key", do: func(ctx context.Context) error { return s.DeleteAPIKey(ctx, "org-a", "k1") }},
+		{name: "touch key", do: func(ctx context.Context) error { return s.TouchAPIKey(ctx, hashOf("k1"), time.Now()) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -678,7 +733,7 @@ func TestRouteKeys(t *testing.T) {
 }
 
 func BenchmarkFindRoute(b *testing.B) {
-	s := newStore(b)
+	s := newStore(b, "org-a")
 	mustCreate(b, s, route("org-a", "www.example.com"), route("org-a", "*.example.com"))
 	for _, bb := range []struct{ name, host string }{
 		{name: "exact", host: "www.example.com"},

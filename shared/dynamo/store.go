@@ -6,6 +6,9 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,6 +27,8 @@ type API interface {
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // Store implements the reroute stores on one table. It is safe for concurrent use.
@@ -40,6 +45,8 @@ type Store struct {
 var (
 	_ reroute.RouteStore  = (*Store)(nil)
 	_ reroute.RouteFinder = (*Store)(nil)
+	_ reroute.OrgStore    = (*Store)(nil)
+	_ reroute.APIKeyStore = (*Store)(nil)
 )
 
 // New returns a Store on the named table.
@@ -75,6 +82,129 @@ func conditionFailed(err error) (item int, ok bool) {
 		}
 	}
 	return 0, false
+}
+
+// transactionConflict reports whether err says that the write lost a race with a
+// transaction on the same item and was not applied: a transaction cancelled with a
+// TransactionConflict reason (and no failed condition), or a plain write refused
+// with TransactionConflictException. The SDK retries neither; retryConflicts does.
+func transactionConflict(err error) bool {
+	if err == nil {
+		return false
+	}
+	if _, failed := conditionFailed(err); failed {
+		return false // the condition's answer stands, whatever else happened
+	}
+	var tc *types.TransactionConflictException
+	if errors.As(err, &tc) {
+		return true
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Retries of writes that lost to a concurrent transaction: a jittered exponential
+// backoff, so that writers racing for one item (an org's counters) spread out.
+const (
+	maxConflictAttempts = 10
+	conflictBackoff     = 5 * time.Millisecond
+	maxConflictBackoff  = 250 * time.Millisecond
+)
+
+// retryConflicts runs write until it does not fail with a transaction conflict, at
+// most maxConflictAttempts times, and returns its last error as it is.
+func retryConflicts(ctx context.Context, write func() error) error {
+	backoff := conflictBackoff
+	for attempt := 1; ; attempt++ {
+		err := write()
+		if attempt == maxConflictAttempts || !transactionConflict(err) {
+			return err
+		}
+		// Full jitter: anywhere up to the backoff, so that the losers do not meet again.
+		if err := sleep(ctx, time.Duration(rand.Int64N(int64(backoff)))+time.Millisecond); err != nil {
+			return err
+		}
+		backoff = min(2*backoff, maxConflictBackoff)
+	}
+}
+
+// transact writes items in one transaction, again when it conflicts with another.
+// A condition failure comes back as it is, for conditionFailed to read.
+func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) error {
+	return retryConflicts(ctx, func() error {
+		// A new input each time: the SDK stores its idempotency token in the input,
+		// and a retry of a cancelled transaction must not look like a replay of it.
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		return err
+	})
+}
+
+// batchWriteMax is the number of requests one BatchWriteItem accepts.
+const batchWriteMax = 25
+
+// deleteKeys deletes the items with the given keys, 25 to a BatchWriteItem,
+// retrying those DynamoDB leaves unprocessed with a short exponential backoff.
+func (s *Store) deleteKeys(ctx context.Context, keys []map[string]types.AttributeValue) error {
+	for start := 0; start < len(keys); start += batchWriteMax {
+		chunk := keys[start:min(start+batchWriteMax, len(keys))]
+		reqs := make([]types.WriteRequest, len(chunk))
+		for i, k := range chunk {
+			reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
+		}
+		backoff := 10 * time.Millisecond
+		for attempt := 0; ; attempt++ {
+			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+				RequestItems: map[string][]types.WriteRequest{s.table: reqs},
+			})
+			if err != nil {
+				return unavailable(err)
+			}
+			if reqs = out.UnprocessedItems[s.table]; len(reqs) == 0 {
+				break
+			}
+			if attempt == maxUnprocessedRetries {
+				return unavailable(fmt.Errorf("%d deletions still unprocessed after %d attempts", len(reqs), attempt+1))
+			}
+			if err := sleep(ctx, backoff); err != nil {
+				return unavailable(err)
+			}
+			backoff *= 2
+		}
+	}
+	return nil
+}
+
+// Attribute values.
+func avS(v string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: v} }
+func avN(v int) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: strconv.Itoa(v)}
+}
+
+// Times are stored as RFC 3339 strings in UTC with exactly nine fractional digits:
+// they round-trip exactly, read well in the console, and, being fixed-width, sort
+// and compare as text in the order of time (a condition can compare two of them;
+// time.RFC3339Nano drops trailing zeros, and "05Z" sorts after "05.5Z").
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+// parseTime reads a stored time; one that does not parse reads as zero rather than
+// making the whole item unreadable.
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }
 
 // sleep waits d unless ctx ends first.
