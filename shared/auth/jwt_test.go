@@ -1,0 +1,387 @@
+package auth_test
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/dnsreroute/dnsreroute/shared/auth"
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
+)
+
+func newVerifier(t testing.TB, srv *jwksServer, cfg auth.JWTConfig) *auth.JWTVerifier {
+	t.Helper()
+	if cfg.Issuer == "" {
+		cfg.Issuer = srv.URL
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = testAudience
+	}
+	if cfg.JWKSURL == "" {
+		cfg.JWKSURL = srv.URL + "/keys"
+	}
+	v, err := auth.NewJWTVerifier(t.Context(), cfg, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return v
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	rs, es := rsaSigner(0, "rsa-1"), ecSigner(0, "ec-1")
+	srv := newJWKSServer(t, rs, es)
+	v := newVerifier(t, srv, auth.JWTConfig{})
+
+	with := func(change func(c jwt.MapClaims)) jwt.MapClaims {
+		c := srv.claims()
+		change(c)
+		return c
+	}
+	now := time.Now()
+	pubPEM := func() []byte {
+		der, err := x509.MarshalPKIXPublicKey(rs.key.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	}()
+
+	tests := []struct {
+		name   string
+		token  func() string
+		email  string // on success
+		reason string // on failure
+	}{
+		{"RS256", func() string { return rs.sign(t, srv.claims()) }, "ann@example.com", ""},
+		{"ES256", func() string { return es.sign(t, srv.claims()) }, "ann@example.com", ""},
+		{"audience among several", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["aud"] = []string{"other", testAudience} }))
+		}, "ann@example.com", ""},
+		{"email trimmed and lowercased", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email"] = "  BOB@Example.COM " }))
+		}, "bob@example.com", ""},
+		{"email_verified string true", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = "true" }))
+		}, "ann@example.com", ""},
+		{"email_verified absent", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { delete(c, "email_verified") }))
+		}, "ann@example.com", ""},
+		{"expired within leeway", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["exp"] = now.Add(-30 * time.Second).Unix() }))
+		}, "ann@example.com", ""},
+		{"nbf within leeway", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["nbf"] = now.Add(30 * time.Second).Unix() }))
+		}, "ann@example.com", ""},
+		{"nbf past", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["nbf"] = now.Add(-time.Hour).Unix() }))
+		}, "ann@example.com", ""},
+
+		{"HS256 keyed with the RSA public key", func() string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodHS256, srv.claims())
+			tok.Header["kid"] = rs.kid
+			s, err := tok.SignedString(pubPEM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, "", "invalid_token"},
+		{"alg none", func() string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodNone, srv.claims())
+			tok.Header["kid"] = rs.kid
+			s, err := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, "", "invalid_token"},
+		{"RS384 not allowed", func() string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodRS384, srv.claims())
+			tok.Header["kid"] = rs.kid
+			s, err := tok.SignedString(rs.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, "", "invalid_token"},
+		{"RS256 under the EC key's kid", func() string {
+			return signer{kid: es.kid, method: jwt.SigningMethodRS256, key: rs.key}.sign(t, srv.claims())
+		}, "", "invalid_token"},
+		{"signed by a key not in the set", func() string {
+			return rsaSigner(1, rs.kid).sign(t, srv.claims())
+		}, "", "invalid_token"},
+		{"wrong issuer", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }))
+		}, "", "invalid_token"},
+		{"no issuer", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { delete(c, "iss") }))
+		}, "", "invalid_token"},
+		{"wrong audience", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["aud"] = "other-client" }))
+		}, "", "invalid_token"},
+		{"no audience", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { delete(c, "aud") }))
+		}, "", "invalid_token"},
+		{"expired", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["exp"] = now.Add(-2 * time.Minute).Unix() }))
+		}, "", "token_expired"},
+		{"no exp", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { delete(c, "exp") }))
+		}, "", "invalid_token"},
+		{"nbf in the future", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["nbf"] = now.Add(2 * time.Minute).Unix() }))
+		}, "", "invalid_token"},
+		{"email_verified false", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = false }))
+		}, "", "invalid_token"},
+		{"email_verified string false", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = "false" }))
+		}, "", "invalid_token"},
+		{"email_verified null", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = nil }))
+		}, "", "invalid_token"},
+		{"email_verified number", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = 1 }))
+		}, "", "invalid_token"},
+		{"no email", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { delete(c, "email") }))
+		}, "", "invalid_token"},
+		{"empty email", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email"] = " " }))
+		}, "", "invalid_token"},
+		{"email not a string", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email"] = []string{"ann@example.com"} }))
+		}, "", "invalid_token"},
+		{"email not an address", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email"] = "Ann <ann@example.com>" }))
+		}, "", "invalid_token"},
+		{"tampered payload", func() string {
+			parts := strings.Split(rs.sign(t, srv.claims()), ".")
+			parts[1] = base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, `{"iss":%q,"aud":%q,"email":"mallory@example.com","email_verified":true,"exp":%d}`,
+				srv.URL, testAudience, now.Add(time.Hour).Unix()))
+			return strings.Join(parts, ".")
+		}, "", "invalid_token"},
+		{"tampered signature", func() string {
+			s := rs.sign(t, srv.claims())
+			last := s[len(s)-2]
+			repl := byte('A')
+			if last == 'A' {
+				repl = 'B'
+			}
+			return s[:len(s)-2] + string(repl) + s[len(s)-1:]
+		}, "", "invalid_token"},
+		{"not a JWT", func() string { return "not.a.jwt" }, "", "invalid_token"},
+		{"empty", func() string { return "" }, "", "invalid_token"},
+		{"huge", func() string { return strings.Repeat("a", 20<<10) }, "", "invalid_token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			token := tt.token()
+			email, err := v.Verify(t.Context(), token)
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				if email != tt.email {
+					t.Errorf("email = %q, want %q", email, tt.email)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Verify accepted the token (email %q)", email)
+			}
+			code, reason := reasonOf(t, err)
+			if code != reroute.CodeUnauthenticated || reason != tt.reason {
+				t.Errorf("error = %s/%s, want %s/%s (%v)", code, reason, reroute.CodeUnauthenticated, tt.reason, err)
+			}
+			var e *reroute.Error
+			_ = errors.As(err, &e)
+			if token != "" && len(token) > 10 && strings.Contains(e.Message, token[len(token)-10:]) {
+				t.Errorf("message %q quotes the token", e.Message)
+			}
+		})
+	}
+}
+
+func TestVerifyCustomEmailClaim(t *testing.T) {
+	t.Parallel()
+	rs := rsaSigner(0, "rsa-1")
+	srv := newJWKSServer(t, rs)
+	v := newVerifier(t, srv, auth.JWTConfig{EmailClaim: "https://dnsreroute.dev/email"})
+
+	c := srv.claims()
+	c["email"] = "wrong@example.com"
+	c["https://dnsreroute.dev/email"] = "Custom@Example.com"
+	email, err := v.Verify(t.Context(), rs.sign(t, c))
+	if err != nil || email != "custom@example.com" {
+		t.Fatalf("Verify = %q, %v; want custom@example.com", email, err)
+	}
+
+	c = srv.claims() // only the standard claim: refused
+	if _, err := v.Verify(t.Context(), rs.sign(t, c)); err == nil {
+		t.Fatal("a token without the configured claim was accepted")
+	}
+}
+
+func TestVerifyLeewayConfigured(t *testing.T) {
+	t.Parallel()
+	rs := rsaSigner(0, "rsa-1")
+	srv := newJWKSServer(t, rs)
+	v := newVerifier(t, srv, auth.JWTConfig{Leeway: 5 * time.Second})
+	c := srv.claims()
+	c["exp"] = time.Now().Add(-30 * time.Second).Unix()
+	_, err := v.Verify(t.Context(), rs.sign(t, c))
+	if _, reason := reasonOf(t, err); reason != "token_expired" {
+		t.Fatalf("reason = %q, want token_expired", reason)
+	}
+}
+
+// A key the cached set lacks makes the verifier fetch the set again: the issuer can
+// rotate its keys without the API restarting, and a removed key stops working.
+func TestVerifyKeyRotation(t *testing.T) {
+	t.Parallel()
+	oldKey, newKey := rsaSigner(0, "old"), rsaSigner(1, "new")
+	srv := newJWKSServer(t, oldKey)
+	v := newVerifier(t, srv, auth.JWTConfig{})
+
+	if _, err := v.Verify(t.Context(), oldKey.sign(t, srv.claims())); err != nil {
+		t.Fatalf("old key before rotation: %v", err)
+	}
+	if got := srv.fetches.Load(); got != 1 {
+		t.Fatalf("fetches after start = %d, want 1", got)
+	}
+	srv.setKeys(newKey)
+	if _, err := v.Verify(t.Context(), newKey.sign(t, srv.claims())); err != nil {
+		t.Fatalf("new key after rotation: %v", err)
+	}
+	if got := srv.fetches.Load(); got != 2 {
+		t.Fatalf("fetches after rotation = %d, want 2", got)
+	}
+	// The refresh replaced the cached set: the old key is gone.
+	if _, err := v.Verify(t.Context(), oldKey.sign(t, srv.claims())); err == nil {
+		t.Fatal("the removed key is still accepted")
+	}
+	// Known keys are served from the cache.
+	for range 10 {
+		if _, err := v.Verify(t.Context(), newKey.sign(t, srv.claims())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := srv.fetches.Load(); got != 2 {
+		t.Fatalf("fetches = %d, want 2 (cached)", got)
+	}
+}
+
+// A flood of tokens naming made-up key ids costs the issuer one fetch, not one each.
+func TestVerifyUnknownKIDRefreshIsRateLimited(t *testing.T) {
+	t.Parallel()
+	known := ecSigner(0, "known")
+	srv := newJWKSServer(t, known)
+	v := newVerifier(t, srv, auth.JWTConfig{})
+
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			tok := ecSigner(1, fmt.Sprintf("made-up-%d", i)).sign(t, srv.claims())
+			start := time.Now()
+			_, err := v.Verify(t.Context(), tok)
+			if err == nil {
+				errs <- fmt.Errorf("token %d accepted", i)
+			} else if d := time.Since(start); d > 5*time.Second {
+				errs <- fmt.Errorf("token %d took %v to refuse", i, d)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := srv.fetches.Load(); got != 2 {
+		t.Errorf("JWKS fetches = %d, want 2 (the first and one refresh)", got)
+	}
+	// The known key still works, from the cache.
+	if _, err := v.Verify(t.Context(), known.sign(t, srv.claims())); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.fetches.Load(); got != 2 {
+		t.Errorf("JWKS fetches = %d, want 2", got)
+	}
+}
+
+// A failed refresh keeps the cached keys.
+func TestVerifyRefreshFailureKeepsCache(t *testing.T) {
+	t.Parallel()
+	k := rsaSigner(0, "k")
+	srv := newJWKSServer(t, k)
+	v := newVerifier(t, srv, auth.JWTConfig{})
+	srv.jwksFails.Store(true)
+	if _, err := v.Verify(t.Context(), rsaSigner(1, "unknown").sign(t, srv.claims())); err == nil {
+		t.Fatal("unknown key accepted")
+	}
+	if _, err := v.Verify(t.Context(), k.sign(t, srv.claims())); err != nil {
+		t.Fatalf("cached key after a failed refresh: %v", err)
+	}
+}
+
+func TestNewJWTVerifierDiscovery(t *testing.T) {
+	t.Parallel()
+	rs := rsaSigner(0, "rsa-1")
+	srv := newJWKSServer(t, rs)
+	v, err := auth.NewJWTVerifier(t.Context(), auth.JWTConfig{Issuer: srv.URL, Audience: testAudience}, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if email, err := v.Verify(t.Context(), rs.sign(t, srv.claims())); err != nil || email != "ann@example.com" {
+		t.Fatalf("Verify = %q, %v", email, err)
+	}
+	if got := srv.fetches.Load(); got != 1 {
+		t.Errorf("JWKS fetches = %d, want 1", got)
+	}
+}
+
+func TestNewJWTVerifierFails(t *testing.T) {
+	t.Parallel()
+	srv := newJWKSServer(t, rsaSigner(0, "k"))
+	lying := newJWKSServer(t, rsaSigner(0, "k"))
+	lying.issuer = "https://someone-else.example"
+	down := newJWKSServer(t, rsaSigner(0, "k"))
+	down.jwksFails.Store(true)
+
+	tests := []struct {
+		name string
+		cfg  auth.JWTConfig
+	}{
+		{"no issuer", auth.JWTConfig{Audience: testAudience, JWKSURL: srv.URL + "/keys"}},
+		{"no audience", auth.JWTConfig{Issuer: srv.URL, JWKSURL: srv.URL + "/keys"}},
+		{"issuer not a URL", auth.JWTConfig{Issuer: "cognito", Audience: testAudience}},
+		{"no discovery document", auth.JWTConfig{Issuer: srv.URL + "/nothing", Audience: testAudience}},
+		{"discovery names another issuer", auth.JWTConfig{Issuer: lying.URL, Audience: testAudience}},
+		{"JWKS URL not a URL", auth.JWTConfig{Issuer: srv.URL, Audience: testAudience, JWKSURL: "keys"}},
+		{"JWKS answers 503", auth.JWTConfig{Issuer: down.URL, Audience: testAudience}},
+		{"JWKS not found", auth.JWTConfig{Issuer: srv.URL, Audience: testAudience, JWKSURL: srv.URL + "/missing"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v, err := auth.NewJWTVerifier(t.Context(), tt.cfg, srv.Client())
+			if err == nil {
+				v.Close()
+				t.Fatal("NewJWTVerifier succeeded")
+			}
+		})
+	}
+}
