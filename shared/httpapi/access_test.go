@@ -1,0 +1,116 @@
+package httpapi_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dnsreroute/dnsreroute/shared/devstack"
+)
+
+// TestTenantIsolation calls every endpoint as every kind of caller and checks each
+// answer. Bodies are left invalid where a call is allowed, so that an allowed call
+// answers 400 and changes nothing; the org is deleted last.
+func TestTenantIsolation(t *testing.T) {
+	e := newAPIEnv(t)
+	ownerA := e.token("alice@example.com")
+	orgA := e.newPaidOrg("alice@example.com", "developer")
+	e.want(e.do("POST", "/v1/orgs/"+orgA+"/members", ownerA, map[string]any{"email": "carol@example.com", "role": "member"}), 201, "")
+	e.want(e.do("POST", "/v1/orgs/"+orgA+"/routes", ownerA, map[string]any{"host": "a.example.com", "target": "https://a.example.org/"}), 201, "")
+	keyAr := e.do("POST", "/v1/orgs/"+orgA+"/api-keys", ownerA, map[string]any{"name": "read", "scope": "read"}).str("secret")
+	keyAw := e.do("POST", "/v1/orgs/"+orgA+"/api-keys", ownerA, map[string]any{"name": "write", "scope": "write"}).str("secret")
+
+	ownerB := e.token("bob@example.com")
+	orgB := e.newOrg("bob@example.com", "B")
+	e.want(e.do("POST", "/v1/orgs/"+orgB+"/routes", ownerB, map[string]any{"host": "b.example.com", "target": "https://b.example.org/"}), 201, "")
+	keyB := e.do("POST", "/v1/orgs/"+orgB+"/api-keys", ownerB, map[string]any{"name": "w", "scope": "write"}).str("secret")
+
+	expired, err := e.issuer.Mint("alice@example.com", -time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(ownerA, ".")
+	tampered := parts[0] + "." + strings.TrimRight(parts[1], "A") + "B" + "." + parts[2]
+	otherIssuer := newAPIEnv(t).token("alice@example.com") // same email, another issuer
+	wrongAudience := mintForAudience(t, e, "another-client")
+
+	callers := []struct{ name, token string }{
+		{"ownerA", ownerA}, {"memberA", e.token("carol@example.com")}, {"ownerB", ownerB},
+		{"keyA-read", keyAr}, {"keyA-write", keyAw}, {"keyB", keyB},
+		{"none", ""}, {"expired", expired}, {"other-issuer", otherIssuer}, {"wrong-audience", wrongAudience},
+		{"tampered", tampered}, {"garbage", "not-a-token"}, {"unknown-key", "drr_" + strings.Repeat("x", 43)},
+	}
+	const unauth = "401"
+	a := "/v1/orgs/" + orgA
+	rows := []struct {
+		method, path string
+		body         any
+		// want per caller, in the order above; the last seven callers all get 401
+		// unless the endpoint is public.
+		want []string
+	}{
+		{"GET", "/v1/plans", nil, []string{"200", "200", "200", "200", "200", "200", "200", "200", "200", "200", "200", "200", "200"}},
+		{"GET", "/v1/openapi.json", nil, []string{"200", "200", "200", "200", "200", "200", "200", "200", "200", "200", "200", "200", "200"}},
+		{"GET", "/v1/me", nil, []string{"200", "200", "200", "403 api_key_not_allowed", "403 api_key_not_allowed", "403 api_key_not_allowed"}},
+		{"POST", "/v1/orgs", map[string]any{}, []string{"400", "400", "400", "403 api_key_not_allowed", "403 api_key_not_allowed", "403 api_key_not_allowed"}},
+		{"GET", a, nil, []string{"200", "200", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"PATCH", a, map[string]any{}, []string{"400", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"GET", a + "/members", nil, []string{"200", "200", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"POST", a + "/members", map[string]any{}, []string{"400", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"PATCH", a + "/members/carol@example.com", map[string]any{}, []string{"400", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"DELETE", a + "/members/nobody@example.com", nil, []string{"404 member_not_found", "404 member_not_found", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"GET", a + "/routes", nil, []string{"200", "200", "404 org_not_found", "200", "200", "404 org_not_found"}},
+		{"POST", a + "/routes", map[string]any{}, []string{"400", "400", "404 org_not_found", "403 insufficient_scope", "400", "404 org_not_found"}},
+		{"GET", a + "/routes/a.example.com", nil, []string{"200", "200", "404 org_not_found", "200", "200", "404 org_not_found"}},
+		{"GET", a + "/routes/b.example.com", nil, []string{"404 route_not_found", "404 route_not_found", "404 org_not_found", "404 route_not_found", "404 route_not_found", "404 org_not_found"}},
+		{"PATCH", a + "/routes/a.example.com", map[string]any{"status": 0}, []string{"400", "400", "404 org_not_found", "403 insufficient_scope", "400", "404 org_not_found"}},
+		{"DELETE", a + "/routes/b.example.com", nil, []string{"404 route_not_found", "404 route_not_found", "404 org_not_found", "403 insufficient_scope", "404 route_not_found", "404 org_not_found"}},
+		{"GET", a + "/api-keys", nil, []string{"200", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"POST", a + "/api-keys", map[string]any{}, []string{"400", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"DELETE", a + "/api-keys/key_nope", nil, []string{"404 api_key_not_found", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		// Deleting the org comes last, and the owner's call is the one that succeeds.
+		{"DELETE", a, nil, []string{"", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+	}
+	for _, row := range rows {
+		for i, c := range callers {
+			want := unauth
+			if i < len(row.want) {
+				want = row.want[i]
+			}
+			if want == "" {
+				continue
+			}
+			r := e.do(row.method, row.path, c.token, row.body)
+			got := strings.TrimSpace(itoa(r.status) + " " + r.str("code"))
+			if r.status < 400 || !strings.Contains(want, " ") {
+				got = itoa(r.status)
+			}
+			if got != want {
+				t.Errorf("%s %s as %s: got %s, want %s (%s)", row.method, row.path, c.name, got, want, r.body)
+			}
+			if r.status == 401 && r.header.Get("WWW-Authenticate") == "" {
+				t.Errorf("%s %s as %s: a 401 without WWW-Authenticate", row.method, row.path, c.name)
+			}
+		}
+	}
+	e.want(e.do("DELETE", a, ownerA, nil), 204, "")
+	e.want(e.do("GET", a, ownerA, nil), 404, "org_not_found")
+	e.want(e.do("GET", a+"/routes", keyAw, nil), 401, "")
+	e.want(e.do("GET", "/v1/orgs/"+orgB+"/routes/b.example.com", ownerB, nil), 200, "")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// mintForAudience signs a token for another audience with an issuer at the same URL.
+func mintForAudience(t *testing.T, e *apiEnv, aud string) string {
+	other, err := devstack.NewDevIssuer(e.issuer.Issuer(), aud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := other.Mint("alice@example.com", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}

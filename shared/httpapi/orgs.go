@@ -1,0 +1,173 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
+)
+
+type usageJSON struct {
+	Routes      int `json:"routes"`
+	RouteLimit  int `json:"routeLimit"`
+	Members     int `json:"members"`
+	MemberLimit int `json:"memberLimit"`
+}
+
+type orgJSON struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Plan      string    `json:"plan"`
+	Role      string    `json:"role,omitempty"` // the caller's
+	Usage     usageJSON `json:"usage"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+func toOrgJSON(o reroute.Org, role reroute.Role) orgJSON {
+	return orgJSON{
+		ID: o.ID, Name: o.Name, Plan: o.Plan, Role: string(role),
+		Usage:     usageJSON{Routes: o.RouteCount, RouteLimit: o.RouteLimit, Members: o.MemberCount, MemberLimit: o.MemberLimit},
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+	}
+}
+
+type orgInput struct {
+	Name string `json:"name"`
+}
+
+func (s *server) createOrg(w http.ResponseWriter, r *http.Request) error {
+	c := callerOf(r.Context())
+	if err := userOnly(c); err != nil {
+		return err
+	}
+	in, err := decode[orgInput](r)
+	if err != nil {
+		return err
+	}
+	name, err := reroute.NormalizeOrgName(in.Name)
+	if err != nil {
+		return err
+	}
+	free, ok := s.Plans.Get(reroute.PlanFree)
+	if !ok {
+		return errorf(reroute.CodeInternal, "no_free_plan", "the plan catalogue has no free plan")
+	}
+	id, err := s.newID("org_")
+	if err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	org := reroute.Org{ID: id, Name: name, Plan: free.Name, RouteLimit: free.RouteLimit, MemberLimit: free.MemberLimit,
+		MemberCount: 1, OwnerCount: 1, CreatedAt: now, UpdatedAt: now}
+	owner := reroute.Member{OrgID: id, Email: c.Email, Role: reroute.RoleOwner, OrgName: name, CreatedAt: now}
+	if err := s.Orgs.CreateOrg(r.Context(), org, owner); err != nil {
+		return err
+	}
+	noteOrg(r.Context(), id)
+	w.Header().Set("Location", "/v1/orgs/"+id)
+	encodeJSON(w, http.StatusCreated, toOrgJSON(org, reroute.RoleOwner))
+	return nil
+}
+
+func (s *server) getOrg(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.orgAccess(r, readOrg)
+	if err != nil {
+		return err
+	}
+	encodeJSON(w, http.StatusOK, toOrgJSON(a.org, a.role))
+	return nil
+}
+
+func (s *server) updateOrg(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.orgAccess(r, manageOrg)
+	if err != nil {
+		return err
+	}
+	in, err := decode[orgInput](r)
+	if err != nil {
+		return err
+	}
+	name, err := reroute.NormalizeOrgName(in.Name)
+	if err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	if err := s.Orgs.RenameOrg(r.Context(), a.org.ID, name, now); err != nil {
+		return err
+	}
+	a.org.Name, a.org.UpdatedAt = name, now
+	encodeJSON(w, http.StatusOK, toOrgJSON(a.org, a.role))
+	return nil
+}
+
+// deleteOrg cancels the subscription first: if billing fails, nothing is deleted
+// and the org keeps working, rather than a deleted org that is still billed.
+func (s *server) deleteOrg(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.orgAccess(r, deleteOrg)
+	if err != nil {
+		return err
+	}
+	if s.Billing != nil {
+		if err := s.Billing.CancelSubscription(r.Context(), a.org); err != nil {
+			return &reroute.Error{Code: reroute.CodeUnavailable, Reason: "billing_unavailable",
+				Message: "the subscription could not be cancelled, so the org was not deleted: try again shortly", Err: err}
+		}
+	}
+	if err := s.Orgs.DeleteOrg(r.Context(), a.org.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type meJSON struct {
+	Email string         `json:"email"`
+	Orgs  []membershipJS `json:"orgs"`
+}
+
+type membershipJS struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Plan string `json:"plan"`
+	Role string `json:"role"`
+}
+
+func (s *server) getMe(w http.ResponseWriter, r *http.Request) error {
+	c := callerOf(r.Context())
+	if err := userOnly(c); err != nil {
+		return err
+	}
+	ms, err := s.Orgs.ListMemberships(r.Context(), c.Email)
+	if err != nil {
+		return err
+	}
+	out := meJSON{Email: c.Email, Orgs: make([]membershipJS, 0, len(ms))}
+	for _, m := range ms {
+		org, err := s.Orgs.GetOrg(r.Context(), m.OrgID)
+		if reroute.IsNotFound(err) {
+			continue // deleted in the meantime
+		}
+		if err != nil {
+			return err
+		}
+		out.Orgs = append(out.Orgs, membershipJS{ID: org.ID, Name: org.Name, Plan: org.Plan, Role: string(m.Role)})
+	}
+	encodeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *server) listPlans(w http.ResponseWriter, r *http.Request) error {
+	plans := make(reroute.Catalog, len(s.Plans))
+	for i, p := range s.Plans {
+		if p.Features == nil {
+			p.Features = []string{}
+		}
+		plans[i] = p
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	encodeJSON(w, http.StatusOK, struct {
+		Plans reroute.Catalog `json:"plans"`
+	}{plans})
+	return nil
+}

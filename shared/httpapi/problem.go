@@ -1,0 +1,98 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/dnsreroute/dnsreroute/shared/logging"
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
+)
+
+// problem is an RFC 9457 problem document, with a stable machine-readable code.
+type problem struct {
+	Type      string               `json:"type"`
+	Title     string               `json:"title"`
+	Status    int                  `json:"status"`
+	Detail    string               `json:"detail,omitempty"`
+	Code      string               `json:"code"`
+	Fields    []reroute.FieldError `json:"fields,omitempty"`
+	RequestID string               `json:"requestId,omitempty"`
+}
+
+const problemBase = "https://dnsreroute.dev/problems/"
+
+// statusOf maps a domain code to its HTTP status: the one place this is decided.
+func statusOf(c reroute.Code) int {
+	switch c {
+	case reroute.CodeInvalid:
+		return http.StatusBadRequest
+	case reroute.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case reroute.CodeForbidden, reroute.CodeLimit:
+		return http.StatusForbidden
+	case reroute.CodeNotFound:
+		return http.StatusNotFound
+	case reroute.CodeConflict:
+		return http.StatusConflict
+	case reroute.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// httpError is a problem of the HTTP exchange itself, with no domain meaning:
+// an unknown path, a wrong method, a body too large or of the wrong type.
+type httpError struct {
+	status int
+	reason string
+	msg    string
+	allow  string // for 405
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// writeError answers err as a problem. A 5xx never carries the error's own text: it
+// is logged with the request id, which the caller can quote.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	p := problem{RequestID: logging.RequestID(r.Context())}
+	var he *httpError
+	var de *reroute.Error
+	switch {
+	case errors.As(err, &he):
+		p.Status, p.Code, p.Detail = he.status, he.reason, he.msg
+		if he.allow != "" {
+			w.Header().Set("Allow", he.allow)
+		}
+	case errors.As(err, &de):
+		p.Status, p.Code, p.Detail, p.Fields = statusOf(de.Code), de.Reason, de.Message, de.Fields
+		if p.Code == "" {
+			p.Code = string(de.Code)
+		}
+	default:
+		p.Status, p.Code = http.StatusInternalServerError, "internal_error"
+	}
+	if p.Status >= 500 {
+		log.ErrorContext(r.Context(), "request failed", "status", p.Status, "code", p.Code, "err", err)
+		p.Fields = nil
+		if p.Status == http.StatusServiceUnavailable {
+			// A domain error's Message is written for the caller; its cause (Err) is not.
+			if de == nil || de.Message == "" || de.Reason == "store_unavailable" {
+				p.Detail = "a service this request needs is unavailable: try again shortly"
+			}
+			w.Header().Set("Retry-After", "5")
+		} else {
+			p.Code = "internal_error"
+			p.Detail = "something went wrong on our side: quote the request id if you contact support"
+		}
+	}
+	p.Type, p.Title = problemBase+p.Code, http.StatusText(p.Status)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	encodeJSON(w, p.Status, p)
+}
+
+// errorf builds a domain error for checks made in the API layer.
+func errorf(code reroute.Code, reason, message string) error {
+	return &reroute.Error{Code: code, Reason: reason, Message: message}
+}

@@ -1,0 +1,72 @@
+// Package httpapi is the management API: orgs, members, routes, API keys and plans,
+// as JSON under /v1, with problems (RFC 9457) for every error. NewServer returns one
+// http.Handler, served by API Gateway through the Lambda adapter and directly by the
+// local stack.
+package httpapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
+)
+
+// Authenticator identifies the caller from an Authorization header.
+type Authenticator interface {
+	Authenticate(ctx context.Context, authorization string) (reroute.Caller, error)
+}
+
+// Billing is what the API asks of the billing system.
+type Billing interface {
+	// CancelSubscription ends an org's subscription at once; an org without one is
+	// no error. A failure keeps the org from being deleted.
+	CancelSubscription(ctx context.Context, org reroute.Org) error
+}
+
+// Config is the API's settings, read once at start.
+type Config struct {
+	// CORSOrigins are the dashboard origins allowed to call the API from a browser.
+	CORSOrigins []string
+	// CNAMETarget is the hostname customers point their CNAME records at.
+	CNAMETarget string
+	// ServiceHost is the redirect service's own hostname, which no route may use.
+	ServiceHost string
+}
+
+// Deps are everything the server uses. Billing may be nil: then there is nothing to cancel.
+type Deps struct {
+	Routes  reroute.RouteStore
+	Orgs    reroute.OrgStore
+	Keys    reroute.APIKeyStore
+	Auth    Authenticator
+	Billing Billing
+	Plans   reroute.Catalog
+	Config  Config
+	Log     *slog.Logger
+	Now     func() time.Time
+	Rand    io.Reader // for ids and API key secrets (crypto/rand.Reader outside tests)
+}
+
+type server struct {
+	Deps
+	rules reroute.Rules
+}
+
+// NewServer returns the API's handler.
+func NewServer(d Deps) http.Handler {
+	s := &server{Deps: d, rules: reroute.Rules{ServiceHost: d.Config.ServiceHost}}
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, rt.methods)
+	}
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.Log, &httpError{status: http.StatusNotFound, reason: "not_found", msg: "no such endpoint"})
+	}))
+	var h http.Handler = mux
+	h = s.cors(h)
+	h = s.observe(h)
+	return h
+}
