@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,10 +14,13 @@ import (
 	"time"
 
 	"github.com/dnsreroute/dnsreroute"
+	"github.com/dnsreroute/dnsreroute/shared/auth"
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
+	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
 	"github.com/dnsreroute/dnsreroute/shared/redirect"
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
 // Defaults of the local stack, shared by `dev` and `routes`.
@@ -24,6 +29,8 @@ const (
 	defaultTable      = "dnsreroute-local"
 	defaultDataDir    = ".ddb-data"
 	defaultRedirect   = "127.0.0.1:8081"
+	defaultAPI        = "127.0.0.1:8080"
+	devAudience       = "dnsreroute-dashboard"
 	devServiceHost    = "localhost"
 )
 
@@ -31,6 +38,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	redirectAddr := fs.String("redirect-addr", envOr(getenv, "REDIRECT_ADDR", defaultRedirect), "address of the redirector")
+	apiAddr := fs.String("api-addr", envOr(getenv, "API_ADDR", defaultAPI), "address of the API and the dev sign-in")
 	dynamoPort := fs.Int("dynamodb-port", defaultDynamoPort, "port of DynamoDB Local")
 	dataDir := fs.String("data", defaultDataDir, "folder keeping DynamoDB Local's data between runs")
 	table := fs.String("table", defaultTable, "table name")
@@ -53,26 +61,71 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		return fmt.Errorf("create table %s: %w", *table, err)
 	}
 
-	// Short TTLs so that a route added with `routes add` answers within a second.
-	resolver := redirect.NewResolver(dynamo.New(client, *table), redirect.Config{
+	store := dynamo.New(client, *table)
+	// Short TTLs so that a route added through the API answers within a second.
+	resolver := redirect.NewResolver(store, redirect.Config{
 		ServiceHost: devServiceHost,
 		PositiveTTL: time.Second,
 		NegativeTTL: time.Second,
 	}, time.Now, log)
+	apiHandler, err := devAPI(ctx, "http://"+*apiAddr, store, log)
+	if err != nil {
+		return err
+	}
+	apiLn, err := net.Listen("tcp", *apiAddr)
+	if err != nil {
+		return fmt.Errorf("API: %w", err)
+	}
 	ln, err := net.Listen("tcp", *redirectAddr)
 	if err != nil {
 		return fmt.Errorf("redirector: %w", err)
 	}
-	srv := &http.Server{Handler: redirect.NewHandler(resolver, false), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	apiSrv := &http.Server{Handler: apiHandler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+	srv := &http.Server{Handler: redirect.NewHandler(resolver, false), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+
 	fmt.Fprintf(stdout, `DNSReRoute is running locally (Ctrl-C stops everything):
+  API             http://%[6]s/v1   (OpenAPI: http://%[6]s/v1/openapi.json)
+  dev sign-in     curl -s -X POST http://%[6]s/dev/token -d '{"email":"you@example.com"}'
   redirector      http://%[1]s   (try: curl -i -H 'Host: old.example.com' http://%[1]s/some/path?x=1)
   health          http://localhost:%[2]s/healthz
   DynamoDB Local  %[3]s   table %[4]s, data in %[5]s
-Add a route:      go run ./cmd/dnsreroute routes add old.example.com https://new.example.org/ -keep-path
-`, ln.Addr(), portOf(ln.Addr()), ddb.Endpoint(), *table, *dataDir)
-	err = serveUntilDone(ctx, srv, ln)
+`, ln.Addr(), portOf(ln.Addr()), ddb.Endpoint(), *table, *dataDir, apiLn.Addr())
+	errs := make(chan error, 2)
+	go func() { errs <- serveUntilDone(ctx, apiSrv, apiLn) }()
+	go func() { errs <- serveUntilDone(ctx, srv, ln) }()
+	err = errors.Join(<-errs, <-errs)
 	fmt.Fprintln(stdout, "stopped")
 	return err
+}
+
+// devAPI is the management API with a dev issuer beside it: tokens come from
+// POST /dev/token (or the dashboard's sign-in page) and are verified by the same
+// JWKS code as in production, over an in-process client.
+func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, log *slog.Logger) (http.Handler, error) {
+	issuer, err := devstack.NewDevIssuer(issuerURL, devAudience)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := auth.NewJWTVerifier(ctx, auth.JWTConfig{Issuer: issuerURL, Audience: devAudience}, issuer.Client())
+	if err != nil {
+		return nil, err
+	}
+	api := httpapi.NewServer(httpapi.Deps{
+		Routes: store, Orgs: store, Keys: store,
+		Auth:  auth.NewAuthenticator(verifier, store, time.Now, log),
+		Plans: reroute.DefaultCatalog(),
+		Config: httpapi.Config{
+			CORSOrigins: []string{issuerURL},
+			CNAMETarget: devServiceHost,
+			ServiceHost: devServiceHost,
+		},
+		Log: log, Now: time.Now, Rand: rand.Reader,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", api)
+	mux.Handle("/", issuer.Handler())
+	return mux, nil
 }
 
 func envOr(getenv func(string) string, name, def string) string {

@@ -1,0 +1,82 @@
+// Command api is the Lambda function behind API Gateway (HTTP API, payload 2.0) that
+// serves the management API. It reads its configuration once, at cold start.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/dnsreroute/dnsreroute/shared/auth"
+	"github.com/dnsreroute/dnsreroute/shared/dynamo"
+	"github.com/dnsreroute/dnsreroute/shared/envconfig"
+	"github.com/dnsreroute/dnsreroute/shared/httpapi"
+	"github.com/dnsreroute/dnsreroute/shared/logging"
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
+)
+
+func main() {
+	if err := run(context.Background(), os.Getenv, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "api:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	env := envconfig.New(getenv)
+	table := env.Required("TABLE_NAME")
+	serviceHost := env.Required("SERVICE_HOSTNAME")
+	jwtCfg := auth.JWTConfig{
+		Issuer:     env.Required("OIDC_ISSUER"),
+		Audience:   env.Required("OIDC_AUDIENCE"),
+		JWKSURL:    env.String("OIDC_JWKS_URL", ""),
+		EmailClaim: env.String("OIDC_EMAIL_CLAIM", "email"),
+	}
+	apiCfg := httpapi.Config{
+		CORSOrigins: env.List("CORS_ORIGINS"),
+		CNAMETarget: env.String("CNAME_TARGET", serviceHost),
+		ServiceHost: serviceHost,
+	}
+	endpoint := env.String("DYNAMODB_ENDPOINT", "") // DynamoDB Local in tests; unset on AWS
+	log := logging.New(stderr, logging.ParseLevel(env.String("LOG_LEVEL", "info")))
+	if err := env.Err(); err != nil {
+		return err
+	}
+
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("load AWS configuration: %w", err)
+	}
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = &endpoint
+		}
+	}), table)
+	verifier, err := auth.NewJWTVerifier(ctx, jwtCfg, &http.Client{Timeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("OIDC issuer %s: %w", jwtCfg.Issuer, err)
+	}
+	handler := httpapi.NewServer(httpapi.Deps{
+		Routes: store,
+		Orgs:   store,
+		Keys:   store,
+		Auth:   auth.NewAuthenticator(verifier, store, time.Now, log),
+		Plans:  reroute.DefaultCatalog(),
+		Config: apiCfg,
+		Log:    log,
+		Now:    time.Now,
+		Rand:   rand.Reader,
+	})
+	log.Info("api function ready", "table", table, "issuer", jwtCfg.Issuer, "corsOrigins", apiCfg.CORSOrigins)
+	lambda.StartWithOptions(httpadapter.NewV2(handler).ProxyWithContext, lambda.WithContext(ctx))
+	return nil
+}

@@ -1,0 +1,99 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dnsreroute/dnsreroute/shared/devstack"
+	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
+	"github.com/dnsreroute/dnsreroute/shared/lambdatest"
+)
+
+// The built bootstrap answers API Gateway (HTTP API, payload 2.0) events, with
+// tokens from an OIDC issuer served on loopback and the table in DynamoDB Local.
+func TestBootstrapServesHTTPAPIEvents(t *testing.T) {
+	_, table := dynamotest.NewTable(t)
+	var issuerHandler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { issuerHandler.ServeHTTP(w, r) }))
+	defer srv.Close()
+	issuer, err := devstack.NewDevIssuer(srv.URL, "dashboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuerHandler = issuer.Handler()
+	token, err := issuer.Mint("owner@example.com", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	rt := lambdatest.Start(t, lambdatest.Build(t, "github.com/dnsreroute/dnsreroute/functions/api"), map[string]string{
+		"TABLE_NAME":            table,
+		"SERVICE_HOSTNAME":      "redirect.example.com",
+		"OIDC_ISSUER":           srv.URL,
+		"OIDC_AUDIENCE":         "dashboard",
+		"CORS_ORIGINS":          "https://app.example.com",
+		"DYNAMODB_ENDPOINT":     os.Getenv(dynamotest.EndpointEnv),
+		"AWS_ACCESS_KEY_ID":     "local",
+		"AWS_SECRET_ACCESS_KEY": "local",
+	})
+	invoke := func(name string, replace map[string]string) events.APIGatewayV2HTTPResponse {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for k, v := range replace {
+			s = strings.ReplaceAll(s, k, v)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		res, err := rt.Invoke(ctx, []byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Error != nil {
+			t.Fatalf("function error: %s", res.Error)
+		}
+		var out events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(res.Payload, &out); err != nil {
+			t.Fatalf("%s: %v", res.Payload, err)
+		}
+		return out
+	}
+
+	out := invoke("api-create-org.json", map[string]string{"REPLACE_WITH_A_TOKEN": token})
+	if out.StatusCode != 201 || out.Headers["Access-Control-Allow-Origin"] != "https://app.example.com" {
+		t.Fatalf("create org: %d %v %s", out.StatusCode, out.Headers, out.Body)
+	}
+	var org struct{ ID string }
+	if err := json.Unmarshal([]byte(out.Body), &org); err != nil || org.ID == "" {
+		t.Fatalf("create org body %s", out.Body)
+	}
+
+	out = invoke("api-create-route.json", map[string]string{"REPLACE_WITH_A_TOKEN": token, "REPLACE_WITH_ORG_ID": org.ID})
+	if out.StatusCode != 201 || !strings.Contains(out.Body, `"host":"www.blacklanternstudio.com"`) || !strings.Contains(out.Body, `"cnameTarget":"redirect.example.com"`) {
+		t.Fatalf("create route: %d %s", out.StatusCode, out.Body)
+	}
+	out = invoke("api-create-route.json", map[string]string{"REPLACE_WITH_A_TOKEN": token, "REPLACE_WITH_ORG_ID": org.ID})
+	if out.StatusCode != 409 || out.Headers["Content-Type"] != "application/problem+json" {
+		t.Fatalf("the same route again: %d %v %s", out.StatusCode, out.Headers, out.Body)
+	}
+
+	out = invoke("api-unauthenticated.json", nil)
+	if out.StatusCode != 401 || !strings.Contains(out.Body, `"code":"missing_token"`) || out.Headers["Www-Authenticate"] == "" {
+		t.Fatalf("no token: %d %v %s", out.StatusCode, out.Headers, out.Body)
+	}
+	if !strings.Contains(rt.Logs.String(), `"status":401`) {
+		t.Errorf("the function did not log the request:\n%s", rt.Logs.String())
+	}
+}
