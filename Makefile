@@ -13,10 +13,11 @@ LAMBDA_GOENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 
 # Logical id in template.yaml -> main package.
-FUNCTIONS := RedirectFunction
+FUNCTIONS := RedirectFunction ApiFunction
 PKG_RedirectFunction := ./functions/redirect
+PKG_ApiFunction := ./functions/api
 
-.PHONY: all dev test build lint bench tools clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: all dev test build lint bench load tools clean $(addprefix build-,$(FUNCTIONS))
 
 all: build
 
@@ -43,8 +44,8 @@ build: $(FUNCTIONS:%=$(SAM_BUILD_DIR)/%/bootstrap)
 $(SAM_BUILD_DIR)/%/bootstrap: FORCE
 	$(MAKE) --no-print-directory build-$* ARTIFACTS_DIR=$(SAM_BUILD_DIR)/$*
 
-build-RedirectFunction:
-	$(LAMBDA_GOENV) $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap $(PKG_RedirectFunction)
+build-RedirectFunction build-ApiFunction:
+	$(LAMBDA_GOENV) $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap $(PKG_$(@:build-%=%))
 
 ## lint: gofmt, go vet and cfn-lint (when installed)
 lint:
