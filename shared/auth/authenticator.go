@@ -80,7 +80,7 @@ func (a *Authenticator) apiKey(ctx context.Context, secret string) (reroute.Call
 	if !wellFormedAPIKey(secret) || a.keys == nil {
 		return reroute.Caller{}, invalid
 	}
-	hash := HashAPIKey(secret)
+	hash := reroute.HashAPIKey(secret)
 	k, err := a.keys.GetAPIKeyByHash(ctx, hash)
 	if err != nil {
 		if reroute.IsNotFound(err) {

@@ -46,7 +46,7 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // newKey makes a key of org-1 with the given scope and expiry, and its secret.
 func newKey(t testing.TB, id string, scope reroute.Scope, expires time.Time) (reroute.APIKey, string) {
 	t.Helper()
-	secret, hash, hint, err := auth.GenerateAPIKey(nil)
+	secret, hash, hint, err := reroute.NewAPIKeySecret(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestAuthenticate(t *testing.T) {
 	readKey, readSecret := newKey(t, "k-read", reroute.ScopeRead, time.Time{})
 	writeKey, writeSecret := newKey(t, "k-write", reroute.ScopeWrite, t0.Add(time.Hour))
 	expiredKey, expiredSecret := newKey(t, "k-expired", reroute.ScopeWrite, t0)
-	unknownSecret, _, _, _ := auth.GenerateAPIKey(nil)
+	unknownSecret, _, _, _ := reroute.NewAPIKeySecret(rand.Reader)
 
 	tests := []struct {
 		name    string

@@ -1,12 +1,12 @@
-package auth_test
+package reroute_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/dnsreroute/dnsreroute/shared/auth"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
@@ -19,7 +19,7 @@ func counting(n int) *bytes.Reader {
 	return bytes.NewReader(b)
 }
 
-func TestGenerateAPIKey(t *testing.T) {
+func TestNewAPIKeySecret(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name                    string
@@ -34,10 +34,10 @@ func TestGenerateAPIKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			secret, hash, hint, err := auth.GenerateAPIKey(tt.rand)
+			secret, hash, hint, err := reroute.NewAPIKeySecret(tt.rand)
 			if tt.err != "" {
 				if err == nil {
-					t.Fatalf("GenerateAPIKey = %q, want an error (%s)", secret, tt.err)
+					t.Fatalf("NewAPIKeySecret = %q, want an error (%s)", secret, tt.err)
 				}
 				return
 			}
@@ -45,21 +45,21 @@ func TestGenerateAPIKey(t *testing.T) {
 				t.Fatal(err)
 			}
 			if secret != tt.secret || hash != tt.hash || hint != tt.hint {
-				t.Errorf("GenerateAPIKey = %q, %q, %q; want %q, %q, %q", secret, hash, hint, tt.secret, tt.hash, tt.hint)
+				t.Errorf("NewAPIKeySecret = %q, %q, %q; want %q, %q, %q", secret, hash, hint, tt.secret, tt.hash, tt.hint)
 			}
-			if got := auth.HashAPIKey(secret); got != hash {
+			if got := reroute.HashAPIKey(secret); got != hash {
 				t.Errorf("HashAPIKey = %q, want %q", got, hash)
 			}
 		})
 	}
 }
 
-func TestGenerateAPIKeyRandom(t *testing.T) {
+func TestNewAPIKeySecretRandom(t *testing.T) {
 	t.Parallel()
 	format := regexp.MustCompile(`^drr_[A-Za-z0-9_-]{43}$`)
 	seen := map[string]bool{}
 	for range 100 {
-		secret, hash, hint, err := auth.GenerateAPIKey(nil)
+		secret, hash, hint, err := reroute.NewAPIKeySecret(rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,25 +73,5 @@ func TestGenerateAPIKeyRandom(t *testing.T) {
 			t.Fatal("a secret repeated")
 		}
 		seen[secret] = true
-	}
-}
-
-func TestNewID(t *testing.T) {
-	t.Parallel()
-	id, err := auth.NewID(counting(16))
-	if err != nil || id != "AAECAwQFBgcICQoLDA0ODw" {
-		t.Fatalf("NewID = %q, %v", id, err)
-	}
-	if _, err := auth.NewID(counting(15)); err == nil {
-		t.Fatal("a short read made an id")
-	}
-	format := regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
-	seen := map[string]bool{}
-	for range 100 {
-		id, err := auth.NewID(nil)
-		if err != nil || !format.MatchString(id) || seen[id] {
-			t.Fatalf("NewID = %q, %v (seen %v)", id, err, seen[id])
-		}
-		seen[id] = true
 	}
 }
