@@ -109,10 +109,6 @@ func (s *Store) GetMember(ctx context.Context, orgID, email string) (reroute.Mem
 // ListMembers pages through orgID's members in email order, read consistently
 // from the org's partition.
 func (s *Store) ListMembers(ctx context.Context, orgID string, page reroute.PageRequest) (reroute.Page[reroute.Member], error) {
-	size, err := page.Size()
-	if err != nil {
-		return reroute.Page[reroute.Member]{}, err
-	}
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :sk)"),
@@ -121,34 +117,10 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, page reroute.Page
 			":pk": avS(memberPK(orgID)), ":sk": avS(memberSKOf),
 		},
 		ConsistentRead: aws.Bool(true),
-		Limit:          aws.Int32(int32(size + 1)), // one more: is there a next page?
 	}
-	if page.Cursor != "" {
-		after, err := decodeCursorOf(page.Cursor, validEmail)
-		if err != nil {
-			return reroute.Page[reroute.Member]{}, err
-		}
-		// Rebuilt from the caller's org: a cursor cannot reach another org's members.
-		in.ExclusiveStartKey = memberKey(orgID, after)
-	}
-	out, err := s.db.Query(ctx, in)
-	if err != nil {
-		return reroute.Page[reroute.Member]{}, unavailable(err)
-	}
-	var items []memberItem
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return reroute.Page[reroute.Member]{}, fmt.Errorf("decoding members of org %s: %w", orgID, err)
-	}
-	var p reroute.Page[reroute.Member]
-	if len(items) > size {
-		items = items[:size]
-		p.NextCursor = encodeCursor(items[size-1].Email)
-	}
-	p.Items = make([]reroute.Member, len(items))
-	for i, it := range items {
-		p.Items[i] = it.member()
-	}
-	return p, nil
+	return queryPage(ctx, s, in, page, validEmail,
+		func(after string) map[string]types.AttributeValue { return memberKey(orgID, after) },
+		func(it memberItem) string { return it.Email }, memberItem.member)
 }
 
 // validEmail accepts the emails members are stored under.

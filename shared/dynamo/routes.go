@@ -226,10 +226,6 @@ func (s *Store) DeleteRoute(ctx context.Context, orgID, host string) error {
 
 // ListRoutes pages through orgID's routes in host order, on GSI1.
 func (s *Store) ListRoutes(ctx context.Context, orgID string, page reroute.PageRequest) (reroute.Page[reroute.Route], error) {
-	size, err := page.Size()
-	if err != nil {
-		return reroute.Page[reroute.Route]{}, err
-	}
 	in := &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		IndexName:              aws.String(indexGSI1),
@@ -241,35 +237,47 @@ func (s *Store) ListRoutes(ctx context.Context, orgID string, page reroute.PageR
 			":pk": &types.AttributeValueMemberS{Value: routeGSI1PK(orgID)},
 			":sk": &types.AttributeValueMemberS{Value: routeGSI1SKOf},
 		},
-		// One more than the page: whether it comes back says whether there is a next
-		// page, so the last page never ends with a cursor to an empty one.
-		Limit: aws.Int32(int32(size + 1)),
 	}
+	return queryPage(ctx, s, in, page, validHost,
+		func(after string) map[string]types.AttributeValue { return routeIndexKey(orgID, after) },
+		func(it routeItem) string { return it.Host }, routeItem.route)
+}
+
+// queryPage runs one page of a list query. It asks for one item more than the page,
+// so that the last page never ends with a cursor to an empty one, and starts after
+// the cursor's item with a start key that startKey rebuilds from the caller's org:
+// a cursor can never reach another org's items.
+func queryPage[I, T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, page reroute.PageRequest,
+	valid func(string) bool, startKey func(after string) map[string]types.AttributeValue,
+	cursorOf func(I) string, toDomain func(I) T) (reroute.Page[T], error) {
+	size, err := page.Size()
+	if err != nil {
+		return reroute.Page[T]{}, err
+	}
+	in.Limit = aws.Int32(int32(size + 1))
 	if page.Cursor != "" {
-		after, err := decodeCursor(page.Cursor)
+		after, err := decodeCursorOf(page.Cursor, valid)
 		if err != nil {
-			return reroute.Page[reroute.Route]{}, err
+			return reroute.Page[T]{}, err
 		}
-		// The start key is rebuilt from the caller's org, not taken from the cursor,
-		// so a cursor can never reach another org's items.
-		in.ExclusiveStartKey = routeIndexKey(orgID, after)
+		in.ExclusiveStartKey = startKey(after)
 	}
 	out, err := s.db.Query(ctx, in)
 	if err != nil {
-		return reroute.Page[reroute.Route]{}, unavailable(err)
+		return reroute.Page[T]{}, unavailable(err)
 	}
-	var items []routeItem
+	var items []I
 	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return reroute.Page[reroute.Route]{}, fmt.Errorf("decoding routes of org %s: %w", orgID, err)
+		return reroute.Page[T]{}, fmt.Errorf("decoding a page of %T: %w", items, err)
 	}
-	var p reroute.Page[reroute.Route]
+	var p reroute.Page[T]
 	if len(items) > size {
 		items = items[:size]
-		p.NextCursor = encodeCursor(items[size-1].Host)
+		p.NextCursor = encodeCursor(cursorOf(items[size-1]))
 	}
-	p.Items = make([]reroute.Route, len(items))
+	p.Items = make([]T, len(items))
 	for i, it := range items {
-		p.Items[i] = it.route()
+		p.Items[i] = toDomain(it)
 	}
 	return p, nil
 }
@@ -280,19 +288,17 @@ func (s *Store) ListRoutes(ctx context.Context, orgID string, page reroute.PageR
 // the org it is asked for.
 const cursorV1 = "1:"
 
-// maxCursorLen bounds what decodeCursor reads: the longest host, encoded.
+// maxCursorLen bounds what decodeCursorOf reads: the longest host, encoded.
 const maxCursorLen = 400
 
 func encodeCursor(last string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(cursorV1 + last))
 }
 
-// decodeCursor reads a cursor of ListRoutes.
-func decodeCursor(cursor string) (string, error) {
-	return decodeCursorOf(cursor, func(host string) bool {
-		norm, err := reroute.NormalizeHost(host)
-		return err == nil && norm == host
-	})
+// validHost accepts the hosts routes are stored under.
+func validHost(host string) bool {
+	norm, err := reroute.NormalizeHost(host)
+	return err == nil && norm == host
 }
 
 // decodeCursorOf reads a cursor whose item valid accepts.
