@@ -55,10 +55,15 @@ lint:
 	@if command -v cfn-lint >/dev/null; then echo cfn-lint template.yaml; cfn-lint template.yaml; \
 	  else echo "cfn-lint not installed: skipping the template lint (pip install cfn-lint)"; fi
 
-## bench: Go benchmarks, then the redirector against nginx under wrk
+## bench: Go benchmarks, the redirector against nginx under wrk, then the API under load (make load)
 bench: tools
 	$(GO) run ./cmd/testenv -- $(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 	./scripts/bench-http.sh
+	$(MAKE) --no-print-directory load
+
+## load: the management API under 50 concurrent clients for 30s, over HTTP, on DynamoDB Local
+load: tools
+	$(GO) run ./cmd/testenv -- $(GO) run ./cmd/apiload -clients 50 -duration 30s
 
 clean:
 	rm -rf $(SAM_BUILD_DIR) $(BIN_DIR) .bench
