@@ -78,7 +78,13 @@ LUA
 export BENCH_HOSTS_FILE="$PWD/$OUT/hosts.txt"
 
 "$OUT/dnsreroute" table ensure >/dev/null
-"$OUT/dnsreroute" routes import "$OUT/routes.csv" -keep-path -keep-query -org bench
+# An org holds at most 100 routes (the enterprise plan): 100 hosts per org.
+rm -rf "$OUT/parts" && mkdir -p "$OUT/parts"
+split -l 100 -d -a 3 "$OUT/routes.csv" "$OUT/parts/org"
+for part in "$OUT"/parts/org*; do
+  "$OUT/dnsreroute" routes import "$part" -keep-path -keep-query -org "bench-${part##*/}" >/dev/null
+done
+echo "imported $(cat "$OUT/routes.csv" | wc -l) routes into $(ls "$OUT/parts" | wc -l) orgs"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
