@@ -93,7 +93,7 @@ func TestBootstrapServesHTTPAPIEvents(t *testing.T) {
 	if out.StatusCode != 401 || !strings.Contains(out.Body, `"code":"missing_token"`) || out.Headers["Www-Authenticate"] == "" {
 		t.Fatalf("no token: %d %v %s", out.StatusCode, out.Headers, out.Body)
 	}
-	if !strings.Contains(rt.Logs.String(), `"status":401`) {
+	if !rt.WaitForLog(`"status":401`, 5*time.Second) {
 		t.Errorf("the function did not log the request:\n%s", rt.Logs.String())
 	}
 }

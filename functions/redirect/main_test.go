@@ -162,7 +162,7 @@ func TestBootstrapSurvivesDynamoDBOutage(t *testing.T) {
 	if out.StatusCode != 301 || out.Headers["location"] != "https://fresh.example.org/" {
 		t.Errorf("DynamoDB back: lookups must recover without a restart, got %d %q", out.StatusCode, out.Headers["location"])
 	}
-	if !strings.Contains(rt.Logs.String(), "serving stale route") {
+	if !rt.WaitForLog("serving stale route", 5*time.Second) {
 		t.Errorf("the outage was not logged:\n%s", rt.Logs.String())
 	}
 }

@@ -190,6 +190,21 @@ func (rt *Runtime) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	}
 }
 
+// WaitForLog reports whether the function's output contains s within timeout: the
+// output arrives through a pipe, after the answer it belongs to may have.
+func (rt *Runtime) WaitForLog(s string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if strings.Contains(rt.Logs.String(), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // InvokeFile invokes the function with the contents of an event file.
 func (rt *Runtime) InvokeFile(ctx context.Context, path string) (Result, error) {
 	b, err := os.ReadFile(path)
