@@ -35,6 +35,7 @@ type Org struct {
 	RouteCount  int
 	MemberCount int
 	OwnerCount  int
+	Billing     Billing
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }

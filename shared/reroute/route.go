@@ -24,6 +24,10 @@ type Route struct {
 	KeepPath  bool // append the request path to the target's path
 	KeepQuery bool // merge the request query into the target's
 	Enabled   bool
+	// Paused is set by the store when the org's plan allows fewer routes than it
+	// has: its newest routes beyond the limit are paused, and resume, oldest first,
+	// as the org upgrades or frees room. A paused route answers "not configured".
+	Paused    bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -100,7 +104,9 @@ type RouteStore interface {
 
 // RouteFinder answers the redirect path: the route that serves a request host, exact
 // match first, then the longest wildcard (see Candidates). found is false when no
-// route matches; err is set only when the answer is unknown.
+// route matches; err is set only when the answer is unknown. A disabled or paused
+// route is returned as found: the most specific route decides, and it answers
+// "not configured".
 type RouteFinder interface {
 	FindRoute(ctx context.Context, host string) (r Route, found bool, err error)
 }
