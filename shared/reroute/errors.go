@@ -20,7 +20,9 @@ const (
 	CodeForbidden       Code = "forbidden"
 	CodeLimit           Code = "limit"
 	CodeUnavailable     Code = "unavailable"
-	CodeInternal        Code = "internal"
+	// CodeNotConfigured: a feature the operator has not set up (billing without keys).
+	CodeNotConfigured Code = "not_configured"
+	CodeInternal      Code = "internal"
 )
 
 // FieldError names one input field that failed validation and says why.
