@@ -15,3 +15,8 @@ var (
 	MemberKey       = memberKey
 	APIKeyKey       = apiKeyKey
 )
+
+var (
+	StripeCustomerKey = stripeCustomerKey
+	StripeEventKey    = stripeEventKey
+)

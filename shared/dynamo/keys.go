@@ -4,13 +4,16 @@ import "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 // Every key of the table is built here and nowhere else, and every key value starts
 // with its entity type, so that items of different kinds can never collide and an
-// IAM policy can scope a function to one kind (the redirector may read HOST#* only).
+// IAM policy can scope a function to some kinds (the redirector reads HOST#* and
+// ORG#* only).
 //
 //	entity   PK                 SK               GSI1PK         GSI1SK
 //	route    HOST#<host>        ROUTE            ORG#<org>      ROUTE#<host>
 //	org      ORG#<org>          ORG
 //	member   ORG#<org>          MEMBER#<email>   USER#<email>   ORG#<org>
 //	api key  APIKEY#<sha256>    KEY              ORG#<org>      APIKEY#<id>
+//	customer STRIPE#<cus_id>    ORG
+//	event    STRIPEEVT#<evt_id> EVT
 //
 // An org's partition of GSI1 holds its routes and its API keys, told apart by the
 // prefix of GSI1SK; a user's partition holds their memberships.
@@ -105,4 +108,26 @@ func apiKeyGSI1SK(id string) string    { return apiKeyGSI1SKOf + id }
 // apiKeyKey is the primary key of the API key whose secret hashes to hash.
 func apiKeyKey(hash string) map[string]types.AttributeValue {
 	return tableKey(apiKeyPK(hash), apiKeySK)
+}
+
+// Stripe customer items map a customer back to its org, so that a webhook finds
+// the org of an event with one GetItem.
+const stripeCustomerSK = "ORG"
+
+func stripeCustomerPK(customerID string) string { return "STRIPE#" + customerID }
+
+// stripeCustomerKey is the primary key of a Stripe customer's item.
+func stripeCustomerKey(customerID string) map[string]types.AttributeValue {
+	return tableKey(stripeCustomerPK(customerID), stripeCustomerSK)
+}
+
+// Stripe event items mark an event as applied, written in the transaction that
+// applies it, and expire (TTL) once Stripe can no longer send it again.
+const stripeEventSK = "EVT"
+
+func stripeEventPK(eventID string) string { return "STRIPEEVT#" + eventID }
+
+// stripeEventKey is the primary key of a Stripe event's marker.
+func stripeEventKey(eventID string) map[string]types.AttributeValue {
+	return tableKey(stripeEventPK(eventID), stripeEventSK)
 }

@@ -24,24 +24,49 @@ const (
 	attrMemberCount = "memberCount"
 	attrOwnerCount  = "ownerCount"
 	attrDeleting    = "deleting"
+	// attrRouteVersion counts the changes to the org's set of routes (every
+	// CreateRoute and DeleteRoute adds one), so that a write computed from a list
+	// of the routes can be made on condition that the set did not change.
+	attrRouteVersion = "routeVersion"
+	// attrPausedFrom is the order key (routeOrderKey) of the org's oldest paused
+	// route: every route at or after it is paused. Absent when none is.
+	attrPausedFrom = "pausedFrom"
+
+	attrStripeCustomerID   = "stripeCustomerId"
+	attrSubscriptionID     = "subscriptionId"
+	attrSubscriptionStatus = "subscriptionStatus"
+	attrCurrentPeriodEnd   = "currentPeriodEnd"
+	attrCancelAtPeriodEnd  = "cancelAtPeriodEnd"
+	attrBillingEventAt     = "billingEventAt"
 )
 
 // orgItem is an org as stored. Deleting is set, once and for good, by DeleteOrg: from
-// then on the org takes no new route, member or key, and reads as not found.
+// then on the org takes no new route, member or key, and reads as not found. The
+// billing attributes are written by SetStripeCustomer and ApplyBilling only; the
+// times among them are formatTime's, so that a condition can compare them as text.
 type orgItem struct {
-	PK          string `dynamodbav:"PK"`
-	SK          string `dynamodbav:"SK"`
-	ID          string `dynamodbav:"id"`
-	Name        string `dynamodbav:"name"`
-	Plan        string `dynamodbav:"plan"`
-	RouteLimit  int    `dynamodbav:"routeLimit"`
-	MemberLimit int    `dynamodbav:"memberLimit"`
-	RouteCount  int    `dynamodbav:"routeCount"`
-	MemberCount int    `dynamodbav:"memberCount"`
-	OwnerCount  int    `dynamodbav:"ownerCount"`
-	CreatedAt   string `dynamodbav:"createdAt,omitempty"`
-	UpdatedAt   string `dynamodbav:"updatedAt,omitempty"`
-	Deleting    bool   `dynamodbav:"deleting,omitempty"`
+	PK           string `dynamodbav:"PK"`
+	SK           string `dynamodbav:"SK"`
+	ID           string `dynamodbav:"id"`
+	Name         string `dynamodbav:"name"`
+	Plan         string `dynamodbav:"plan"`
+	RouteLimit   int    `dynamodbav:"routeLimit"`
+	MemberLimit  int    `dynamodbav:"memberLimit"`
+	RouteCount   int    `dynamodbav:"routeCount"`
+	MemberCount  int    `dynamodbav:"memberCount"`
+	OwnerCount   int    `dynamodbav:"ownerCount"`
+	RouteVersion int    `dynamodbav:"routeVersion"`
+	PausedFrom   string `dynamodbav:"pausedFrom,omitempty"`
+	CreatedAt    string `dynamodbav:"createdAt,omitempty"`
+	UpdatedAt    string `dynamodbav:"updatedAt,omitempty"`
+	Deleting     bool   `dynamodbav:"deleting,omitempty"`
+
+	StripeCustomerID   string `dynamodbav:"stripeCustomerId,omitempty"`
+	SubscriptionID     string `dynamodbav:"subscriptionId,omitempty"`
+	SubscriptionStatus string `dynamodbav:"subscriptionStatus,omitempty"`
+	CurrentPeriodEnd   string `dynamodbav:"currentPeriodEnd,omitempty"`
+	CancelAtPeriodEnd  bool   `dynamodbav:"cancelAtPeriodEnd,omitempty"`
+	BillingEventAt     string `dynamodbav:"billingEventAt,omitempty"`
 }
 
 func (it orgItem) org() reroute.Org {
@@ -49,6 +74,11 @@ func (it orgItem) org() reroute.Org {
 		ID: it.ID, Name: it.Name, Plan: it.Plan,
 		RouteLimit: it.RouteLimit, MemberLimit: it.MemberLimit,
 		RouteCount: it.RouteCount, MemberCount: it.MemberCount, OwnerCount: it.OwnerCount,
+		Billing: reroute.Billing{
+			CustomerID: it.StripeCustomerID, SubscriptionID: it.SubscriptionID, Status: it.SubscriptionStatus,
+			CurrentPeriodEnd: parseTime(it.CurrentPeriodEnd), CancelAtPeriodEnd: it.CancelAtPeriodEnd,
+			EventAt: parseTime(it.BillingEventAt),
+		},
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt),
 	}
 }
@@ -142,7 +172,8 @@ func (s *Store) whyNotCounted(ctx context.Context, orgID, noun string, count fun
 // CreateOrg stores a new org, with owner as its first member in the same
 // transaction. A zero owner (no email) makes an org without members, for the
 // operator's own tools. The counters start from the owner alone, whatever org
-// says; zero times are set to now. An existing id is CodeConflict "org_exists".
+// says, and billing starts empty (org.Billing is ignored: only Stripe's events
+// set it); zero times are set to now. An existing id is CodeConflict "org_exists".
 func (s *Store) CreateOrg(ctx context.Context, org reroute.Org, owner reroute.Member) error {
 	if org.ID == "" || org.RouteLimit < 0 || org.MemberLimit < 0 {
 		return &reroute.Error{Code: reroute.CodeInvalid, Reason: "validation_failed", Message: "an org needs an id and limits of 0 or more"}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,8 +84,9 @@ func checkKeys(r reroute.Route) error {
 	return nil
 }
 
-// GetRoute returns the route stored under exactly host. It reads consistently, so
-// that the dashboard sees its own writes.
+// GetRoute returns the route stored under exactly host, and whether it is paused
+// (a second GetItem, of its org's pausedFrom). It reads consistently, so that the
+// dashboard sees its own writes.
 func (s *Store) GetRoute(ctx context.Context, host string) (reroute.Route, error) {
 	if host == "" {
 		return reroute.Route{}, errRouteNotFound()
@@ -104,13 +106,21 @@ func (s *Store) GetRoute(ctx context.Context, host string) (reroute.Route, error
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return reroute.Route{}, fmt.Errorf("decoding route %s: %w", host, err)
 	}
-	return it.route(), nil
+	p, err := s.readPause(ctx, it.OrgID, true)
+	if err != nil {
+		return reroute.Route{}, err
+	}
+	r := it.route()
+	r.Paused = p.paused(it.orderKey())
+	return r, nil
 }
 
 // CreateRoute stores a new route and counts it on its org, in one transaction:
 // the route's Put holds only if the hostname is free (its item's key is the host,
 // so two orgs racing for one host cannot both win), and the org's count goes up
-// only while the org is live and below its route limit. Zero times are set to now.
+// only while the org is live and below its route limit; the org's routeVersion goes
+// up with it. Below the limit no route is paused, so a new one never is. Zero
+// times are set to now.
 func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 	if err := checkKeys(r); err != nil {
 		return err
@@ -130,9 +140,14 @@ func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 		Item:                item,
 		ConditionExpression: aws.String("attribute_not_exists(" + attrPK + ")"),
 	}}
-	count := s.orgUpdate(r.OrgID, "SET #routeCount = #routeCount + :one", orgLive+" AND #routeCount < #routeLimit",
-		map[string]string{"#routeCount": attrRouteCount, "#routeLimit": attrRouteLimit, "#deleting": attrDeleting},
-		map[string]types.AttributeValue{":one": avN(1)})
+	count := s.orgUpdate(r.OrgID,
+		"SET #routeCount = #routeCount + :one, #routeVersion = if_not_exists(#routeVersion, :zero) + :one",
+		orgLive+" AND #routeCount < #routeLimit",
+		map[string]string{
+			"#routeCount": attrRouteCount, "#routeLimit": attrRouteLimit, "#deleting": attrDeleting,
+			"#routeVersion": attrRouteVersion,
+		},
+		map[string]types.AttributeValue{":one": avN(1), ":zero": avN(0)})
 	for attempt := 1; ; attempt++ {
 		err := s.transact(ctx, put, count)
 		i, failed := conditionFailed(err)
@@ -195,36 +210,64 @@ func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route) error {
 }
 
 // DeleteRoute removes orgID's route for host and uncounts it on the org, in one
-// transaction; another org's route answers not found, like a missing one. An org
-// being deleted may still lose routes this way.
+// transaction that also moves the org's routeVersion on; another org's route
+// answers not found, like a missing one. An org being deleted may still lose
+// routes this way.
+//
+// It reads the org first. With no route paused the transaction is as it was, on
+// condition that none became paused meanwhile. With routes paused, a deletion
+// frees room: the oldest paused route resumes. Then it lists the org's routes and
+// sets the org's new pausedFrom in the same transaction, on condition that the
+// routes and the limit are still those it read; if not, it reads again.
 func (s *Store) DeleteRoute(ctx context.Context, orgID, host string) error {
 	if orgID == "" || host == "" {
 		return errRouteNotFound()
 	}
-	err := s.transact(ctx,
-		types.TransactWriteItem{Delete: &types.Delete{
-			TableName:                 aws.String(s.table),
-			Key:                       routeKey(host),
-			ConditionExpression:       aws.String("attribute_exists(" + attrPK + ") AND #orgId = :orgId"),
-			ExpressionAttributeNames:  map[string]string{"#orgId": attrOrgID},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":orgId": avS(orgID)},
-		}},
-		s.orgUpdate(orgID, "SET #routeCount = #routeCount - :one", orgExists,
-			map[string]string{"#routeCount": attrRouteCount},
-			map[string]types.AttributeValue{":one": avN(1)}),
-	)
-	// Either condition failing means the org has no such route: the route is not
-	// its, or the org itself is gone.
-	if _, failed := conditionFailed(err); failed {
-		return errRouteNotFound()
+	del := types.TransactWriteItem{Delete: &types.Delete{
+		TableName:                 aws.String(s.table),
+		Key:                       routeKey(host),
+		ConditionExpression:       aws.String("attribute_exists(" + attrPK + ") AND #orgId = :orgId"),
+		ExpressionAttributeNames:  map[string]string{"#orgId": attrOrgID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":orgId": avS(orgID)},
+	}}
+	for range maxConflictAttempts {
+		st, err := s.readRouteState(ctx, orgID, func(it orgItem) bool { return it.PausedFrom != "" })
+		if err != nil {
+			return err
+		}
+		if !st.exists {
+			return errRouteNotFound() // the org is gone, and so are its routes
+		}
+		u := newUpdateExpr()
+		u.set(attrRouteCount, u.name(attrRouteCount)+" - "+u.value(":one", avN(1)))
+		u.set(attrRouteVersion, "if_not_exists("+u.name(attrRouteVersion)+", "+u.value(":zero", avN(0))+") + :one")
+		cond := orgExists
+		if st.listed {
+			keys := slices.DeleteFunc(st.keys, func(k string) bool { return hostOfOrderKey(k) == host })
+			u.setS(attrPausedFrom, pausedFromOf(keys, st.org.RouteLimit))
+			cond += " AND " + routeVersionIs(u, st.org.RouteVersion) +
+				" AND " + u.name(attrRouteLimit) + " = " + u.value(":routeLimit", avN(st.org.RouteLimit))
+		} else {
+			// Nothing paused (or the org is going away): fewer routes pause none.
+			cond += " AND (attribute_not_exists(" + u.name(attrPausedFrom) + ") OR attribute_exists(" + u.name(attrDeleting) + "))"
+		}
+		err = s.transact(ctx, del, s.orgUpdate(orgID, u.expression(), cond, u.names, u.values))
+		i, failed := conditionFailed(err)
+		switch {
+		case !failed && err != nil:
+			return unavailable(err)
+		case !failed:
+			return nil
+		case i == 0:
+			return errRouteNotFound()
+		}
+		// The org changed since it was read (routes, limit, pausing) or went: again.
 	}
-	if err != nil {
-		return unavailable(err)
-	}
-	return nil
+	return unavailable(errors.New("deleting a route: the org's routes kept changing"))
 }
 
-// ListRoutes pages through orgID's routes in host order, on GSI1.
+// ListRoutes pages through orgID's routes in host order, on GSI1, and marks those
+// paused, reading the org's pausedFrom once per page.
 func (s *Store) ListRoutes(ctx context.Context, orgID string, page reroute.PageRequest) (reroute.Page[reroute.Route], error) {
 	in := &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
@@ -238,9 +281,25 @@ func (s *Store) ListRoutes(ctx context.Context, orgID string, page reroute.PageR
 			":sk": &types.AttributeValueMemberS{Value: routeGSI1SKOf},
 		},
 	}
-	return queryPage(ctx, s, in, page, validHost,
+	var keys []string // of p.Items, in order
+	p, err := queryPage(ctx, s, in, page, validHost,
 		func(after string) map[string]types.AttributeValue { return routeIndexKey(orgID, after) },
-		func(it routeItem) string { return it.Host }, routeItem.route)
+		func(it routeItem) string { return it.Host },
+		func(it routeItem) reroute.Route {
+			keys = append(keys, it.orderKey())
+			return it.route()
+		})
+	if err != nil || len(p.Items) == 0 {
+		return p, err
+	}
+	pause, err := s.readPause(ctx, orgID, true)
+	if err != nil {
+		return reroute.Page[reroute.Route]{}, err
+	}
+	for i := range p.Items {
+		p.Items[i].Paused = pause.paused(keys[i])
+	}
+	return p, nil
 }
 
 // queryPage runs one page of a list query. It asks for one item more than the page,
@@ -318,11 +377,14 @@ func decodeCursorOf(cursor string, valid func(string) bool) (string, error) {
 	return last, nil
 }
 
-// findProjection names the attributes the redirector needs, and no more: less to
-// read, send and decode on the hot path. Every name goes through a placeholder,
-// since some ("status") are reserved words.
-func findProjection() (*string, map[string]string) {
-	attrs := []string{attrHost, attrOrgID, attrTarget, attrStatus, attrKeepPath, attrKeepQuery, attrEnabled}
+// findAttrs are the attributes the redirector needs, and no more: less to read,
+// send and decode on the hot path. createdAt places the route among its org's, to
+// tell whether it is paused.
+var findAttrs = []string{attrHost, attrOrgID, attrTarget, attrStatus, attrKeepPath, attrKeepQuery, attrEnabled, attrCreatedAt}
+
+// projection is a ProjectionExpression of attrs. Every name goes through a
+// placeholder, since some ("status") are reserved words.
+func projection(attrs ...string) (*string, map[string]string) {
 	names := make(map[string]string, len(attrs))
 	var b strings.Builder
 	for i, a := range attrs {
@@ -347,6 +409,9 @@ const maxUnprocessedRetries = 4
 // longest wildcard that covers it. All candidates are read with one BatchGetItem
 // (one per 100 candidates), eventually consistent: the redirector caches anyway.
 // A disabled route is returned like any other: what it answers is the caller's call.
+// So is a paused one, marked Paused: when a route is found, one more GetItem
+// (eventually consistent, projected) reads its org's pausedFrom. A route whose org
+// is missing or being deleted reads as paused.
 func (s *Store) FindRoute(ctx context.Context, host string) (reroute.Route, bool, error) {
 	if host == "" {
 		return reroute.Route{}, false, nil
@@ -385,7 +450,13 @@ func (s *Store) FindRoute(ctx context.Context, host string) (reroute.Route, bool
 	if err := attributevalue.UnmarshalMap(items[best], &it); err != nil {
 		return reroute.Route{}, false, fmt.Errorf("decoding route %s: %w", cands[bestRank], err)
 	}
-	return it.route(), true, nil
+	p, err := s.readPause(ctx, it.OrgID, false)
+	if err != nil {
+		return reroute.Route{}, false, err
+	}
+	r := it.route()
+	r.Paused = p.paused(it.orderKey())
+	return r, true, nil
 }
 
 // batchGet reads up to 100 keys, retrying those DynamoDB leaves unprocessed with a

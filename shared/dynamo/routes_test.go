@@ -488,12 +488,13 @@ func TestFindRoute(t *testing.T) {
 			if !found {
 				return
 			}
-			// The redirector's fields are all there; the times are not read.
+			// The redirector's fields are all there, with the creation time that
+			// places the route among its org's; the update time is not read.
 			want, err := s.GetRoute(t.Context(), tt.wantHost)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want.CreatedAt, want.UpdatedAt = time.Time{}, time.Time{}
+			want.UpdatedAt = time.Time{}
 			if got != want {
 				t.Errorf("FindRoute = %+v, want %+v", got, want)
 			}
@@ -665,6 +666,12 @@ func TestStoreUnavailable(t *testing.T) {
 		}},
 		{name: "delete key", do: func(ctx context.Context) error { return s.DeleteAPIKey(ctx, "org-a", "k1") }},
 		{name: "touch key", do: func(ctx context.Context) error { return s.TouchAPIKey(ctx, hashOf("k1"), time.Now()) }},
+		{name: "set customer", do: func(ctx context.Context) error { _, err := s.SetStripeCustomer(ctx, "org-a", "cus_1"); return err }},
+		{name: "org by customer", do: func(ctx context.Context) error { _, err := s.OrgByStripeCustomer(ctx, "cus_1"); return err }},
+		{name: "apply billing", do: func(ctx context.Context) error {
+			_, err := s.ApplyBilling(ctx, "org-a", reroute.BillingChange{EventID: "evt_1", EventAt: time.Now()}, reroute.DefaultCatalog()[0])
+			return err
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,21 +39,25 @@ type Store struct {
 	now   func() time.Time
 
 	// The redirect path's request parts never change: built once, shared read-only.
-	findProjection *string
-	findNames      map[string]string
+	findProjection  *string
+	findNames       map[string]string
+	pauseProjection *string
+	pauseNames      map[string]string
 }
 
 var (
-	_ reroute.RouteStore  = (*Store)(nil)
-	_ reroute.RouteFinder = (*Store)(nil)
-	_ reroute.OrgStore    = (*Store)(nil)
-	_ reroute.APIKeyStore = (*Store)(nil)
+	_ reroute.RouteStore   = (*Store)(nil)
+	_ reroute.RouteFinder  = (*Store)(nil)
+	_ reroute.OrgStore     = (*Store)(nil)
+	_ reroute.APIKeyStore  = (*Store)(nil)
+	_ reroute.BillingStore = (*Store)(nil)
 )
 
 // New returns a Store on the named table.
 func New(db API, table string) *Store {
 	s := &Store{db: db, table: table, now: time.Now}
-	s.findProjection, s.findNames = findProjection()
+	s.findProjection, s.findNames = projection(findAttrs...)
+	s.pauseProjection, s.pauseNames = projection(pauseAttrs...)
 	return s
 }
 
@@ -185,6 +190,64 @@ func (s *Store) deleteKeys(ctx context.Context, keys []map[string]types.Attribut
 func avS(v string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: v} }
 func avN(v int) *types.AttributeValueMemberN {
 	return &types.AttributeValueMemberN{Value: strconv.Itoa(v)}
+}
+
+// updateExpr builds an UpdateExpression of SET and REMOVE clauses, and the
+// condition beside it, with every attribute behind a placeholder ("#attr") and
+// every value too: the names and values it hands over are exactly those its
+// expressions use, as DynamoDB requires.
+type updateExpr struct {
+	sets, removes []string
+	names         map[string]string
+	values        map[string]types.AttributeValue
+}
+
+func newUpdateExpr() *updateExpr {
+	return &updateExpr{names: map[string]string{}, values: map[string]types.AttributeValue{}}
+}
+
+// name returns the placeholder of attr (a plain attribute name).
+func (u *updateExpr) name(attr string) string {
+	ph := "#" + attr
+	u.names[ph] = attr
+	return ph
+}
+
+// value returns the placeholder ph (":word") standing for v.
+func (u *updateExpr) value(ph string, v types.AttributeValue) string {
+	u.values[ph] = v
+	return ph
+}
+
+// set adds "attr = expr".
+func (u *updateExpr) set(attr, expr string) { u.sets = append(u.sets, u.name(attr)+" = "+expr) }
+
+// remove adds "REMOVE attr".
+func (u *updateExpr) remove(attr string) { u.removes = append(u.removes, u.name(attr)) }
+
+// setS sets a string attribute, or removes it for "": an absent attribute reads
+// as "", and conditions can test its absence.
+func (u *updateExpr) setS(attr, v string) {
+	if v == "" {
+		u.remove(attr)
+		return
+	}
+	u.set(attr, u.value(":"+attr, avS(v)))
+}
+
+// expression is the UpdateExpression.
+func (u *updateExpr) expression() string {
+	var b strings.Builder
+	if len(u.sets) > 0 {
+		b.WriteString("SET " + strings.Join(u.sets, ", "))
+	}
+	if len(u.removes) > 0 {
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString("REMOVE " + strings.Join(u.removes, ", "))
+	}
+	return b.String()
 }
 
 // Times are stored as RFC 3339 strings in UTC with exactly nine fractional digits:
