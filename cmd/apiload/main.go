@@ -214,7 +214,7 @@ func newAPI(ctx context.Context, issuerURL string, store *dynamo.Store, log *slo
 		return nil, nil, err
 	}
 	api := httpapi.NewServer(httpapi.Deps{
-		Routes: store, Orgs: store, Keys: store,
+		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Auth:  auth.NewAuthenticator(verifier, store, time.Now, log),
 		Plans: reroute.DefaultCatalog(),
 		Config: httpapi.Config{

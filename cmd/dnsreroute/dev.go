@@ -15,8 +15,10 @@ import (
 
 	"github.com/dnsreroute/dnsreroute"
 	"github.com/dnsreroute/dnsreroute/shared/auth"
+	"github.com/dnsreroute/dnsreroute/shared/billing"
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
+	"github.com/dnsreroute/dnsreroute/shared/envconfig"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
 	"github.com/dnsreroute/dnsreroute/shared/redirect"
@@ -31,7 +33,10 @@ const (
 	defaultRedirect   = "127.0.0.1:8081"
 	defaultAPI        = "127.0.0.1:8080"
 	devAudience       = "dnsreroute-dashboard"
-	devServiceHost    = "localhost"
+	// devWebhookSecret signs the Stripe events the local stack delivers to itself
+	// when no STRIPE_WEBHOOK_SECRET is set. It protects nothing: it is local only.
+	devWebhookSecret = "whsec_dnsreroute_local_development_only"
+	devServiceHost   = "localhost"
 )
 
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -68,7 +73,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		PositiveTTL: time.Second,
 		NegativeTTL: time.Second,
 	}, time.Now, log)
-	apiHandler, err := devAPI(ctx, "http://"+*apiAddr, store, log)
+	apiHandler, err := devAPI(ctx, "http://"+*apiAddr, store, getenv, log)
 	if err != nil {
 		return err
 	}
@@ -102,7 +107,24 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 // devAPI is the management API with a dev issuer beside it: tokens come from
 // POST /dev/token (or the dashboard's sign-in page) and are verified by the same
 // JWKS code as in production, over an in-process client.
-func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, log *slog.Logger) (http.Handler, error) {
+//
+// Billing uses the STRIPE_* variables when set (a Stripe test account); the
+// webhook is served at /webhooks/stripe with STRIPE_WEBHOOK_SECRET, or a local
+// secret, and POST /dev/stripe-events signs an event with that secret and delivers
+// it there, so a plan change can be seen without a Stripe account.
+func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
+	env := envconfig.New(getenv)
+	settings, err := billing.ReadSettings(ctx, env, func(_ context.Context, v string) (string, error) { return v, nil })
+	if err != nil {
+		return nil, err
+	}
+	var payments reroute.Payments
+	if settings.Enabled() {
+		payments = billing.NewStripe(settings.Config, nil)
+	}
+	if settings.Config.WebhookSecret == "" {
+		settings.Config.WebhookSecret = devWebhookSecret
+	}
 	issuer, err := devstack.NewDevIssuer(issuerURL, devAudience)
 	if err != nil {
 		return nil, err
@@ -112,9 +134,10 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, log *slo
 		return nil, err
 	}
 	api := httpapi.NewServer(httpapi.Deps{
-		Routes: store, Orgs: store, Keys: store,
-		Auth:  auth.NewAuthenticator(verifier, store, time.Now, log),
-		Plans: reroute.DefaultCatalog(),
+		Routes: store, Orgs: store, Keys: store, BillingStore: store,
+		Payments: payments,
+		Auth:     auth.NewAuthenticator(verifier, store, time.Now, log),
+		Plans:    settings.Plans,
 		Config: httpapi.Config{
 			CORSOrigins: []string{issuerURL},
 			CNAMETarget: devServiceHost,
@@ -122,8 +145,12 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, log *slo
 		},
 		Log: log, Now: time.Now, Rand: rand.Reader,
 	})
+	hook := billing.NewHandler(billing.NewWebhook(settings.Config.WebhookSecret, settings.Plans, billing.DefaultTolerance, time.Now),
+		store, store, settings.Plans, log)
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
+	mux.Handle("/webhooks/stripe", hook)
+	mux.Handle("POST /dev/stripe-events", devstack.SignedEventDelivery(settings.Config.WebhookSecret, hook))
 	mux.Handle("/", issuer.Handler())
 	return mux, nil
 }

@@ -14,14 +14,18 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/dnsreroute/dnsreroute/shared/auth"
+	"github.com/dnsreroute/dnsreroute/shared/billing"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/envconfig"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
+	"github.com/dnsreroute/dnsreroute/shared/secrets"
 )
 
 func main() {
@@ -48,13 +52,22 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	}
 	endpoint := env.String("DYNAMODB_ENDPOINT", "") // DynamoDB Local in tests; unset on AWS
 	log := logging.New(stderr, logging.ParseLevel(env.String("LOG_LEVEL", "info")))
-	if err := env.Err(); err != nil {
-		return err
-	}
-
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("load AWS configuration: %w", err)
+	}
+	settings, err := billing.ReadSettings(ctx, env, func(ctx context.Context, v string) (string, error) {
+		return secrets.Resolve(ctx, v, secretsmanager.NewFromConfig(awsCfg), ssm.NewFromConfig(awsCfg))
+	})
+	if err != nil {
+		return err
+	}
+	if err := env.Err(); err != nil {
+		return err
+	}
+	var payments reroute.Payments // nil: billing answers billing_not_configured
+	if settings.Enabled() {
+		payments = billing.NewStripe(settings.Config, nil)
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 		if endpoint != "" {
@@ -66,17 +79,16 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		return fmt.Errorf("OIDC issuer %s: %w", jwtCfg.Issuer, err)
 	}
 	handler := httpapi.NewServer(httpapi.Deps{
-		Routes: store,
-		Orgs:   store,
-		Keys:   store,
-		Auth:   auth.NewAuthenticator(verifier, store, time.Now, log),
-		Plans:  reroute.DefaultCatalog(),
-		Config: apiCfg,
-		Log:    log,
-		Now:    time.Now,
-		Rand:   rand.Reader,
+		Routes: store, Orgs: store, Keys: store, BillingStore: store,
+		Payments: payments,
+		Auth:     auth.NewAuthenticator(verifier, store, time.Now, log),
+		Plans:    settings.Plans,
+		Config:   apiCfg,
+		Log:      log,
+		Now:      time.Now,
+		Rand:     rand.Reader,
 	})
-	log.Info("api function ready", "table", table, "issuer", jwtCfg.Issuer, "corsOrigins", apiCfg.CORSOrigins)
+	log.Info("api function ready", "table", table, "issuer", jwtCfg.Issuer, "corsOrigins", apiCfg.CORSOrigins, "billing", settings.Enabled())
 	lambda.StartWithOptions(httpadapter.NewV2(handler).ProxyWithContext, lambda.WithContext(ctx))
 	return nil
 }

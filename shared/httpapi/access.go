@@ -31,12 +31,15 @@ const (
 	readMembers
 	manageMembers
 	manageKeys
+	readBilling
+	manageBilling
 )
 
 var permissionWords = map[permission]string{
 	readRoutes: "read routes", writeRoutes: "change routes", readOrg: "read the org",
 	manageOrg: "change the org", deleteOrg: "delete the org", readMembers: "list members",
 	manageMembers: "manage members", manageKeys: "manage API keys",
+	readBilling: "read billing", manageBilling: "manage billing",
 }
 
 // access is what the caller may do in one org.
@@ -99,9 +102,9 @@ func (a access) may(p permission) error {
 	switch p {
 	case readRoutes, writeRoutes, readOrg, readMembers:
 		ok = true
-	case manageOrg, manageMembers, manageKeys:
+	case manageOrg, manageMembers, manageKeys, readBilling:
 		ok = a.role.ManagesMembers()
-	case deleteOrg:
+	case deleteOrg, manageBilling:
 		ok = a.role == reroute.RoleOwner
 	}
 	if !ok {

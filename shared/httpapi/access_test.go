@@ -69,6 +69,9 @@ func TestTenantIsolation(t *testing.T) {
 		{"GET", a + "/api-keys", nil, []string{"200", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
 		{"POST", a + "/api-keys", map[string]any{}, []string{"400", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
 		{"DELETE", a + "/api-keys/key_nope", nil, []string{"404 api_key_not_found", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"GET", a + "/billing", nil, []string{"200", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"POST", a + "/billing/checkout", map[string]any{}, []string{"501 billing_not_configured", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"POST", a + "/billing/portal", nil, []string{"501 billing_not_configured", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
 		// Deleting the org comes last, and the owner's call is the one that succeeds.
 		{"DELETE", a, nil, []string{"", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
 	}

@@ -51,7 +51,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	log := logging.New(io.Discard, slog.LevelInfo)
 	authn := auth.NewAuthenticator(verifier, store, time.Now, log)
 	h := httpapi.NewServer(httpapi.Deps{
-		Routes: store, Orgs: store, Keys: store,
+		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Auth:   authn,
 		Plans:  reroute.DefaultCatalog(),
 		Config: httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget},

@@ -60,7 +60,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	logs := &lockedBuffer{}
 	log := logging.New(logs, slog.LevelInfo)
 	h := httpapi.NewServer(httpapi.Deps{
-		Routes: store, Orgs: store, Keys: store,
+		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Auth:   auth.NewAuthenticator(verifier, store, time.Now, log),
 		Plans:  reroute.DefaultCatalog(),
 		Config: httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget},

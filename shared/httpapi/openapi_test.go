@@ -738,7 +738,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	for _, tg := range doc["tags"].([]any) {
 		tags[tg.(map[string]any)["name"].(string)] = false
 	}
-	if want := []string{"api-keys", "me", "members", "orgs", "plans", "routes"}; !slices.Equal(slices.Sorted(maps.Keys(tags)), want) {
+	if want := []string{"api-keys", "billing", "me", "members", "orgs", "plans", "routes"}; !slices.Equal(slices.Sorted(maps.Keys(tags)), want) {
 		t.Errorf("tags %v, want %v", slices.Sorted(maps.Keys(tags)), want)
 	}
 	schemes, _ := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)
@@ -1050,7 +1050,7 @@ func (r *recordingTB) Error(args ...any) { r.Errorf("%s", fmt.Sprint(args...)) }
 func TestOpenAPICheckerRejects(t *testing.T) {
 	c := newOpenAPIChecker(t)
 	const (
-		route    = `{"host":"www.example.com","target":"https://example.com/","status":301,"keepPath":false,"keepQuery":false,"enabled":true,"cnameTarget":"r.example.net","dnsRecords":[{"type":"CNAME","name":"www.example.com","value":"r.example.net"}],"createdAt":"2025-01-02T03:04:05Z","updatedAt":"2025-01-02T03:04:05.123456789Z"}`
+		route    = `{"host":"www.example.com","target":"https://example.com/","status":301,"keepPath":false,"keepQuery":false,"enabled":true,"paused":false,"cnameTarget":"r.example.net","dnsRecords":[{"type":"CNAME","name":"www.example.com","value":"r.example.net"}],"createdAt":"2025-01-02T03:04:05Z","updatedAt":"2025-01-02T03:04:05.123456789Z"}`
 		notFound = `{"type":"https://dnsreroute.dev/problems/not_found","title":"Not Found","status":404,"detail":"no such endpoint","code":"not_found","requestId":"abc"}`
 	)
 	for _, tc := range []struct {

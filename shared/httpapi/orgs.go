@@ -18,6 +18,7 @@ type orgJSON struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	Plan      string    `json:"plan"`
+	PastDue   bool      `json:"pastDue"`
 	Role      string    `json:"role,omitempty"` // the caller's
 	Usage     usageJSON `json:"usage"`
 	CreatedAt time.Time `json:"createdAt"`
@@ -26,7 +27,7 @@ type orgJSON struct {
 
 func toOrgJSON(o reroute.Org, role reroute.Role) orgJSON {
 	return orgJSON{
-		ID: o.ID, Name: o.Name, Plan: o.Plan, Role: string(role),
+		ID: o.ID, Name: o.Name, Plan: o.Plan, PastDue: o.Billing.PastDue(), Role: string(role),
 		Usage:     usageJSON{Routes: o.RouteCount, RouteLimit: o.RouteLimit, Members: o.MemberCount, MemberLimit: o.MemberLimit},
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
@@ -108,11 +109,8 @@ func (s *server) deleteOrg(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.Billing != nil {
-		if err := s.Billing.CancelSubscription(r.Context(), a.org); err != nil {
-			return &reroute.Error{Code: reroute.CodeUnavailable, Reason: "billing_unavailable",
-				Message: "the subscription could not be cancelled, so the org was not deleted: try again shortly", Err: err}
-		}
+	if err := s.cancelSubscription(r, a.org); err != nil {
+		return err
 	}
 	if err := s.Orgs.DeleteOrg(r.Context(), a.org.ID); err != nil {
 		return err
@@ -158,16 +156,20 @@ func (s *server) getMe(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) listPlans(w http.ResponseWriter, r *http.Request) error {
-	plans := make(reroute.Catalog, len(s.Plans))
+	type planJSON struct {
+		reroute.Plan
+		Available bool `json:"available"` // free, or on sale through Stripe
+	}
+	plans := make([]planJSON, len(s.Plans))
 	for i, p := range s.Plans {
 		if p.Features == nil {
 			p.Features = []string{}
 		}
-		plans[i] = p
+		plans[i] = planJSON{Plan: p, Available: !p.Paid() || p.StripePriceID != "" && s.Payments != nil}
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	encodeJSON(w, http.StatusOK, struct {
-		Plans reroute.Catalog `json:"plans"`
+		Plans []planJSON `json:"plans"`
 	}{plans})
 	return nil
 }

@@ -37,6 +37,8 @@ func statusOf(c reroute.Code) int {
 		return http.StatusConflict
 	case reroute.CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case reroute.CodeNotConfigured:
+		return http.StatusNotImplemented
 	}
 	return http.StatusInternalServerError
 }
@@ -75,13 +77,16 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if p.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "status", p.Status, "code", p.Code, "err", err)
 		p.Fields = nil
-		if p.Status == http.StatusServiceUnavailable {
+		switch p.Status {
+		case http.StatusServiceUnavailable:
 			// A domain error's Message is written for the caller; its cause (Err) is not.
 			if de == nil || de.Message == "" || de.Reason == "store_unavailable" {
 				p.Detail = "a service this request needs is unavailable: try again shortly"
 			}
 			w.Header().Set("Retry-After", "5")
-		} else {
+		case http.StatusNotImplemented:
+			// Not configured by the operator: the message says what to set up.
+		default:
 			p.Code = "internal_error"
 			p.Detail = "something went wrong on our side: quote the request id if you contact support"
 		}

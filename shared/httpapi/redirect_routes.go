@@ -20,6 +20,7 @@ type routeJSON struct {
 	KeepPath    bool            `json:"keepPath"`
 	KeepQuery   bool            `json:"keepQuery"`
 	Enabled     bool            `json:"enabled"`
+	Paused      bool            `json:"paused"` // beyond the plan's limit: answers "not configured"
 	CNAMETarget string          `json:"cnameTarget"`
 	DNSRecords  []dnsRecordJSON `json:"dnsRecords"`
 	CreatedAt   time.Time       `json:"createdAt"`
@@ -29,7 +30,7 @@ type routeJSON struct {
 func (s *server) toRouteJSON(r reroute.Route) routeJSON {
 	return routeJSON{
 		Host: r.Host, Target: r.Target, Status: r.Status, KeepPath: r.KeepPath, KeepQuery: r.KeepQuery,
-		Enabled: r.Enabled, CNAMETarget: s.Config.CNAMETarget,
+		Enabled: r.Enabled, Paused: r.Paused, CNAMETarget: s.Config.CNAMETarget,
 		DNSRecords: []dnsRecordJSON{{Type: "CNAME", Name: r.Host, Value: s.Config.CNAMETarget}},
 		CreatedAt:  r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}

@@ -41,6 +41,10 @@ func (s *server) endpoints() []endpoint {
 		{"GET", "/v1/orgs/{orgId}/api-keys", false, s.listAPIKeys},
 		{"POST", "/v1/orgs/{orgId}/api-keys", false, s.createAPIKey},
 		{"DELETE", "/v1/orgs/{orgId}/api-keys/{keyId}", false, s.deleteAPIKey},
+
+		{"GET", "/v1/orgs/{orgId}/billing", false, s.getBilling},
+		{"POST", "/v1/orgs/{orgId}/billing/checkout", false, s.checkout},
+		{"POST", "/v1/orgs/{orgId}/billing/portal", false, s.portal},
 	}
 }
 

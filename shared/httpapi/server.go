@@ -19,13 +19,6 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, authorization string) (reroute.Caller, error)
 }
 
-// Billing is what the API asks of the billing system.
-type Billing interface {
-	// CancelSubscription ends an org's subscription at once; an org without one is
-	// no error. A failure keeps the org from being deleted.
-	CancelSubscription(ctx context.Context, org reroute.Org) error
-}
-
 // Config is the API's settings, read once at start.
 type Config struct {
 	// CORSOrigins are the dashboard origins allowed to call the API from a browser.
@@ -36,18 +29,20 @@ type Config struct {
 	ServiceHost string
 }
 
-// Deps are everything the server uses. Billing may be nil: then there is nothing to cancel.
+// Deps are everything the server uses. Payments is nil when billing is not
+// configured: billing endpoints then answer billing_not_configured.
 type Deps struct {
-	Routes  reroute.RouteStore
-	Orgs    reroute.OrgStore
-	Keys    reroute.APIKeyStore
-	Auth    Authenticator
-	Billing Billing
-	Plans   reroute.Catalog
-	Config  Config
-	Log     *slog.Logger
-	Now     func() time.Time
-	Rand    io.Reader // for ids and API key secrets (crypto/rand.Reader outside tests)
+	Routes       reroute.RouteStore
+	Orgs         reroute.OrgStore
+	Keys         reroute.APIKeyStore
+	BillingStore reroute.BillingStore
+	Payments     reroute.Payments
+	Auth         Authenticator
+	Plans        reroute.Catalog
+	Config       Config
+	Log          *slog.Logger
+	Now          func() time.Time
+	Rand         io.Reader // for ids and API key secrets (crypto/rand.Reader outside tests)
 }
 
 type server struct {

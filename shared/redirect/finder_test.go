@@ -113,6 +113,7 @@ func status(s int) func(*reroute.Route) { return func(r *reroute.Route) { r.Stat
 func keepPath(r *reroute.Route)         { r.KeepPath = true }
 func keepQuery(r *reroute.Route)        { r.KeepQuery = true }
 func disabled(r *reroute.Route)         { r.Enabled = false }
+func paused(r *reroute.Route)           { r.Paused = true }
 
 func newResolver(f reroute.RouteFinder, c *clock, cfg redirect.Config) *redirect.Resolver {
 	if cfg.ServiceHost == "" {

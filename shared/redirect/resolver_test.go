@@ -23,6 +23,9 @@ func TestResolveLocation(t *testing.T) {
 		route("exact.wild.example.com", "https://exact.example.org/"),
 		route("*.deep.wild.example.com", "https://deeper.example.org/"),
 		route("off.example.com", "https://new.example.org/", disabled),
+		route("paused.example.com", "https://new.example.org/", paused),
+		route("*.pausedwild.example.com", "https://new.example.org/"),
+		route("x.pausedwild.example.com", "https://new.example.org/", paused),
 	)
 	res := newResolver(f, newClock(), redirect.Config{})
 	tests := []struct {
@@ -53,6 +56,8 @@ func TestResolveLocation(t *testing.T) {
 		{"wildcard does not match its base", "wild.example.com", "/", "", redirect.KindNotConfigured, 404, ""},
 		{"unknown host", "nobody.example.com", "/", "", redirect.KindNotConfigured, 404, ""},
 		{"disabled route", "off.example.com", "/", "", redirect.KindNotConfigured, 404, ""},
+		{"paused route", "paused.example.com", "/", "", redirect.KindNotConfigured, 404, ""},
+		{"a paused exact route does not fall through to a wildcard", "x.pausedwild.example.com", "/", "", redirect.KindNotConfigured, 404, ""},
 		{"garbage host", "bad host!", "/", "", redirect.KindNotConfigured, 404, ""},
 		{"empty host", "", "/", "", redirect.KindNotConfigured, 404, ""},
 		{"service host", "redirect.dnsreroute.test", "/healthz", "", redirect.KindService, 0, ""},

@@ -30,7 +30,7 @@ func compile(r reroute.Route) (*rule, error) {
 	}
 	ru := &rule{
 		status:    r.Status,
-		enabled:   r.Enabled,
+		enabled:   r.Enabled && !r.Paused, // a paused route answers like a disabled one
 		keepPath:  r.KeepPath,
 		keepQuery: r.KeepQuery,
 		target:    r.Target,

@@ -37,6 +37,19 @@ func DefaultCatalog() Catalog {
 	}
 }
 
+// WithStripePrices returns the catalogue with the Stripe price of each paid plan
+// named in prices (plan name to price id), as the operator configured them.
+func (c Catalog) WithStripePrices(prices map[string]string) Catalog {
+	out := make(Catalog, len(c))
+	for i, p := range c {
+		if id, ok := prices[p.Name]; ok && p.Paid() {
+			p.StripePriceID = id
+		}
+		out[i] = p
+	}
+	return out
+}
+
 // Get returns the plan called name.
 func (c Catalog) Get(name string) (Plan, bool) {
 	for _, p := range c {
