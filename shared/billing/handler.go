@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
@@ -46,7 +47,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, http.StatusRequestEntityTooLarge, answer{Error: "the event is too large"})
 		return
 	}
-	ev, err := h.hook.Parse(body, r.Header.Get("Stripe-Signature"))
+	// Rejoined: the Lambda adapter splits header values on commas, and a
+	// signature header is "t=...,v1=...".
+	ev, err := h.hook.Parse(body, strings.Join(r.Header.Values("Stripe-Signature"), ","))
 	if err != nil {
 		status := http.StatusBadRequest
 		if reroute.ErrorCode(err) == reroute.CodeNotConfigured {

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -308,5 +309,21 @@ func TestWebhookIgnoresTheEndOfAnOldSubscription(t *testing.T) {
 	}
 	if o := e.org(); o.Plan != "enterprise" || o.Billing.SubscriptionID != "sub_TheNewOne" {
 		t.Errorf("org on %s with %s, want enterprise with the new subscription", o.Plan, o.Billing.SubscriptionID)
+	}
+}
+
+// Behind API Gateway the Lambda adapter splits header values on commas: the
+// signature must still verify.
+func TestWebhookSignatureSplitOnCommas(t *testing.T) {
+	e := newHookEnv(t)
+	ev := subEvent(t, "updated", "evt_split", created.Add(time.Hour), "active", devPrice)
+	req := httptest.NewRequest("POST", "/webhooks/stripe", bytes.NewReader(ev))
+	for _, part := range strings.Split(sign(ev), ",") {
+		req.Header.Add("Stripe-Signature", part)
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "applied") {
+		t.Errorf("a signature split into values: %d %s", rec.Code, rec.Body)
 	}
 }
