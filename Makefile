@@ -17,9 +17,10 @@ LAMBDA_GOENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 
 # Logical id in template.yaml -> main package.
-FUNCTIONS := RedirectFunction ApiFunction
+FUNCTIONS := RedirectFunction ApiFunction StripeWebhookFunction
 PKG_RedirectFunction := ./functions/redirect
 PKG_ApiFunction := ./functions/api
+PKG_StripeWebhookFunction := ./functions/stripe-webhook
 
 .PHONY: all dev test build lint bench load tools stripe-mock clean $(addprefix build-,$(FUNCTIONS))
 
@@ -57,7 +58,7 @@ build: $(FUNCTIONS:%=$(SAM_BUILD_DIR)/%/bootstrap)
 $(SAM_BUILD_DIR)/%/bootstrap: FORCE
 	$(MAKE) --no-print-directory build-$* ARTIFACTS_DIR=$(SAM_BUILD_DIR)/$*
 
-build-RedirectFunction build-ApiFunction:
+build-RedirectFunction build-ApiFunction build-StripeWebhookFunction:
 	$(LAMBDA_GOENV) $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap $(PKG_$(@:build-%=%))
 
 ## lint: gofmt, go vet and cfn-lint (when installed)

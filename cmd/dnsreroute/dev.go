@@ -92,6 +92,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	fmt.Fprintf(stdout, `DNSReRoute is running locally (Ctrl-C stops everything):
   API             http://%[6]s/v1   (OpenAPI: http://%[6]s/v1/openapi.json)
   dev sign-in     curl -s -X POST http://%[6]s/dev/token -d '{"email":"you@example.com"}'
+  Stripe webhook  http://%[6]s/webhooks/stripe   (signed test events: POST http://%[6]s/dev/stripe-events)
   redirector      http://%[1]s   (try: curl -i -H 'Host: old.example.com' http://%[1]s/some/path?x=1)
   health          http://localhost:%[2]s/healthz
   DynamoDB Local  %[3]s   table %[4]s, data in %[5]s
