@@ -122,6 +122,12 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, getenv f
 	var payments reroute.Payments
 	if settings.Enabled() {
 		payments = billing.NewStripe(settings.Config, nil)
+	} else {
+		// The prices of the sample events in events/, so that delivering one to
+		// /dev/stripe-events changes a plan without a Stripe account.
+		settings.Plans = reroute.DefaultCatalog().WithStripePrices(map[string]string{
+			reroute.PlanDeveloper: "price_developer_example", reroute.PlanEnterprise: "price_enterprise_example",
+		})
 	}
 	if settings.Config.WebhookSecret == "" {
 		settings.Config.WebhookSecret = devWebhookSecret
