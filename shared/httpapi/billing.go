@@ -86,8 +86,10 @@ func (s *server) checkout(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		// Two checkouts at once may both create; the store keeps the first, and
-		// Stripe's idempotency key makes both the same customer anyway.
+		// Two checkouts at once may both create: the store keeps the first customer
+		// and answers it to both. Stripe's idempotency key (per org) makes a retried
+		// creation return the same customer; one with other details within 24 hours
+		// is refused (409 billing_conflict) and the caller tries again.
 		if customer, err = s.BillingStore.SetStripeCustomer(r.Context(), a.org.ID, created); err != nil {
 			return err
 		}

@@ -42,6 +42,13 @@ type apiEnv struct {
 
 func newAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
+	return newAPIEnvWith(t, nil)
+}
+
+// newAPIEnvWith is newAPIEnv with mutate (when not nil) applied to the Deps
+// before the server is built.
+func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
+	t.Helper()
 	client, table := dynamotest.NewTable(t)
 	store := dynamo.New(client, table)
 
@@ -59,13 +66,17 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	}
 	logs := &lockedBuffer{}
 	log := logging.New(logs, slog.LevelInfo)
-	h := httpapi.NewServer(httpapi.Deps{
+	deps := httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Auth:   auth.NewAuthenticator(verifier, store, time.Now, log),
 		Plans:  reroute.DefaultCatalog(),
 		Config: httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget},
 		Log:    log, Now: time.Now, Rand: rand.Reader,
-	})
+	}
+	if mutate != nil {
+		mutate(&deps)
+	}
+	h := httpapi.NewServer(deps)
 	return &apiEnv{t: t, h: h, store: store, issuer: issuer, checker: newOpenAPIChecker(t), logs: logs}
 }
 
