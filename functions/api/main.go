@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -69,11 +68,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	if settings.Enabled() {
 		payments = billing.NewStripe(settings.Config, nil)
 	}
-	store := dynamo.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = &endpoint
-		}
-	}), table)
+	store := dynamo.New(dynamo.NewClient(awsCfg, endpoint), table)
 	verifier, err := auth.NewJWTVerifier(ctx, jwtCfg, &http.Client{Timeout: 5 * time.Second})
 	if err != nil {
 		return fmt.Errorf("OIDC issuer %s: %w", jwtCfg.Issuer, err)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/envconfig"
@@ -51,12 +50,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("load AWS configuration: %w", err)
 	}
-	client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = &endpoint
-		}
-	})
-	resolver := redirect.NewResolver(dynamo.New(client, table), cfg, time.Now, log)
+	resolver := redirect.NewResolver(dynamo.New(dynamo.NewClient(awsCfg, endpoint), table), cfg, time.Now, log)
 	log.Info("redirect function ready", "table", table, "serviceHost", serviceHost, "trustForwardedHost", trust, "cacheSize", cfg.CacheSize)
 	lambda.StartWithOptions(redirect.NewLambdaHandler(resolver, trust).Handle, lambda.WithContext(ctx))
 	return nil

@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -50,11 +49,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	if err := env.Err(); err != nil {
 		return err
 	}
-	store := dynamo.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = &endpoint
-		}
-	}), table)
+	store := dynamo.New(dynamo.NewClient(awsCfg, endpoint), table)
 	hook := billing.NewWebhook(settings.Config.WebhookSecret, settings.Plans, billing.DefaultTolerance, time.Now)
 	handler := billing.NewHandler(hook, store, store, settings.Plans, log)
 	if settings.Config.WebhookSecret == "" {

@@ -281,3 +281,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// NewClient returns a DynamoDB client for cfg; endpoint, when set, replaces AWS's
+// (DynamoDB Local in tests and local runs).
+func NewClient(cfg aws.Config, endpoint string) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+}

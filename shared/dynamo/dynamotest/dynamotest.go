@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dnsreroute/dnsreroute"
+	"github.com/dnsreroute/dnsreroute/shared/devstack"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 )
 
@@ -24,13 +24,7 @@ const EndpointEnv = "DYNAMODB_ENDPOINT"
 
 // NewClient returns a client for a local endpoint, with static credentials and a
 // fixed region so that nothing is read from the machine's AWS configuration.
-func NewClient(endpoint string) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-}
+func NewClient(endpoint string) *dynamodb.Client { return devstack.NewDynamoDBClient(endpoint) }
 
 // NewTable creates a table of its own for t from template.yaml and deletes it when t
 // ends. It fails, rather than skips, without DynamoDB Local: a skipped store test
