@@ -2,8 +2,19 @@ package dnsreroute_test
 
 import (
 	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/dnsreroute/dnsreroute"
 )
@@ -16,4 +27,490 @@ func TestTemplateIsTheFile(t *testing.T) {
 	if !bytes.Equal(dnsreroute.Template(), want) {
 		t.Fatal("Template() differs from template.yaml")
 	}
+}
+
+// functionPackages maps each function's logical id to its main package (as the
+// Makefile's PKG_<id> does).
+var functionPackages = map[string]string{
+	"RedirectFunction":      "functions/redirect",
+	"ApiFunction":           "functions/api",
+	"StripeWebhookFunction": "functions/stripe-webhook",
+}
+
+// notSet lists the variables a function's code reads that the template leaves
+// unset on purpose, each with its reason. Everything else the code reads must be set.
+var notSet = map[string]map[string]string{
+	"RedirectFunction": {
+		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
+	},
+	"ApiFunction": {
+		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
+		"STRIPE_API_BASE":   "stripe-mock in tests; on AWS Stripe's API",
+		"OIDC_JWKS_URL":     "discovered from the issuer's openid-configuration",
+		"STRIPE_WEBHOOK_SECRET": "read by billing.ReadSettings but used by the webhook only: " +
+			"unset, the API's role needs no access to it",
+	},
+	"StripeWebhookFunction": {
+		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
+		"STRIPE_API_BASE":   "stripe-mock in tests; the webhook calls no Stripe API",
+		"STRIPE_SECRET_KEY": "read by billing.ReadSettings but the webhook calls no Stripe API: " +
+			"unset, its role needs no access to the key",
+		"DASHBOARD_URL": "read by billing.ReadSettings for Checkout's return URLs, which the webhook never builds",
+	},
+}
+
+// plannedActions are granted ahead of the code that calls them: the API creates a
+// distribution tenant per customer hostname from the edge issue on. Once the code
+// calls any CloudFront action, this list must go (the test says so).
+var plannedActions = map[string][]string{
+	"ApiFunction": {
+		"cloudfront:CreateDistributionTenant",
+		"cloudfront:DeleteDistributionTenant",
+		"cloudfront:GetDistributionTenant",
+		"cloudfront:GetDistributionTenantByDomain",
+		"cloudfront:GetManagedCertificateDetails",
+		"cloudfront:UpdateDistributionTenant",
+		"cloudfront:VerifyDnsConfiguration",
+	},
+}
+
+// ---- the template, read with its short-form intrinsic tags kept as yaml tags
+
+func templateRoot(t *testing.T) *yaml.Node {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(dnsreroute.Template(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Content[0]
+}
+
+func get(n *yaml.Node, path ...string) *yaml.Node {
+	for _, k := range path {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+func resourcesOfType(t *testing.T, typ string) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	res := get(templateRoot(t), "Resources")
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		if v := get(res.Content[i+1], "Type"); v != nil && v.Value == typ {
+			out[res.Content[i].Value] = res.Content[i+1]
+		}
+	}
+	return out
+}
+
+func keys(m *yaml.Node) []string {
+	var out []string
+	if m != nil {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			out = append(out, m.Content[i].Value)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestTemplateFunctionsBuild(t *testing.T) {
+	fns := resourcesOfType(t, "AWS::Serverless::Function")
+	if got := keys2(fns); !slices.Equal(got, keys2(functionPackages)) {
+		t.Fatalf("functions in the template %v, want %v", got, keys2(functionPackages))
+	}
+	makefile, err := os.ReadFile("Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, fn := range fns {
+		code := get(fn, "Properties", "CodeUri")
+		if code == nil {
+			t.Errorf("%s: no CodeUri", id)
+			continue
+		}
+		if st, err := os.Stat(code.Value); err != nil || !st.IsDir() {
+			t.Errorf("%s: CodeUri %q is not a directory", id, code.Value)
+		}
+		if m := get(fn, "Metadata", "BuildMethod"); m == nil || m.Value != "makefile" {
+			t.Errorf("%s: Metadata.BuildMethod is not makefile", id)
+		}
+		target := regexp.MustCompile(`(?m)^(\S+ )*build-` + id + `( \S+)*:`)
+		if !target.Match(makefile) {
+			t.Errorf("%s: the Makefile has no build-%s target (sam build calls it)", id, id)
+		}
+		pkg := regexp.MustCompile(`(?m)^PKG_` + id + ` := \./(\S+)$`).FindSubmatch(makefile)
+		if pkg == nil || string(pkg[1]) != functionPackages[id] {
+			t.Errorf("%s: the Makefile's PKG_%s is not ./%s", id, id, functionPackages[id])
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	for id, dir := range functionPackages {
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(t.TempDir(), "bootstrap"), "./"+dir)
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s: go build ./%s: %v\n%s", id, dir, err, out)
+		}
+	}
+}
+
+func keys2[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ---- environment
+
+var envRead = regexp.MustCompile(`env\.(?:String|Required|Int|Bool|Duration|List)\("([A-Z0-9_]+)"`)
+
+// readsEnv returns the variables a function reads: those its main.go reads, and
+// those of billing.ReadSettings when it calls that.
+func readsEnv(t *testing.T, dir string) []string {
+	t.Helper()
+	files := []string{filepath.Join(dir, "main.go")}
+	src, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(src, []byte("billing.ReadSettings(")) {
+		files = append(files, "shared/billing/config.go")
+	}
+	set := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range envRead.FindAllSubmatch(b, -1) {
+			set[string(m[1])] = true
+		}
+	}
+	return keys2(set)
+}
+
+func TestTemplateEnvironment(t *testing.T) {
+	// Every reader of the environment is one of those this test scans.
+	for _, dir := range []string{"shared"} {
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") ||
+				strings.Contains(p, "devstack") || strings.Contains(p, "dynamotest") || strings.Contains(p, "lambdatest") {
+				return err
+			}
+			b, _ := os.ReadFile(p)
+			if envRead.Match(b) && p != filepath.Join("shared", "billing", "config.go") {
+				t.Errorf("%s reads the environment: teach readsEnv about it", p)
+			}
+			return nil
+		})
+	}
+	fns := resourcesOfType(t, "AWS::Serverless::Function")
+	for id, dir := range functionPackages {
+		read := readsEnv(t, dir)
+		var want []string
+		for _, v := range read {
+			if _, ok := notSet[id][v]; !ok {
+				want = append(want, v)
+			}
+		}
+		for v := range notSet[id] {
+			if !slices.Contains(read, v) {
+				t.Errorf("%s: notSet lists %s, which its code does not read", id, v)
+			}
+		}
+		got := keys(get(fns[id], "Properties", "Environment", "Variables"))
+		for _, v := range want {
+			if !slices.Contains(got, v) {
+				t.Errorf("%s reads %s: the template does not set it", id, v)
+			}
+		}
+		for _, v := range got {
+			if !slices.Contains(want, v) {
+				t.Errorf("%s: the template sets %s, which its code does not read", id, v)
+			}
+		}
+	}
+}
+
+// ---- IAM
+
+// granted returns the actions a function's Policies allow (both branches of an
+// !If), and fails on a wildcard action or resource.
+func granted(t *testing.T, id string, fn *yaml.Node) []string {
+	set := map[string]bool{}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n == nil {
+			return
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i].Value, n.Content[i+1]
+				switch k {
+				case "Action":
+					for _, a := range scalars(v) {
+						if strings.Contains(a, "*") {
+							t.Errorf("%s: wildcard action %q", id, a)
+						}
+						set[a] = true
+					}
+				case "Resource":
+					for _, r := range scalars(v) {
+						if r == "*" {
+							t.Errorf("%s: Resource \"*\"", id)
+						}
+					}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(get(fn, "Properties", "Policies"))
+	if pol := get(fn, "Properties", "Policies"); pol != nil {
+		for _, p := range pol.Content {
+			if p.Kind == yaml.ScalarNode && p.Tag != "!Ref" {
+				t.Errorf("%s: policy %q is a managed or SAM template policy: grant statements instead", id, p.Value)
+			}
+		}
+	}
+	return keys2(set)
+}
+
+func scalars(n *yaml.Node) []string {
+	if n.Kind == yaml.ScalarNode {
+		return []string{n.Value}
+	}
+	var out []string
+	for _, c := range n.Content {
+		if c.Kind == yaml.ScalarNode {
+			out = append(out, c.Value)
+		}
+	}
+	return out
+}
+
+// storeCalls reads shared/dynamo and returns, for each Store method, the DynamoDB
+// actions it needs directly and the Store methods it calls. A transaction needs the
+// action of each item kind it holds (Put, Update, Delete, ConditionCheck).
+func storeCalls(t *testing.T) (ops, calls map[string]map[string]bool) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, "shared/dynamo", func(fi os.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	itemAction := map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+	ops, calls = map[string]map[string]bool{}, map[string]map[string]bool{}
+	for _, f := range pkgs["dynamo"].Files {
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil || fd.Body == nil {
+				continue
+			}
+			name := fd.Name.Name
+			ops[name], calls[name] = map[string]bool{}, map[string]bool{}
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.SelectorExpr:
+					// s.db.Op or s.method
+					if inner, ok := n.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "db" {
+						if n.Sel.Name != "TransactWriteItems" {
+							ops[name]["dynamodb:"+n.Sel.Name] = true
+						}
+					} else if id, ok := n.X.(*ast.Ident); ok && id.Name == fd.Recv.List[0].Names[0].Name {
+						calls[name][n.Sel.Name] = true
+					}
+				case *ast.CompositeLit:
+					if sel, ok := n.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "TransactWriteItem" {
+						for _, e := range n.Elts {
+							if kv, ok := e.(*ast.KeyValueExpr); ok {
+								if a, ok := itemAction[kv.Key.(*ast.Ident).Name]; ok {
+									ops[name]["dynamodb:"+a] = true
+								}
+							}
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	return ops, calls
+}
+
+// needed returns the actions a function's code calls: the Store methods its
+// adapter packages (the shared packages its main imports) call, followed through
+// shared/dynamo; Secrets Manager when it resolves secrets.
+func needed(t *testing.T, dir string, ops, calls map[string]map[string]bool) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	main, err := parser.ParseFile(fset, filepath.Join(dir, "main.go"), nil, parser.ImportsOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]bool{}
+	var entry []string
+	const mod = "github.com/dnsreroute/dnsreroute/"
+	for _, imp := range main.Imports {
+		p := strings.Trim(imp.Path.Value, `"`)
+		if p == "github.com/aws/aws-sdk-go-v2/service/secretsmanager" {
+			set["secretsmanager:GetSecretValue"] = true
+		}
+		if !strings.HasPrefix(p, mod+"shared/") || strings.HasSuffix(p, "/dynamo") {
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(p, mod), "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, _ := os.ReadFile(f)
+			for m := range ops {
+				if ast.IsExported(m) && bytes.Contains(src, []byte("."+m+"(")) {
+					entry = append(entry, m)
+				}
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for len(entry) > 0 {
+		m := entry[len(entry)-1]
+		entry = entry[:len(entry)-1]
+		if seen[m] {
+			continue
+		}
+		seen[m] = true
+		for a := range ops[m] {
+			set[a] = true
+		}
+		for c := range calls[m] {
+			entry = append(entry, c)
+		}
+	}
+	return keys2(set)
+}
+
+func TestTemplateGrantsWhatTheCodeCalls(t *testing.T) {
+	ops, calls := storeCalls(t)
+	fns := resourcesOfType(t, "AWS::Serverless::Function")
+	for id, dir := range functionPackages {
+		need := needed(t, dir, ops, calls)
+		for _, a := range need {
+			if strings.HasPrefix(a, "cloudfront:") && len(plannedActions[id]) > 0 {
+				t.Errorf("%s calls %s: drop plannedActions, the code now says what it needs", id, a)
+			}
+		}
+		need = append(need, plannedActions[id]...)
+		sort.Strings(need)
+		got := granted(t, id, fns[id])
+		if !slices.Equal(got, need) {
+			t.Errorf("%s: the template grants\n\t%v\nthe code needs\n\t%v", id, got, need)
+		}
+	}
+}
+
+// ---- the table
+
+func TestTemplateTableMatchesTheKeys(t *testing.T) {
+	src, err := os.ReadFile("shared/dynamo/keys.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	konst := func(name string) string {
+		m := regexp.MustCompile(`(?m)^\s*` + name + `\s*=\s*"([^"]+)"`).FindSubmatch(src)
+		if m == nil {
+			t.Fatalf("keys.go has no constant %s", name)
+		}
+		return string(m[1])
+	}
+	pk, sk, gpk, gsk, index := konst("attrPK"), konst("attrSK"), konst("attrGSI1PK"), konst("attrGSI1SK"), konst("indexGSI1")
+	tbl := get(resourcesOfType(t, "AWS::DynamoDB::Table")["Table"], "Properties")
+	schema := func(n *yaml.Node) []string {
+		var out []string
+		for _, k := range n.Content {
+			out = append(out, get(k, "AttributeName").Value+" "+get(k, "KeyType").Value)
+		}
+		return out
+	}
+	if got := schema(get(tbl, "KeySchema")); !slices.Equal(got, []string{pk + " HASH", sk + " RANGE"}) {
+		t.Errorf("table KeySchema %v", got)
+	}
+	gsis := get(tbl, "GlobalSecondaryIndexes")
+	if len(gsis.Content) != 1 || get(gsis.Content[0], "IndexName").Value != index {
+		t.Fatalf("want one index %s", index)
+	}
+	if got := schema(get(gsis.Content[0], "KeySchema")); !slices.Equal(got, []string{gpk + " HASH", gsk + " RANGE"}) {
+		t.Errorf("index KeySchema %v", got)
+	}
+	var attrs []string
+	for _, a := range get(tbl, "AttributeDefinitions").Content {
+		attrs = append(attrs, get(a, "AttributeName").Value+" "+get(a, "AttributeType").Value)
+	}
+	sort.Strings(attrs)
+	want := []string{gpk + " S", gsk + " S", pk + " S", sk + " S"}
+	sort.Strings(want)
+	if !slices.Equal(attrs, want) {
+		t.Errorf("AttributeDefinitions %v, want %v", attrs, want)
+	}
+	if !strings.Contains(string(dnsreroute.Template()), `Sub "${Table.Arn}/index/`+index+`"`) {
+		t.Errorf("no policy names the index %s", index)
+	}
+}
+
+// ---- CloudFront
+
+func TestTemplateViewerRequestFunctionIsTheFile(t *testing.T) {
+	want, err := os.ReadFile("cloudfront/viewer-request.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := resourcesOfType(t, "AWS::CloudFront::Function")["RedirectViewerRequestFunction"]
+	if got := get(fn, "Properties", "FunctionCode"); got == nil || got.Value != string(want) {
+		t.Fatal("RedirectViewerRequestFunction.FunctionCode differs from cloudfront/viewer-request.js: paste the file in")
+	}
+	if rt := get(fn, "Properties", "FunctionConfig", "Runtime"); rt == nil || rt.Value != "cloudfront-js-2.0" {
+		t.Error("runtime is not cloudfront-js-2.0")
+	}
+	orp := get(resourcesOfType(t, "AWS::CloudFront::OriginRequestPolicy")["RedirectOriginRequestPolicy"],
+		"Properties", "OriginRequestPolicyConfig", "HeadersConfig")
+	if b := get(orp, "HeaderBehavior").Value; b == "allViewer" || b == "allViewerAndWhitelistCloudFront" {
+		t.Errorf("the origin request policy forwards the viewer's Host (%s)", b)
+	}
+	for _, h := range scalars(orEmpty(get(orp, "Headers"))) {
+		if strings.EqualFold(h, "host") {
+			t.Error("the origin request policy forwards Host")
+		}
+	}
+	cp := get(resourcesOfType(t, "AWS::CloudFront::CachePolicy")["RedirectCachePolicy"],
+		"Properties", "CachePolicyConfig", "ParametersInCacheKeyAndForwardedToOrigin")
+	if !slices.ContainsFunc(scalars(orEmpty(get(cp, "HeadersConfig", "Headers"))), func(h string) bool { return strings.EqualFold(h, "x-forwarded-host") }) {
+		t.Error("the cache key lacks X-Forwarded-Host")
+	}
+	if get(cp, "QueryStringsConfig", "QueryStringBehavior").Value != "all" {
+		t.Error("the cache key lacks the query string")
+	}
+}
+
+func orEmpty(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return &yaml.Node{Kind: yaml.SequenceNode}
+	}
+	return n
 }
