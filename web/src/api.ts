@@ -1,0 +1,289 @@
+// The management API client: typed calls, and RFC 9457 problem documents turned
+// into ApiError, with the per-field messages of `validation_failed`.
+
+export type Role = "owner" | "admin" | "member";
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export interface Problem {
+  type?: string;
+  title?: string;
+  status: number;
+  detail?: string;
+  code: string;
+  fields?: FieldError[];
+  requestId?: string;
+}
+
+export interface Membership {
+  id: string;
+  name: string;
+  plan: string;
+  role: Role;
+}
+
+export interface Me {
+  email: string;
+  orgs: Membership[];
+}
+
+export interface Usage {
+  routes: number;
+  routeLimit: number;
+  members: number;
+  memberLimit: number;
+}
+
+export interface Org {
+  id: string;
+  name: string;
+  plan: string;
+  role?: Role;
+  usage: Usage;
+  createdAt: string;
+  updatedAt: string;
+  pastDue: boolean;
+}
+
+export interface DNSRecord {
+  type: "CNAME";
+  name: string;
+  value: string;
+}
+
+export type RedirectStatus = 301 | 302 | 307 | 308;
+
+export interface Route {
+  host: string;
+  target: string;
+  status: RedirectStatus;
+  keepPath: boolean;
+  keepQuery: boolean;
+  enabled: boolean;
+  cnameTarget: string;
+  dnsRecords: DNSRecord[];
+  createdAt: string;
+  updatedAt: string;
+  paused: boolean;
+}
+
+export interface RouteInput {
+  host: string;
+  target: string;
+  status?: RedirectStatus;
+  keepPath?: boolean;
+  keepQuery?: boolean;
+  enabled?: boolean;
+}
+
+export type RoutePatch = Partial<Omit<RouteInput, "host">>;
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+export interface Plan {
+  name: string;
+  title: string;
+  routeLimit: number;
+  memberLimit: number;
+  price: string;
+  features: string[];
+  available: boolean;
+}
+
+export interface Billing {
+  plan: string;
+  status: string;
+  pastDue: boolean;
+  currentPeriodEnd?: string;
+  cancelAtPeriodEnd: boolean;
+  usage: Usage;
+  pausedRoutes: boolean;
+}
+
+/** An error answer of the API, or a failure to reach it (status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly requestId?: string;
+  /** validation_failed: message by field name (the first message of a field wins). */
+  readonly fields: Record<string, string>;
+
+  constructor(p: Problem) {
+    super(p.detail || p.title || `HTTP ${p.status}`);
+    this.name = "ApiError";
+    this.status = p.status;
+    this.code = p.code;
+    this.detail = p.detail || p.title || `The request failed (HTTP ${p.status}).`;
+    this.requestId = p.requestId;
+    this.fields = fieldErrors(p);
+  }
+
+  /** The message to show for a field, if the API refused it. */
+  field(name: string): string | undefined {
+    return this.fields[name];
+  }
+}
+
+/** fieldErrors maps each refused field to its (first) message. */
+export function fieldErrors(p: Pick<Problem, "fields">): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(p.fields)) return out;
+  for (const f of p.fields) {
+    if (f && typeof f.field === "string" && typeof f.message === "string" && !(f.field in out)) {
+      out[f.field] = f.message;
+    }
+  }
+  return out;
+}
+
+function isProblemType(contentType: string | null): boolean {
+  const t = (contentType || "").split(";")[0].trim().toLowerCase();
+  return t === "application/problem+json" || t === "application/json";
+}
+
+/**
+ * problemOf reads an error response. A problem+json body is used as it is; any
+ * other body gives a problem with code `http_<status>`.
+ */
+export async function problemOf(res: Response): Promise<Problem> {
+  const fallback: Problem = {
+    status: res.status,
+    code: `http_${res.status}`,
+    title: res.statusText || undefined,
+    detail: defaultDetail(res.status),
+    requestId: res.headers.get("X-Request-Id") || undefined,
+  };
+  if (!isProblemType(res.headers.get("Content-Type"))) return fallback;
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    return fallback;
+  }
+  if (!body || typeof body !== "object") return fallback;
+  const b = body as Record<string, unknown>;
+  return {
+    type: typeof b.type === "string" ? b.type : undefined,
+    title: typeof b.title === "string" ? b.title : fallback.title,
+    status: typeof b.status === "number" ? b.status : res.status,
+    detail: typeof b.detail === "string" && b.detail ? b.detail : fallback.detail,
+    code: typeof b.code === "string" && b.code ? b.code : fallback.code,
+    fields: Array.isArray(b.fields) ? (b.fields as FieldError[]) : undefined,
+    requestId: typeof b.requestId === "string" ? b.requestId : fallback.requestId,
+  };
+}
+
+function defaultDetail(status: number): string {
+  if (status === 401) return "Your session has ended: sign in again.";
+  if (status === 403) return "You are not allowed to do this.";
+  if (status === 404) return "Not found.";
+  if (status === 429) return "Too many requests: wait a moment and try again.";
+  if (status >= 500) return "The service could not answer: try again in a moment.";
+  return `The request failed (HTTP ${status}).`;
+}
+
+export type TokenSource = () => string | null | undefined | Promise<string | null | undefined>;
+
+export interface ApiClientOptions {
+  /** The API's base URL, as https://api.example.com/v1 (no trailing slash needed). */
+  baseUrl: string;
+  token: TokenSource;
+  fetch?: typeof fetch;
+  /** Called on every 401 answer (the session ended). */
+  onUnauthorized?: (e: ApiError) => void;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+/** seg percent-encodes one path segment. */
+export const seg = (s: string) => encodeURIComponent(s);
+
+export class ApiClient {
+  private readonly base: string;
+  private readonly token: TokenSource;
+  private readonly fetchImpl: typeof fetch;
+  private readonly onUnauthorized?: (e: ApiError) => void;
+
+  constructor(o: ApiClientOptions) {
+    this.base = o.baseUrl.replace(/\/+$/, "");
+    this.token = o.token;
+    this.fetchImpl = o.fetch ?? ((input, init) => fetch(input, init));
+    this.onUnauthorized = o.onUnauthorized;
+  }
+
+  url(path: string, query?: Query): string {
+    let u = this.base + path;
+    if (query) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") q.set(k, String(v));
+      const s = q.toString();
+      if (s) u += "?" + s;
+    }
+    return u;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json, application/problem+json" };
+    const tok = await this.token();
+    if (tok) headers.Authorization = `Bearer ${tok}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(path, query), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError({
+        status: 0,
+        code: "network_error",
+        detail: "The service could not be reached: check your connection and try again.",
+      });
+    }
+    if (!res.ok) {
+      const e = new ApiError(await problemOf(res));
+      if (res.status === 401) this.onUnauthorized?.(e);
+      throw e;
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  me = () => this.request<Me>("GET", "/me");
+  plans = () => this.request<{ plans: Plan[] }>("GET", "/plans");
+  createOrg = (name: string) => this.request<Org>("POST", "/orgs", { name });
+  org = (orgId: string) => this.request<Org>("GET", `/orgs/${seg(orgId)}`);
+
+  routes = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
+    this.request<Page<Route>>("GET", `/orgs/${seg(orgId)}/routes`, undefined, p);
+  route = (orgId: string, host: string) => this.request<Route>("GET", `/orgs/${seg(orgId)}/routes/${seg(host)}`);
+  createRoute = (orgId: string, r: RouteInput) => this.request<Route>("POST", `/orgs/${seg(orgId)}/routes`, r);
+  updateRoute = (orgId: string, host: string, p: RoutePatch) =>
+    this.request<Route>("PATCH", `/orgs/${seg(orgId)}/routes/${seg(host)}`, p);
+  deleteRoute = (orgId: string, host: string) =>
+    this.request<void>("DELETE", `/orgs/${seg(orgId)}/routes/${seg(host)}`);
+
+  billing = (orgId: string) => this.request<Billing>("GET", `/orgs/${seg(orgId)}/billing`);
+  checkout = (orgId: string, plan: string) =>
+    this.request<{ url: string }>("POST", `/orgs/${seg(orgId)}/billing/checkout`, { plan });
+  portal = (orgId: string) => this.request<{ url: string }>("POST", `/orgs/${seg(orgId)}/billing/portal`);
+}
+
+/** errorMessage gives the words to show for any thrown value. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.code === "billing_not_configured") return "Billing is not set up on this installation, so plans cannot be bought here.";
+    return e.requestId && e.status >= 500 ? `${e.detail} (request ${e.requestId})` : e.detail;
+  }
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

@@ -1,0 +1,128 @@
+// Small shared pieces: links, fields with their errors, states, confirm dialog.
+
+import type { ComponentChildren, JSX } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+import { linkClick } from "./router";
+
+export function Link(props: JSX.HTMLAttributes<HTMLAnchorElement> & { href: string }) {
+  return <a {...props} onClick={linkClick as unknown as JSX.MouseEventHandler<HTMLAnchorElement>} />;
+}
+
+export function Field(props: {
+  id: string;
+  label: string;
+  error?: string;
+  hint?: ComponentChildren;
+  children: (aria: { id: string; "aria-invalid"?: boolean; "aria-describedby"?: string }) => ComponentChildren;
+}) {
+  const errId = `${props.id}-error`;
+  const hintId = `${props.id}-hint`;
+  const described = [props.hint ? hintId : "", props.error ? errId : ""].filter(Boolean).join(" ") || undefined;
+  return (
+    <div class={`field${props.error ? " invalid" : ""}`}>
+      <label for={props.id}>{props.label}</label>
+      {props.children({ id: props.id, "aria-invalid": props.error ? true : undefined, "aria-describedby": described })}
+      {props.hint && (
+        <p class="hint" id={hintId}>
+          {props.hint}
+        </p>
+      )}
+      {props.error && (
+        <p class="field-error" id={errId}>
+          {props.error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p class="state" role="status" aria-live="polite">
+      <span class="spinner" aria-hidden="true" /> Loading {what}…
+    </p>
+  );
+}
+
+export function ErrorBox({ message, retry }: { message: string; retry?: () => void }) {
+  return (
+    <div class="alert error" role="alert">
+      <p>{message}</p>
+      {retry && (
+        <button type="button" class="secondary" onClick={retry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Notice({ kind = "info", children }: { kind?: "info" | "warning" | "success"; children: ComponentChildren }) {
+  return (
+    <div class={`alert ${kind}`} role={kind === "warning" ? "alert" : "status"}>
+      {children}
+    </div>
+  );
+}
+
+/** Confirm is a modal dialog (native <dialog>: focus is trapped, Escape cancels). */
+export function Confirm(props: {
+  title: string;
+  children: ComponentChildren;
+  confirmLabel: string;
+  busy?: boolean;
+  error?: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      class="confirm"
+      aria-labelledby="confirm-title"
+      onCancel={(e) => {
+        e.preventDefault();
+        props.onCancel();
+      }}
+    >
+      <h2 id="confirm-title">{props.title}</h2>
+      <div>{props.children}</div>
+      {props.error && <ErrorBox message={props.error} />}
+      <div class="actions">
+        <button type="button" class="danger" disabled={props.busy} onClick={props.onConfirm}>
+          {props.busy ? "Working…" : props.confirmLabel}
+        </button>
+        <button type="button" class="secondary" onClick={props.onCancel} autofocus>
+          Cancel
+        </button>
+      </div>
+    </dialog>
+  );
+}
+
+export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
+  const btn = useRef<HTMLButtonElement>(null);
+  return (
+    <button
+      type="button"
+      class="secondary small"
+      ref={btn}
+      onClick={async () => {
+        try {
+          await navigator.clipboard.writeText(text);
+          if (btn.current) btn.current.textContent = "Copied";
+        } catch {
+          if (btn.current) btn.current.textContent = "Copy failed: select the text";
+        }
+        setTimeout(() => btn.current && (btn.current.textContent = label), 2000);
+      }}
+    >
+      {label}
+    </button>
+  );
+}
