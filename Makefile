@@ -22,7 +22,7 @@ PKG_RedirectFunction := ./functions/redirect
 PKG_ApiFunction := ./functions/api
 PKG_StripeWebhookFunction := ./functions/stripe-webhook
 
-.PHONY: all dev test build lint bench load tools stripe-mock clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: all dev test build lint bench load tools stripe-mock web web-test clean $(addprefix build-,$(FUNCTIONS))
 
 all: build
 
@@ -42,17 +42,30 @@ $(STRIPE_MOCK_STAMP):
 	GOBIN=$(BIN_DIR) $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 	@touch $@
 
-## dev: DynamoDB Local (data kept in .ddb-data) and the redirector on :8081
-dev: tools
+## web: the dashboard SPA (web/), built into web/dist; npm ci installs into web/node_modules
+WEB_DIR := web
+web: $(WEB_DIR)/node_modules/.installed
+	cd $(WEB_DIR) && npm run --silent build
+$(WEB_DIR)/node_modules/.installed: $(WEB_DIR)/package.json $(WEB_DIR)/package-lock.json
+	cd $(WEB_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## web-test: the dashboard's type check and unit tests (vitest)
+web-test: $(WEB_DIR)/node_modules/.installed
+	cd $(WEB_DIR) && npm run --silent typecheck && npm test --silent
+
+## dev: DynamoDB Local (data kept in .ddb-data), the API, dev sign-in and dashboard on :8080, the redirector on :8081
+dev: tools web
 	$(GO) build -o $(BIN_DIR)/dnsreroute ./cmd/dnsreroute
 	@exec $(BIN_DIR)/dnsreroute dev
 
 ## test: lint, then every test (unit, DynamoDB Local, stripe-mock, built bootstraps, fuzz seeds)
-test: tools stripe-mock lint
+test: tools stripe-mock lint web-test
+	node --test cloudfront/
 	$(GO) run ./cmd/testenv -- $(GO) test -count=1 ./...
 
-## build: one bootstrap per function, as sam build makes them
-build: $(FUNCTIONS:%=$(SAM_BUILD_DIR)/%/bootstrap)
+## build: one bootstrap per function, as sam build makes them, and the dashboard (web/dist)
+build: $(FUNCTIONS:%=$(SAM_BUILD_DIR)/%/bootstrap) web
 	@for f in $(FUNCTIONS); do ls -l $(SAM_BUILD_DIR)/$$f/bootstrap; done
 
 $(SAM_BUILD_DIR)/%/bootstrap: FORCE
@@ -79,7 +92,37 @@ bench: tools
 load: tools
 	$(GO) run ./cmd/testenv -- $(GO) run ./cmd/apiload -clients 50 -duration 30s
 
+## deploy: sam build + sam deploy (ENV=prod for samconfig.toml's prod environment)
+ENV ?= default
+deploy:
+	@command -v sam >/dev/null || { echo "deploy needs the AWS SAM CLI: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html"; exit 1; }
+	sam build --config-env $(ENV)
+	sam deploy --config-env $(ENV)
+
+## deploy-web: build the dashboard, write its config.json from the stack's outputs, upload it, invalidate
+deploy-web:
+	@for c in aws npm jq; do command -v $$c >/dev/null || { echo "deploy-web needs $$c (AWS CLI v2, Node 20 with npm, jq)"; exit 1; }; done
+	@stack=$$(sed -n '/^\[$(ENV)\.deploy\.parameters\]/,/^\[/s/^stack_name *= *"\(.*\)"/\1/p' samconfig.toml); \
+	  region=$$(sed -n '/^\[$(ENV)\.global\.parameters\]/,/^\[/s/^region *= *"\(.*\)"/\1/p' samconfig.toml); \
+	  test -n "$$stack" || { echo "no stack_name for $(ENV) in samconfig.toml"; exit 1; }; \
+	  out=$$(aws cloudformation describe-stacks --region "$$region" --stack-name "$$stack" --query 'Stacks[0].Outputs' --output json) || exit 1; \
+	  o() { echo "$$out" | jq -r --arg k "$$1" '.[] | select(.OutputKey==$$k) | .OutputValue'; }; \
+	  (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build) || exit 1; \
+	  jq -n --arg apiUrl "$$(o ApiUrl)" --arg issuer "$$(o OidcIssuer)" --arg clientId "$$(o OidcClientId)" \
+	    --arg redirectUri "$$(o DashboardUrl)/auth/callback" --arg cnameTarget "$$(o CnameTarget)" \
+	    '{apiUrl:$$apiUrl, issuer:$$issuer, clientId:$$clientId, redirectUri:$$redirectUri, cnameTarget:$$cnameTarget}' > web/dist/config.json; \
+	  aws s3 sync web/dist "s3://$$(o DashboardBucketName)" --region "$$region" --delete --exclude config.json --exclude index.html --cache-control 'public, max-age=31536000, immutable' && \
+	  aws s3 cp web/dist/index.html "s3://$$(o DashboardBucketName)/index.html" --region "$$region" --cache-control 'no-cache' && \
+	  aws s3 cp web/dist/config.json "s3://$$(o DashboardBucketName)/config.json" --region "$$region" --cache-control 'no-cache' && \
+	  aws cloudfront create-invalidation --distribution-id "$$(o DashboardDistributionId)" --paths '/index.html' '/config.json' >/dev/null && \
+	  echo "dashboard: $$(o DashboardUrl)"
+
+## delete: delete the stack (the table and the user pool are retained)
+delete:
+	@command -v sam >/dev/null || { echo "delete needs the AWS SAM CLI"; exit 1; }
+	sam delete --config-env $(ENV)
+
 clean:
-	rm -rf $(SAM_BUILD_DIR) $(BIN_DIR) .bench
+	rm -rf $(SAM_BUILD_DIR) $(BIN_DIR) .bench $(WEB_DIR)/dist
 
 FORCE:

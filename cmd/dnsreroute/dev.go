@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,6 +49,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	dataDir := fs.String("data", defaultDataDir, "folder keeping DynamoDB Local's data between runs")
 	table := fs.String("table", defaultTable, "table name")
 	toolsDir := fs.String("tools", "tools", "folder holding the installed tools (make tools)")
+	webDir := fs.String("web", "web/dist", "folder of the built dashboard (make web)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -73,7 +75,13 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		PositiveTTL: time.Second,
 		NegativeTTL: time.Second,
 	}, time.Now, log)
-	apiHandler, err := devAPI(ctx, "http://"+*apiAddr, store, getenv, log)
+	var dist iofs.FS
+	if st, err := os.Stat(*webDir); err == nil && st.IsDir() {
+		dist = os.DirFS(*webDir)
+	} else {
+		log.Warn("the dashboard is not built: run make web", "dir", *webDir)
+	}
+	apiHandler, err := devAPI(ctx, "http://"+*apiAddr, store, dist, getenv, log)
 	if err != nil {
 		return err
 	}
@@ -90,6 +98,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	srv := &http.Server{Handler: redirect.NewHandler(resolver, false), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
 
 	fmt.Fprintf(stdout, `DNSReRoute is running locally (Ctrl-C stops everything):
+  dashboard       http://%[6]s/
   API             http://%[6]s/v1   (OpenAPI: http://%[6]s/v1/openapi.json)
   dev sign-in     curl -s -X POST http://%[6]s/dev/token -d '{"email":"you@example.com"}'
   Stripe webhook  http://%[6]s/webhooks/stripe   (signed test events: POST http://%[6]s/dev/stripe-events)
@@ -113,7 +122,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 // webhook is served at /webhooks/stripe with STRIPE_WEBHOOK_SECRET, or a local
 // secret, and POST /dev/stripe-events signs an event with that secret and delivers
 // it there, so a plan change can be seen without a Stripe account.
-func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
+func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, dist iofs.FS, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
 	env := envconfig.New(getenv)
 	settings, err := billing.ReadSettings(ctx, env, func(_ context.Context, v string) (string, error) { return v, nil })
 	if err != nil {
@@ -158,7 +167,16 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, getenv f
 	mux.Handle("/v1/", api)
 	mux.Handle("/webhooks/stripe", hook)
 	mux.Handle("POST /dev/stripe-events", devstack.SignedEventDelivery(settings.Config.WebhookSecret, hook))
-	mux.Handle("/", issuer.Handler())
+	// The dev issuer's paths, then the dashboard (dist, built by make web) at
+	// every other GET path, with its config.json pointing at this stack.
+	ih := issuer.Handler()
+	for _, p := range []string{"/.well-known/", "/authorize", "/token", "/dev/"} {
+		mux.Handle(p, ih)
+	}
+	mux.Handle("/webhooks/", http.NotFoundHandler())
+	mux.Handle("/", webHandler(dist, webConfig{
+		APIURL: issuerURL + "/v1", Issuer: issuerURL, ClientID: devAudience, CNAMETarget: devServiceHost,
+	}))
 	return mux, nil
 }
 
