@@ -135,20 +135,12 @@ func (s *Store) GetAPIKeyByHash(ctx context.Context, hash string) (reroute.APIKe
 	if !validHash(hash) {
 		return reroute.APIKey{}, errAPIKeyNotFound()
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            apiKeyKey(hash),
-		ConsistentRead: aws.Bool(true),
-	})
+	it, found, err := getItem[apiKeyItem](ctx, s, apiKeyKey(hash))
 	if err != nil {
-		return reroute.APIKey{}, unavailable(err)
+		return reroute.APIKey{}, err
 	}
-	if out.Item == nil {
+	if !found {
 		return reroute.APIKey{}, errAPIKeyNotFound()
-	}
-	var it apiKeyItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return reroute.APIKey{}, fmt.Errorf("decoding an API key: %w", err)
 	}
 	return it.apiKey(), nil
 }

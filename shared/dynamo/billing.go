@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
@@ -135,20 +134,12 @@ func (s *Store) OrgByStripeCustomer(ctx context.Context, customerID string) (rer
 	if !validStripeID(customerID) {
 		return reroute.Org{}, errOrgNotFound()
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            stripeCustomerKey(customerID),
-		ConsistentRead: aws.Bool(true),
-	})
+	it, found, err := getItem[stripeCustomerItem](ctx, s, stripeCustomerKey(customerID))
 	if err != nil {
-		return reroute.Org{}, unavailable(err)
+		return reroute.Org{}, err
 	}
-	if out.Item == nil {
+	if !found {
 		return reroute.Org{}, errOrgNotFound()
-	}
-	var it stripeCustomerItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return reroute.Org{}, fmt.Errorf("decoding Stripe customer %s: %w", customerID, err)
 	}
 	return s.GetOrg(ctx, it.OrgID)
 }

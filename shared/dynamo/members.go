@@ -88,20 +88,12 @@ func (s *Store) GetMember(ctx context.Context, orgID, email string) (reroute.Mem
 	if orgID == "" || email == "" {
 		return reroute.Member{}, errMemberNotFound()
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            memberKey(orgID, email),
-		ConsistentRead: aws.Bool(true),
-	})
+	it, found, err := getItem[memberItem](ctx, s, memberKey(orgID, email))
 	if err != nil {
-		return reroute.Member{}, unavailable(err)
+		return reroute.Member{}, err
 	}
-	if out.Item == nil {
+	if !found {
 		return reroute.Member{}, errMemberNotFound()
-	}
-	var it memberItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return reroute.Member{}, fmt.Errorf("decoding member %s of org %s: %w", email, orgID, err)
 	}
 	return it.member(), nil
 }

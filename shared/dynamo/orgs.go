@@ -134,21 +134,7 @@ func (s *Store) orgCheck(orgID string) types.TransactWriteItem {
 
 // readOrg reads an org item consistently; ok is false when there is none.
 func (s *Store) readOrg(ctx context.Context, id string) (it orgItem, ok bool, err error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            orgKey(id),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return orgItem{}, false, unavailable(err)
-	}
-	if out.Item == nil {
-		return orgItem{}, false, nil
-	}
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return orgItem{}, false, fmt.Errorf("decoding org %s: %w", id, err)
-	}
-	return it, true, nil
+	return getItem[orgItem](ctx, s, orgKey(id))
 }
 
 // whyNotCounted explains why a counter update's condition (orgLive and count <

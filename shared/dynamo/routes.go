@@ -91,20 +91,12 @@ func (s *Store) GetRoute(ctx context.Context, host string) (reroute.Route, error
 	if host == "" {
 		return reroute.Route{}, errRouteNotFound()
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            routeKey(host),
-		ConsistentRead: aws.Bool(true),
-	})
+	it, found, err := getItem[routeItem](ctx, s, routeKey(host))
 	if err != nil {
-		return reroute.Route{}, unavailable(err)
+		return reroute.Route{}, err
 	}
-	if out.Item == nil {
+	if !found {
 		return reroute.Route{}, errRouteNotFound()
-	}
-	var it routeItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return reroute.Route{}, fmt.Errorf("decoding route %s: %w", host, err)
 	}
 	p, err := s.readPause(ctx, it.OrgID, true)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -290,4 +291,23 @@ func NewClient(cfg aws.Config, endpoint string) *dynamodb.Client {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	})
+}
+
+// getItem reads one item consistently and decodes it; found is false without one.
+func getItem[I any](ctx context.Context, s *Store, key map[string]types.AttributeValue) (it I, found bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key,
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return it, false, unavailable(err)
+	}
+	if out.Item == nil {
+		return it, false, nil
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return it, false, fmt.Errorf("decoding %T: %w", it, err)
+	}
+	return it, true, nil
 }
