@@ -188,25 +188,8 @@ func (s *Store) AddMember(ctx context.Context, m reroute.Member) error {
 	if m.Role != reroute.RoleOwner {
 		delete(count.Update.ExpressionAttributeNames, "#ownerCount") // unused names are an error
 	}
-	for attempt := 1; ; attempt++ {
-		err := s.transact(ctx, put, count)
-		i, failed := conditionFailed(err)
-		switch {
-		case !failed && err != nil:
-			return unavailable(err)
-		case !failed:
-			return nil
-		case i == 0:
-			return errMemberExists()
-		}
-		retry, err := s.whyNotCounted(ctx, m.OrgID, "member", func(it orgItem) (int, int) { return it.MemberCount, it.MemberLimit })
-		if !retry {
-			return err
-		}
-		if attempt == maxConflictAttempts {
-			return unavailable(errors.New("adding a member: the org's member count kept changing"))
-		}
-	}
+	return s.createCounted(ctx, m.OrgID, "member", put, count, errMemberExists,
+		func(it orgItem) (int, int) { return it.MemberCount, it.MemberLimit })
 }
 
 // SetMemberRole changes a member's role. It reads the member, then writes on

@@ -140,6 +140,15 @@ func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 			"#routeVersion": attrRouteVersion,
 		},
 		map[string]types.AttributeValue{":one": avN(1), ":zero": avN(0)})
+	return s.createCounted(ctx, r.OrgID, "route", put, count, errHostTaken,
+		func(it orgItem) (int, int) { return it.RouteCount, it.RouteLimit })
+}
+
+// createCounted runs the transaction that puts a new item (put, whose condition
+// failing means it exists) and counts it on its org (count, bounded by the org's
+// limit), retrying while a concurrent removal has made room meanwhile.
+func (s *Store) createCounted(ctx context.Context, orgID, noun string, put, count types.TransactWriteItem,
+	exists func() error, countOf func(orgItem) (n, limit int)) error {
 	for attempt := 1; ; attempt++ {
 		err := s.transact(ctx, put, count)
 		i, failed := conditionFailed(err)
@@ -149,14 +158,14 @@ func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 		case !failed:
 			return nil
 		case i == 0:
-			return errHostTaken()
+			return exists()
 		}
-		retry, err := s.whyNotCounted(ctx, r.OrgID, "route", func(it orgItem) (int, int) { return it.RouteCount, it.RouteLimit })
+		retry, err := s.whyNotCounted(ctx, orgID, noun, countOf)
 		if !retry {
 			return err
 		}
 		if attempt == maxConflictAttempts {
-			return unavailable(errors.New("creating a route: the org's route count kept changing"))
+			return unavailable(fmt.Errorf("adding a %s: the org's %s count kept changing", noun, noun))
 		}
 	}
 }
