@@ -159,7 +159,8 @@ func (d *DevIssuer) mint(email string, ttl time.Duration, nonce string) (string,
 //	GET  /.well-known/openid-configuration  discovery document
 //	GET  /.well-known/jwks.json             the public key set
 //	POST /dev/token  {"email": "..."}       {"token": "<ID token>"}, no sign-in page
-//	GET  /authorize, POST /authorize        sign-in form of the code flow (PKCE S256)
+//	GET  /authorize, POST /authorize        sign-in form of the code flow (PKCE S256);
+//	                                        GET with prompt=none answers without the form
 //	POST /token                             code for tokens
 func (d *DevIssuer) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -318,13 +319,78 @@ var signInPage = template.Must(template.New("signin").Parse(`<!doctype html>
 </main></body></html>
 `))
 
+// devSessionCookie remembers, on this loopback issuer only, who signed in last,
+// so that prompt=none (the dashboard's silent renewal) can answer without the form.
+const devSessionCookie = "dnsreroute_dev_session"
+
+// authorizeForm shows the sign-in form; with prompt=none it answers at once: a
+// code for the user who signed in before (the session cookie), else
+// login_required (OpenID Connect Core §3.1.2.6).
 func (d *DevIssuer) authorizeForm(w http.ResponseWriter, r *http.Request) {
-	p, err := d.authParamsOf(r.URL.Query())
+	q := r.URL.Query()
+	p, err := d.authParamsOf(q)
 	if err != nil {
 		problem(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
+	if q.Get("prompt") == "none" {
+		if email, ok := d.sessionEmail(r); ok {
+			d.redirectWithCode(w, r, p, email)
+			return
+		}
+		d.redirectWithError(w, r, p, "login_required", "no user is signed in at the dev issuer")
+		return
+	}
 	d.renderSignIn(w, http.StatusOK, p, "")
+}
+
+// sessionEmail is the email of the session cookie, if there is a valid one.
+func (d *DevIssuer) sessionEmail(r *http.Request) (string, bool) {
+	c, err := r.Cookie(devSessionCookie)
+	if err != nil {
+		return "", false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return "", false
+	}
+	email, err := reroute.NormalizeEmail(string(raw))
+	if err != nil {
+		return "", false
+	}
+	return email, true
+}
+
+// setSession remembers email in an HttpOnly, SameSite=Lax cookie of the issuer's host.
+func (d *DevIssuer) setSession(w http.ResponseWriter, email string) {
+	path := "/"
+	if u, err := url.Parse(d.issuer); err == nil && strings.TrimSuffix(u.Path, "/") != "" {
+		path = strings.TrimSuffix(u.Path, "/") + "/"
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     devSessionCookie,
+		Value:    base64.RawURLEncoding.EncodeToString([]byte(email)),
+		Path:     path,
+		MaxAge:   int((12 * time.Hour) / time.Second),
+		HttpOnly: true,
+		Secure:   strings.HasPrefix(d.issuer, "https:"),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// redirectWithError sends an OAuth error back to the (already checked) redirect_uri.
+func (d *DevIssuer) redirectWithError(w http.ResponseWriter, r *http.Request, p authParams, code, desc string) {
+	u, _ := url.Parse(p.RedirectURI) // checked by authParamsOf
+	q := u.Query()
+	q.Set("error", code)
+	q.Set("error_description", desc)
+	if p.State != "" {
+		q.Set("state", p.State)
+	}
+	q.Set("iss", d.issuer) // RFC 9207
+	u.RawQuery = q.Encode()
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
 func (d *DevIssuer) renderSignIn(w http.ResponseWriter, status int, p authParams, msg string) {
@@ -361,6 +427,12 @@ func (d *DevIssuer) authorize(w http.ResponseWriter, r *http.Request) {
 		d.renderSignIn(w, http.StatusBadRequest, p, "Enter an email address such as name@example.com.")
 		return
 	}
+	d.setSession(w, email)
+	d.redirectWithCode(w, r, p, email)
+}
+
+// redirectWithCode issues a code for email and sends it to the (already checked) redirect_uri.
+func (d *DevIssuer) redirectWithCode(w http.ResponseWriter, r *http.Request, p authParams, email string) {
 	code := rand.Text()
 	now := d.now()
 	d.mu.Lock()
@@ -386,6 +458,7 @@ func (d *DevIssuer) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	q.Set("iss", d.issuer) // RFC 9207
 	u.RawQuery = q.Encode()
+	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 

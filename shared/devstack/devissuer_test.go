@@ -424,3 +424,103 @@ func mustCode(t *testing.T, resp *http.Response) string {
 	}
 	return loc.Query().Get("code")
 }
+
+// Silent renewal: prompt=none answers at once, with a code for the user who
+// signed in before, and login_required for a browser that never did.
+func TestDevIssuerPromptNone(t *testing.T) {
+	t.Parallel()
+	_, srv := startDevIssuer(t)
+	v := devVerifier(t, srv.URL, srv.Client())
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	const redirectURI = "http://localhost:5173/silent-renew"
+	verifier := strings.Repeat("s", 60)
+	sum := sha256.Sum256([]byte(verifier))
+	authz := url.Values{
+		"response_type": {"code"}, "client_id": {devAudience}, "redirect_uri": {redirectURI},
+		"scope": {"openid email"}, "state": {"st-2"}, "nonce": {"n-2"}, "prompt": {"none"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}
+	get := func(cookie *http.Cookie) *http.Response {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/authorize?"+authz.Encode(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+
+	// Without a session: login_required, with the state, and no form.
+	resp := get(nil)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode/100 != 3 || err != nil || !strings.HasPrefix(loc.String(), redirectURI+"?") ||
+		loc.Query().Get("error") != "login_required" || loc.Query().Get("state") != "st-2" || loc.Query().Get("code") != "" {
+		t.Fatalf("prompt=none without a session = %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// A cookie that is not one of ours is no session.
+	if resp := get(&http.Cookie{Name: "dnsreroute_dev_session", Value: "not base64!"}); !strings.Contains(resp.Header.Get("Location"), "error=login_required") {
+		t.Errorf("prompt=none with a bad cookie: %q", resp.Header.Get("Location"))
+	}
+
+	// Signing in with the form sets the session cookie.
+	form := url.Values{"email": {"Renew@Example.com"}}
+	for k, vs := range authz {
+		if k != "prompt" {
+			form[k] = vs
+		}
+	}
+	resp, err = client.PostForm(srv.URL+"/authorize", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "dnsreroute_dev_session" {
+			session = c
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Value == "" {
+		t.Fatalf("POST /authorize set no HttpOnly SameSite=Lax session cookie: %v", resp.Cookies())
+	}
+	if strings.Contains(session.Value, "@") {
+		t.Errorf("cookie value %q is not encoded", session.Value)
+	}
+	mustCode(t, resp)
+
+	// With it: a code at once, for that user, with the state.
+	resp = get(session)
+	loc, _ = url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Query().Get("state") != "st-2" || loc.Query().Get("error") != "" {
+		t.Fatalf("prompt=none with a session = %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	code := mustCode(t, resp)
+	tr, err := client.PostForm(srv.URL+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"client_id": {devAudience}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(tr.Body).Decode(&out); err != nil || tr.StatusCode != http.StatusOK {
+		t.Fatalf("POST /token = %d %v %v", tr.StatusCode, out, err)
+	}
+	idToken, _ := out["id_token"].(string)
+	if email, err := v.Verify(t.Context(), idToken); err != nil || email != "renew@example.com" {
+		t.Fatalf("Verify(id_token) = %q, %v", email, err)
+	}
+
+	// A bad request is still refused without a redirect, session or not.
+	authz.Set("client_id", "other")
+	if resp := get(session); resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+		t.Errorf("prompt=none, wrong client = %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

@@ -11,12 +11,16 @@ import { CreateOrg } from "./screens/CreateOrg";
 import { RoutesScreen } from "./screens/Routes";
 import { RouteEditor } from "./screens/RouteEditor";
 import { BillingScreen } from "./screens/Billing";
+import { MembersScreen } from "./screens/Members";
+import { ApiKeysScreen } from "./screens/ApiKeys";
+import { ApiReferenceScreen } from "./screens/ApiReference";
 
 export interface Session {
   cfg: AppConfig;
   api: ApiClient;
   me: Me;
   reloadMe: () => Promise<Me>;
+  um: UserManager;
 }
 
 const SessionContext = createContext<Session | null>(null);
@@ -143,7 +147,7 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
   if (!me) return <Loading what="your account" />;
 
   const org = orgId ? me.orgs.find((o) => o.id === orgId) : undefined;
-  const session: Session = { cfg, api, me, reloadMe };
+  const session: Session = { cfg, api, me, reloadMe, um };
   let body;
   if (orgId && !org) {
     body = (
@@ -165,6 +169,15 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
         break;
       case "billing":
         body = <BillingScreen org={org!} />;
+        break;
+      case "members":
+        body = <MembersScreen org={org!} />;
+        break;
+      case "apiKeys":
+        body = <ApiKeysScreen org={org!} />;
+        break;
+      case "apiReference":
+        body = <ApiReferenceScreen />;
         break;
       case "notFound":
         body = (
@@ -222,8 +235,17 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
           <Link href={href({ name: "routes", orgId: org.id })} aria-current={screen.name === "routes" || screen.name === "newRoute" || screen.name === "editRoute" ? "page" : undefined}>
             Routes
           </Link>
+          <Link href={href({ name: "members", orgId: org.id })} aria-current={screen.name === "members" ? "page" : undefined}>
+            Members
+          </Link>
+          <Link href={href({ name: "apiKeys", orgId: org.id })} aria-current={screen.name === "apiKeys" ? "page" : undefined}>
+            API keys
+          </Link>
           <Link href={href({ name: "billing", orgId: org.id })} aria-current={screen.name === "billing" ? "page" : undefined}>
-            Plan &amp; billing
+            Billing
+          </Link>
+          <Link href={href({ name: "apiReference", orgId: org.id })} aria-current={screen.name === "apiReference" ? "page" : undefined}>
+            API reference
           </Link>
         </nav>
       )}

@@ -106,6 +106,37 @@ export interface Billing {
   pausedRoutes: boolean;
 }
 
+export interface Member {
+  email: string;
+  role: Role;
+  createdAt: string;
+}
+
+export type KeyScope = "read" | "write";
+
+export interface APIKey {
+  id: string;
+  name: string;
+  scope: KeyScope;
+  /** The secret's last four characters. */
+  hint: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt?: string;
+  lastUsedAt?: string;
+}
+
+/** A key just created: the only answer that carries its secret. */
+export interface NewAPIKey extends APIKey {
+  secret: string;
+}
+
+export interface APIKeyInput {
+  name: string;
+  scope?: KeyScope;
+  expiresAt?: string;
+}
+
 /** An error answer of the API, or a failure to reach it (status 0). */
 export class ApiError extends Error {
   readonly status: number;
@@ -271,6 +302,21 @@ export class ApiClient {
     this.request<Route>("PATCH", `/orgs/${seg(orgId)}/routes/${seg(host)}`, p);
   deleteRoute = (orgId: string, host: string) =>
     this.request<void>("DELETE", `/orgs/${seg(orgId)}/routes/${seg(host)}`);
+
+  members = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
+    this.request<Page<Member>>("GET", `/orgs/${seg(orgId)}/members`, undefined, p);
+  addMember = (orgId: string, m: { email: string; role?: Role }) =>
+    this.request<Member>("POST", `/orgs/${seg(orgId)}/members`, m);
+  updateMember = (orgId: string, email: string, role: Role) =>
+    this.request<Member>("PATCH", `/orgs/${seg(orgId)}/members/${seg(email)}`, { role });
+  removeMember = (orgId: string, email: string) =>
+    this.request<void>("DELETE", `/orgs/${seg(orgId)}/members/${seg(email)}`);
+
+  apiKeys = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
+    this.request<Page<APIKey>>("GET", `/orgs/${seg(orgId)}/api-keys`, undefined, p);
+  createApiKey = (orgId: string, k: APIKeyInput) => this.request<NewAPIKey>("POST", `/orgs/${seg(orgId)}/api-keys`, k);
+  deleteApiKey = (orgId: string, keyId: string) =>
+    this.request<void>("DELETE", `/orgs/${seg(orgId)}/api-keys/${seg(keyId)}`);
 
   billing = (orgId: string) => this.request<Billing>("GET", `/orgs/${seg(orgId)}/billing`);
   checkout = (orgId: string, plan: string) =>

@@ -1,6 +1,6 @@
 // Pure helpers of the screens, kept apart to be tested.
 
-import type { Route, RouteInput, RoutePatch, RedirectStatus, Usage } from "./api";
+import { ApiError, errorMessage, type Role, type Route, type RouteInput, type RoutePatch, type RedirectStatus, type Usage } from "./api";
 
 /** filterRoutes keeps the routes whose host or target contains q (case-insensitive). */
 export function filterRoutes(routes: Route[], q: string): Route[] {
@@ -103,4 +103,112 @@ export const statusLabels: Record<RedirectStatus, string> = {
 export function pickOrg(orgs: { id: string }[], remembered: string | null): string | null {
   if (remembered && orgs.some((o) => o.id === remembered)) return remembered;
   return orgs.length ? orgs[0].id : null;
+}
+
+export const roles: Role[] = ["owner", "admin", "member"];
+
+export const roleLabels: Record<Role, string> = { owner: "Owner", admin: "Admin", member: "Member" };
+
+/** canManageMembers: owners and admins add, remove and change members. */
+export function canManageMembers(actor: Role): boolean {
+  return actor === "owner" || actor === "admin";
+}
+
+/** canManageKeys: owners and admins see, create and revoke API keys. */
+export function canManageKeys(actor: Role): boolean {
+  return actor === "owner" || actor === "admin";
+}
+
+/** assignableRoles are the roles actor may give: only owners make owners. */
+export function assignableRoles(actor: Role): Role[] {
+  if (actor === "owner") return roles;
+  if (actor === "admin") return ["admin", "member"];
+  return [];
+}
+
+/** canChangeRole: owners change anyone's role; admins anyone's but an owner's. */
+export function canChangeRole(actor: Role, target: Role): boolean {
+  if (actor === "owner") return true;
+  return actor === "admin" && target !== "owner";
+}
+
+/**
+ * canRemove: owners remove anyone, admins anyone but owners, and every member
+ * may remove themselves (leave). The API still refuses the last owner.
+ */
+export function canRemove(actor: Role, target: Role, self: boolean): boolean {
+  return self || canChangeRole(actor, target);
+}
+
+/** keyHint shows a key by the last characters of its secret: "…abcd". */
+export function keyHint(hint: string): string {
+  const h = hint.trim();
+  return h ? `…${h}` : "…";
+}
+
+/** whenText formats an instant for a list, or says `none` ("never") when absent. */
+export function whenText(iso: string | undefined, none = "never", locale?: string): string {
+  if (!iso) return none;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return none;
+  return d.toLocaleDateString(locale, { year: "numeric", month: "short", day: "numeric" });
+}
+
+/** localDate is the YYYY-MM-DD of a date in local time, as <input type="date"> has it. */
+export function localDate(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** expiresAtOf turns an <input type="date"> value into the end of that local day, as RFC 3339. */
+export function expiresAtOf(date: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date.trim());
+  if (!m) return undefined;
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 23, 59, 59);
+  if (Number.isNaN(d.getTime()) || localDate(d) !== date.trim()) return undefined;
+  return d.toISOString();
+}
+
+export interface KeyForm {
+  name: string;
+  scope: "read" | "write";
+  expires: string;
+}
+
+/** validateKeyForm catches what the browser can before asking the API. */
+export function validateKeyForm(f: KeyForm, now = new Date()): Record<string, string> {
+  const errs: Record<string, string> = {};
+  const name = f.name.trim();
+  if (!name) errs.name = "Enter a name, as “CI deploy”, to tell the key apart.";
+  else if (name.length > 100) errs.name = "Use at most 100 characters.";
+  if (f.expires.trim()) {
+    const at = expiresAtOf(f.expires);
+    if (!at) errs.expires = "Enter a date, or leave it empty for a key that never expires.";
+    else if (new Date(at).getTime() <= now.getTime()) errs.expires = "The date must be in the future.";
+  }
+  return errs;
+}
+
+/** validateEmail is a light check: the API has the last word. */
+export function validateEmail(email: string): string | undefined {
+  const e = email.trim();
+  if (!e) return "Enter the email address of the person to invite.";
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e)) return "Enter an email address such as name@example.com.";
+  return undefined;
+}
+
+/** deniedMessage explains a refusal: role_not_allowed in plain words, else the API's detail. */
+export function deniedMessage(e: unknown, what: string): string {
+  if (e instanceof ApiError && e.code === "role_not_allowed") {
+    return `Your role in this org does not allow you to ${what}. Ask an owner or an admin of the org.`;
+  }
+  return errorMessage(e);
+}
+
+/**
+ * apiServerOf is the server the OpenAPI document's paths (/v1/…) are relative to:
+ * the API base URL without its /v1.
+ */
+export function apiServerOf(apiUrl: string): string {
+  return apiUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
 }

@@ -8,6 +8,9 @@ export type Screen =
   | { name: "newRoute"; orgId: string }
   | { name: "editRoute"; orgId: string; host: string }
   | { name: "billing"; orgId: string }
+  | { name: "members"; orgId: string }
+  | { name: "apiKeys"; orgId: string }
+  | { name: "apiReference"; orgId: string }
   | { name: "notFound"; path: string };
 
 /** match maps a location path to a screen. */
@@ -30,6 +33,9 @@ export function match(path: string): Screen {
     if (c === "routes" && d && e === "edit" && parts.length === 5 && f === undefined)
       return { name: "editRoute", orgId: b, host: d };
     if (c === "billing" && parts.length === 3) return { name: "billing", orgId: b };
+    if (c === "members" && parts.length === 3) return { name: "members", orgId: b };
+    if (c === "api-keys" && parts.length === 3) return { name: "apiKeys", orgId: b };
+    if (c === "api-reference" && parts.length === 3) return { name: "apiReference", orgId: b };
   }
   return { name: "notFound", path };
 }
@@ -52,6 +58,12 @@ export function href(s: Screen): string {
       return `/orgs/${e(s.orgId)}/routes/${e(s.host)}/edit`;
     case "billing":
       return `/orgs/${e(s.orgId)}/billing`;
+    case "members":
+      return `/orgs/${e(s.orgId)}/members`;
+    case "apiKeys":
+      return `/orgs/${e(s.orgId)}/api-keys`;
+    case "apiReference":
+      return `/orgs/${e(s.orgId)}/api-reference`;
     case "notFound":
       return s.path;
   }

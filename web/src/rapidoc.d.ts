@@ -1,0 +1,2 @@
+// rapidoc ships no types: importing it defines the <rapi-doc> custom element.
+declare module "rapidoc";
