@@ -22,7 +22,7 @@ PKG_RedirectFunction := ./functions/redirect
 PKG_ApiFunction := ./functions/api
 PKG_StripeWebhookFunction := ./functions/stripe-webhook
 
-.PHONY: all dev test build lint bench load tools stripe-mock web web-test clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: all dev test build lint bench load tools stripe-mock web web-test chromium clean $(addprefix build-,$(FUNCTIONS))
 
 all: build
 
@@ -50,6 +50,13 @@ $(WEB_DIR)/node_modules/.installed: $(WEB_DIR)/package.json $(WEB_DIR)/package-l
 	cd $(WEB_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+## chromium: Debian's Chromium, which the browser test (cmd/dnsreroute) drives; installs as root
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "the browser test needs Chromium: as root, apt-get update && apt-get install -y chromium"; exit 1; fi; \
+	  apt-get update && apt-get install -y chromium; \
+	fi
+
 ## web-test: the dashboard's type check and unit tests (vitest)
 web-test: $(WEB_DIR)/node_modules/.installed
 	cd $(WEB_DIR) && npm run --silent typecheck && npm test --silent
@@ -59,8 +66,8 @@ dev: tools web
 	$(GO) build -o $(BIN_DIR)/dnsreroute ./cmd/dnsreroute
 	@exec $(BIN_DIR)/dnsreroute dev
 
-## test: lint, then every test (unit, DynamoDB Local, stripe-mock, built bootstraps, fuzz seeds)
-test: tools stripe-mock lint web-test
+## test: lint, then every test (unit, DynamoDB Local, stripe-mock, built bootstraps, fuzz seeds, the dashboard in Chromium)
+test: tools stripe-mock chromium web lint web-test
 	node --test cloudfront/
 	$(GO) run ./cmd/testenv -- $(GO) test -count=1 ./...
 
