@@ -305,8 +305,9 @@ func scalars(n *yaml.Node) []string {
 	return out
 }
 
-// storeCalls reads shared/dynamo and returns, for each Store method, the DynamoDB
-// actions it needs directly and the Store methods it calls. A transaction needs the
+// storeCalls reads shared/dynamo and returns, for each Store method and package
+// function, the DynamoDB actions it needs directly and the methods and functions it
+// calls. A transaction needs the
 // action of each item kind it holds (Put, Update, Delete, ConditionCheck).
 func storeCalls(t *testing.T) (ops, calls map[string]map[string]bool) {
 	fset := token.NewFileSet()
@@ -321,8 +322,14 @@ func storeCalls(t *testing.T) (ops, calls map[string]map[string]bool) {
 	for _, f := range pkgs["dynamo"].Files {
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Recv == nil || fd.Body == nil {
+			if !ok || fd.Body == nil {
 				continue
+			}
+			// Methods and package functions alike (helpers such as getItem hold
+			// DynamoDB calls too); a function's store parameter is named s.
+			recv := "s"
+			if fd.Recv != nil {
+				recv = fd.Recv.List[0].Names[0].Name
 			}
 			name := fd.Name.Name
 			ops[name], calls[name] = map[string]bool{}, map[string]bool{}
@@ -334,8 +341,20 @@ func storeCalls(t *testing.T) (ops, calls map[string]map[string]bool) {
 						if n.Sel.Name != "TransactWriteItems" {
 							ops[name]["dynamodb:"+n.Sel.Name] = true
 						}
-					} else if id, ok := n.X.(*ast.Ident); ok && id.Name == fd.Recv.List[0].Names[0].Name {
+					} else if id, ok := n.X.(*ast.Ident); ok && id.Name == recv {
 						calls[name][n.Sel.Name] = true
+					}
+				case *ast.CallExpr:
+					// a call of a package function, generic ones included
+					fun := n.Fun
+					switch f := fun.(type) {
+					case *ast.IndexExpr:
+						fun = f.X
+					case *ast.IndexListExpr:
+						fun = f.X
+					}
+					if id, ok := fun.(*ast.Ident); ok {
+						calls[name][id.Name] = true
 					}
 				case *ast.CompositeLit:
 					if sel, ok := n.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "TransactWriteItem" {

@@ -19,7 +19,9 @@ type webConfig struct {
 
 // webContentSecurityPolicy lets the dashboard talk to its own origin only, as it
 // does locally (API, sign-in and app on one address).
-const webContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; object-src 'none'; " +
+// Inline styles are allowed (the API reference viewer sets style attributes);
+// scripts stay limited to the app's own files.
+const webContentSecurityPolicy = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; " +
 	"base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 
 // webHandler serves the built dashboard (web/dist) from dist: its files, with
