@@ -186,6 +186,19 @@ func TestBrowserDashboard(t *testing.T) {
 		b.click(button("Delete route"))
 		b.waitText("No routes yet")
 	})
+	b.step("08-api-reference", func() {
+		b.click(link("API reference"))
+		// The viewer renders the OpenAPI document into its shadow DOM.
+		b.waitJS(`document.querySelector("rapi-doc") && document.querySelector("rapi-doc").shadowRoot &&
+			document.querySelector("rapi-doc").shadowRoot.textContent.includes("/v1/orgs/{orgId}/routes")`, "the API reference")
+	})
+	b.step("08-narrow-375", func() {
+		b.run(chromedp.EmulateViewport(375, 812))
+		b.click(link("Routes"))
+		b.waitText("No routes yet")
+		// Usable at 375 px: nothing wider than the screen.
+		b.waitJS(`document.documentElement.scrollWidth <= 375`, "a page no wider than 375 px")
+	})
 	b.step("09-signed-out", func() {
 		b.click(button("Sign out"))
 		b.run(chromedp.WaitVisible(button("Sign in")))
