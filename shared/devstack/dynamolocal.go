@@ -154,30 +154,15 @@ func (d *DynamoDBLocal) waitReady(ctx context.Context, timeout time.Duration) er
 		Credentials:      credentials.NewStaticCredentialsProvider("local", "local", ""),
 		RetryMaxAttempts: 1, // this loop is the retry
 	})
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		callCtx, callCancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := client.ListTables(callCtx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
-		callCancel()
-		if err == nil {
-			// An instance that failed to bind may still be exiting while another
-			// process answers on the port: make sure ours is alive.
-			select {
-			case <-d.exited:
-				return d.exitedEarly()
-			default:
-				return nil
-			}
-		}
-		select {
-		case <-d.exited:
-			return d.exitedEarly()
-		case <-ctx.Done():
-			return fmt.Errorf("DynamoDB Local did not answer on %s within %s: %w%s", d.Endpoint(), timeout, err, d.output.suffix())
-		case <-tick.C:
-		}
+	ping := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		_, err := client.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
+		return err
 	}
+	return pollReady(ctx, 100*time.Millisecond, d.exited, d.exitedEarly, ping, func(err error) error {
+		return fmt.Errorf("DynamoDB Local did not answer on %s within %s: %w%s", d.Endpoint(), timeout, err, d.output.suffix())
+	})
 }
 
 func (d *DynamoDBLocal) exitedEarly() error {

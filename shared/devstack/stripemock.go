@@ -151,26 +151,10 @@ func (m *StripeMock) waitReady(ctx context.Context, timeout time.Duration, found
 	}
 
 	client := &http.Client{Timeout: 2 * time.Second}
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := m.ping(ctx, client)
-		if err == nil {
-			select {
-			case <-m.exited:
-				return m.exitedEarly()
-			default:
-				return nil
-			}
-		}
-		select {
-		case <-m.exited:
-			return m.exitedEarly()
-		case <-ctx.Done():
-			return fmt.Errorf("stripe-mock did not answer on %s within %s: %w%s", m.URL(), timeout, err, m.output.suffix())
-		case <-tick.C:
-		}
-	}
+	ping := func(ctx context.Context) error { return m.ping(ctx, client) }
+	return pollReady(ctx, 50*time.Millisecond, m.exited, m.exitedEarly, ping, func(err error) error {
+		return fmt.Errorf("stripe-mock did not answer on %s within %s: %w%s", m.URL(), timeout, err, m.output.suffix())
+	})
 }
 
 func (m *StripeMock) ping(ctx context.Context, client *http.Client) error {
