@@ -5,7 +5,6 @@ package devstack
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -123,24 +122,7 @@ func (d *DynamoDBLocal) Stop() error {
 }
 
 func (d *DynamoDBLocal) stop() error {
-	select {
-	case <-d.exited:
-		return d.exitedEarly() // it died on its own: say so
-	default:
-	}
-	_ = terminate(d.cmd)
-	select {
-	case <-d.exited:
-		return nil
-	case <-time.After(5 * time.Second):
-	}
-	_ = kill(d.cmd)
-	select {
-	case <-d.exited:
-		return nil
-	case <-time.After(5 * time.Second):
-		return errors.New("DynamoDB Local did not exit after SIGKILL")
-	}
+	return stopProcess("DynamoDB Local", d.cmd, d.exited, d.exitedEarly)
 }
 
 // waitReady polls with a real DynamoDB call, since an open port alone does not mean

@@ -3,7 +3,6 @@ package devstack
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -117,24 +116,7 @@ func (m *StripeMock) Stop() error {
 }
 
 func (m *StripeMock) stop() error {
-	select {
-	case <-m.exited:
-		return m.exitedEarly()
-	default:
-	}
-	_ = terminate(m.cmd)
-	select {
-	case <-m.exited:
-		return nil
-	case <-time.After(5 * time.Second):
-	}
-	_ = kill(m.cmd)
-	select {
-	case <-m.exited:
-		return nil
-	case <-time.After(5 * time.Second):
-		return errors.New("stripe-mock did not exit after SIGKILL")
-	}
+	return stopProcess("stripe-mock", m.cmd, m.exited, m.exitedEarly)
 }
 
 // waitReady learns the address from stripe-mock's "Listening for HTTP" line (the

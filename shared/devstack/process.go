@@ -2,6 +2,8 @@ package devstack
 
 import (
 	"context"
+	"errors"
+	"os/exec"
 	"time"
 )
 
@@ -29,5 +31,28 @@ func pollReady(ctx context.Context, every time.Duration, exited <-chan struct{},
 			return timedOut(err)
 		case <-tick.C:
 		}
+	}
+}
+
+// stopProcess ends a process started by this package: SIGTERM to its group, then
+// SIGKILL after 5 s. One that had already died on its own is reported by exitedEarly.
+func stopProcess(name string, cmd *exec.Cmd, exited <-chan struct{}, exitedEarly func() error) error {
+	select {
+	case <-exited:
+		return exitedEarly()
+	default:
+	}
+	_ = terminate(cmd)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(5 * time.Second):
+	}
+	_ = kill(cmd)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(5 * time.Second):
+		return errors.New(name + " did not exit after SIGKILL")
 	}
 }
