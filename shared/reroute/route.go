@@ -27,7 +27,13 @@ type Route struct {
 	// Paused is set by the store when the org's plan allows fewer routes than it
 	// has: its newest routes beyond the limit are paused, and resume, oldest first,
 	// as the org upgrades or frees room. A paused route answers "not configured".
-	Paused    bool
+	Paused bool
+	// HTTPSRedirect sends a plain-HTTP request for an active domain to its HTTPS
+	// URL first (on by default); HSTS adds Strict-Transport-Security to HTTPS answers.
+	HTTPSRedirect bool
+	HSTS          bool
+	// Domain is where the hostname stands at the edge (CloudFront, its certificate).
+	Domain    Domain
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
