@@ -19,7 +19,13 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
-require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+require (
+	github.com/aws/aws-sdk-go-v2/service/acm v1.51.3 // indirect
+	github.com/aws/aws-sdk-go-v2/service/cloudfront v1.73.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/miekg/dns v1.1.73 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
 
 require (
 	github.com/MicahParks/jwkset v0.11.4
