@@ -2,6 +2,7 @@ package reroute_test
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -132,11 +133,11 @@ func TestRulesNormalize(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Normalize(%+v) = %v, want no error", tt.in, err)
 				}
-				if r != tt.want {
+				if !reflect.DeepEqual(r, tt.want) {
 					t.Fatalf("Normalize(%+v) gave\n%+v, want\n%+v", tt.in, r, tt.want)
 				}
 				again := r
-				if err := tt.rules.Normalize(&again); err != nil || again != r {
+				if err := tt.rules.Normalize(&again); err != nil || !reflect.DeepEqual(again, r) {
 					t.Errorf("Normalize is not idempotent: %+v, %v", again, err)
 				}
 				return
