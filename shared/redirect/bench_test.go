@@ -18,7 +18,7 @@ func warmResolver(b *testing.B) *redirect.Resolver {
 	)
 	res := newResolver(f, newClock(), redirect.Config{})
 	for _, h := range []string{"old.example.com", "path.example.com"} {
-		if got := res.Resolve(context.Background(), h, "/", ""); got.Kind != redirect.KindRedirect {
+		if got := res.Resolve(context.Background(), redirect.Request{Host: h, Path: "/"}); got.Kind != redirect.KindRedirect {
 			b.Fatalf("warm-up of %s: %v", h, got.Kind)
 		}
 	}
@@ -31,7 +31,7 @@ func BenchmarkResolveCacheHit(b *testing.B) {
 	b.Run("static", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if res.Resolve(ctx, "old.example.com", "/some/path", "x=1").Status != 301 {
+			if res.Resolve(ctx, redirect.Request{Host: "old.example.com", Path: "/some/path", Query: "x=1"}).Status != 301 {
 				b.Fatal("no redirect")
 			}
 		}
@@ -39,7 +39,7 @@ func BenchmarkResolveCacheHit(b *testing.B) {
 	b.Run("keep-path", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if res.Resolve(ctx, "path.example.com", "/some/path", "x=1").Status != 301 {
+			if res.Resolve(ctx, redirect.Request{Host: "path.example.com", Path: "/some/path", Query: "x=1"}).Status != 301 {
 				b.Fatal("no redirect")
 			}
 		}
@@ -47,7 +47,7 @@ func BenchmarkResolveCacheHit(b *testing.B) {
 	b.Run("host-with-port", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if res.Resolve(ctx, "Old.Example.com:443", "/", "").Status != 301 {
+			if res.Resolve(ctx, redirect.Request{Host: "Old.Example.com:443", Path: "/"}).Status != 301 {
 				b.Fatal("no redirect")
 			}
 		}
@@ -101,12 +101,12 @@ func BenchmarkResolveManyHosts(b *testing.B) {
 	res := newResolver(f, newClock(), redirect.Config{CacheSize: 20_000})
 	ctx := context.Background()
 	for _, h := range hosts {
-		res.Resolve(ctx, h, "/", "")
+		res.Resolve(ctx, redirect.Request{Host: h, Path: "/"})
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		res.Resolve(ctx, hosts[i%len(hosts)], "/", "")
+		res.Resolve(ctx, redirect.Request{Host: hosts[i%len(hosts)], Path: "/"})
 		i++
 	}
 }

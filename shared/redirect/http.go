@@ -15,10 +15,12 @@ type Handler struct {
 	cacheControls map[string][]string
 	contentHTML   []string
 	contentJSON   []string
+	hsts          []string
 }
 
 // NewHandler serves res over HTTP. With trustForwarded the host is taken from
-// X-Forwarded-Host when present (only behind a proxy that sets it).
+// X-Forwarded-Host and the scheme from X-Forwarded-Proto when present (only behind
+// a proxy that sets them); otherwise a request is HTTPS when it came over TLS.
 func NewHandler(res *Resolver, trustForwarded bool) *Handler {
 	rd := NewRenderer(res.Config())
 	h := &Handler{
@@ -28,6 +30,7 @@ func NewHandler(res *Resolver, trustForwarded bool) *Handler {
 		cacheControls:  map[string][]string{},
 		contentHTML:    []string{contentTypeHTML},
 		contentJSON:    []string{contentTypeJSON},
+		hsts:           []string{hstsValue},
 	}
 	for _, v := range []string{rd.permanent, rd.negative, noStore, "public, max-age=300"} {
 		h.cacheControls[v] = []string{v}
@@ -43,7 +46,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	path, query := splitTarget(r)
-	resp := h.renderer.Render(h.resolver.Resolve(r.Context(), host, path, query), r.Method, path)
+	res := h.resolver.Resolve(r.Context(), Request{Host: host, Path: path, Query: query, Secure: h.secure(r)})
+	resp := h.renderer.Render(res, r.Method, path)
 
 	hdr := w.Header()
 	if resp.Location != "" {
@@ -62,12 +66,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if resp.RetryAfter != "" {
 		hdr.Set("Retry-After", resp.RetryAfter)
 	}
+	if resp.HSTS == hstsValue {
+		hdr["Strict-Transport-Security"] = h.hsts
+	} else if resp.HSTS != "" {
+		hdr.Set("Strict-Transport-Security", resp.HSTS)
+	}
 	w.WriteHeader(resp.Status)
 	if sw, ok := w.(io.StringWriter); ok {
 		resp.WriteBody(sw)
 	} else {
 		_, _ = io.WriteString(w, resp.Body())
 	}
+}
+
+// secure reports whether the viewer used HTTPS: as the trusted proxy says (the
+// first of a comma-separated X-Forwarded-Proto is the viewer's), or else whether
+// this connection is TLS.
+func (h *Handler) secure(r *http.Request) bool {
+	if h.trustForwarded {
+		if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+			p, _, _ = strings.Cut(p, ",")
+			return strings.EqualFold(strings.TrimSpace(p), "https")
+		}
+	}
+	return r.TLS != nil
 }
 
 // splitTarget returns the request's path and query as the client sent them, still

@@ -2,6 +2,7 @@ package redirect
 
 import (
 	"context"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -16,7 +17,11 @@ type LambdaHandler struct {
 
 // NewLambdaHandler serves res to function URL events. With trustForwarded the host
 // comes from x-forwarded-host (set by the CloudFront Function in front; only
-// CloudFront can invoke an AWS_IAM function URL, so the header can be trusted).
+// CloudFront can invoke an AWS_IAM function URL, so the header can be trusted), and
+// the viewer's scheme from cloudfront-forwarded-proto (which CloudFront adds since
+// the cache policy keys on it). Without either, the request is taken as HTTPS: a
+// function URL is served over HTTPS only. x-forwarded-proto is never read: it
+// describes CloudFront's own connection to the function URL, always HTTPS.
 func NewLambdaHandler(res *Resolver, trustForwarded bool) *LambdaHandler {
 	return &LambdaHandler{resolver: res, renderer: NewRenderer(res.Config()), trustForwarded: trustForwarded}
 }
@@ -33,10 +38,15 @@ func (h *LambdaHandler) Handle(ctx context.Context, ev events.LambdaFunctionURLR
 	if host == "" {
 		host = ev.RequestContext.DomainName
 	}
+	secure := true
+	if h.trustForwarded {
+		secure = !strings.EqualFold(ev.Headers["cloudfront-forwarded-proto"], "http")
+	}
 	path := ev.RawPath
-	resp := h.renderer.Render(h.resolver.Resolve(ctx, host, path, ev.RawQueryString), ev.RequestContext.HTTP.Method, path)
+	res := h.resolver.Resolve(ctx, Request{Host: host, Path: path, Query: ev.RawQueryString, Secure: secure})
+	resp := h.renderer.Render(res, ev.RequestContext.HTTP.Method, path)
 
-	headers := make(map[string]string, 4)
+	headers := make(map[string]string, 5)
 	headers["content-type"] = resp.ContentType
 	headers["cache-control"] = resp.CacheControl
 	if resp.Location != "" {
@@ -44,6 +54,9 @@ func (h *LambdaHandler) Handle(ctx context.Context, ev events.LambdaFunctionURLR
 	}
 	if resp.RetryAfter != "" {
 		headers["retry-after"] = resp.RetryAfter
+	}
+	if resp.HSTS != "" {
+		headers["strict-transport-security"] = resp.HSTS
 	}
 	return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: headers, Body: resp.Body()}, nil
 }

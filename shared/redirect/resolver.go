@@ -72,14 +72,32 @@ const (
 	KindNotConfigured                 // no route, or a disabled one: 404
 	KindUnavailable                   // the store failed and nothing is known: 503
 	KindService                       // the service's own hostname
+	// KindUpgrade: a plain-HTTP request for a route that sends HTTP to HTTPS;
+	// Status (301) and Location (the same URL over HTTPS) are set.
+	KindUpgrade
 )
+
+// Request is what the resolver needs of one request.
+type Request struct {
+	// Host is the host as received: port, case and a trailing dot allowed.
+	Host string
+	// Path and Query are raw, as they came on the request line (Query without '?').
+	Path  string
+	Query string
+	// Secure reports that the viewer reached the service over HTTPS (as the front
+	// tells it: TLS, or a trusted proxy's forwarded scheme).
+	Secure bool
+}
 
 // Result is a resolution: what to answer for one request.
 type Result struct {
 	Kind     Kind
 	Status   int
 	Location string
-	rule     *rule
+	// HSTS is the Strict-Transport-Security value the answer carries, or "": set
+	// only on an HTTPS redirect of a route with HSTS on.
+	HSTS string
+	rule *rule
 }
 
 // Resolver decides the answer for a request host. It is safe for concurrent use.
@@ -102,10 +120,12 @@ func NewResolver(finder reroute.RouteFinder, cfg Config, now func() time.Time, l
 // Config returns the configuration in force, defaults applied.
 func (r *Resolver) Config() Config { return r.cfg }
 
-// Resolve decides the answer for a request: hostHeader as received (port, case and a
-// trailing dot allowed), path and query raw, as they came on the request line.
-func (r *Resolver) Resolve(ctx context.Context, hostHeader, path, query string) Result {
-	host := reroute.LookupHost(hostHeader)
+// Resolve decides the answer for a request. A plain-HTTP request for a route that
+// upgrades (HTTPSRedirect on, its domain active at the edge) is sent to its own URL
+// over HTTPS first; the service's own hostname and routes that answer "not
+// configured" are never upgraded.
+func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
+	host := reroute.LookupHost(req.Host)
 	switch {
 	case host == "":
 		return Result{Kind: KindNotConfigured, Status: 404}
@@ -118,8 +138,14 @@ func (r *Resolver) Resolve(ctx context.Context, hostHeader, path, query string) 
 		return Result{Kind: KindUnavailable, Status: 503}
 	case ru == nil || !ru.enabled:
 		return Result{Kind: KindNotConfigured, Status: 404}
+	case !req.Secure && ru.upgrade:
+		return Result{Kind: KindUpgrade, Status: upgradeStatus, Location: upgradeLocation(host, req.Path, req.Query)}
 	}
-	return Result{Kind: KindRedirect, Status: ru.status, Location: ru.location(path, query), rule: ru}
+	res := Result{Kind: KindRedirect, Status: ru.status, Location: ru.location(req.Path, req.Query), rule: ru}
+	if req.Secure {
+		res.HSTS = ru.hsts
+	}
+	return res
 }
 
 // lookup returns the rule for host (nil: no route). ok is false only when the store
@@ -182,6 +208,8 @@ func (k Kind) String() string {
 		return "unavailable"
 	case KindService:
 		return "service"
+	case KindUpgrade:
+		return "upgrade"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }

@@ -64,7 +64,7 @@ func TestResolveLocation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := res.Resolve(context.Background(), tt.host, tt.path, tt.query)
+			got := res.Resolve(context.Background(), redirect.Request{Host: tt.host, Path: tt.path, Query: tt.query})
 			if got.Kind != tt.kind || got.Status != tt.status || got.Location != tt.location {
 				t.Errorf("Resolve(%q, %q, %q) = %v %d %q, want %v %d %q", tt.host, tt.path, tt.query, got.Kind, got.Status, got.Location, tt.kind, tt.status, tt.location)
 			}
@@ -77,7 +77,9 @@ func TestCacheTTLs(t *testing.T) {
 	c := newClock()
 	res := newResolver(f, c, redirect.Config{PositiveTTL: time.Minute, NegativeTTL: 10 * time.Second})
 	ctx := context.Background()
-	loc := func(host string) string { return res.Resolve(ctx, host, "/", "").Location }
+	loc := func(host string) string {
+		return res.Resolve(ctx, redirect.Request{Host: host, Path: "/"}).Location
+	}
 
 	if got := loc("a.example.com"); got != "https://one.example.org/" {
 		t.Fatalf("first lookup = %q", got)
@@ -117,7 +119,7 @@ func TestConcurrentMissesCollapse(t *testing.T) {
 	errs := make(chan string, 100)
 	for range 100 {
 		wg.Go(func() {
-			if got := res.Resolve(context.Background(), "a.example.com", "/", ""); got.Location != "https://one.example.org/" {
+			if got := res.Resolve(context.Background(), redirect.Request{Host: "a.example.com", Path: "/"}); got.Location != "https://one.example.org/" {
 				errs <- fmt.Sprintf("%v %q", got.Kind, got.Location)
 			}
 		})
@@ -139,10 +141,12 @@ func TestCanceledCallerDoesNotFailOthers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var first redirect.Result
-	wg.Go(func() { first = res.Resolve(ctx, "a.example.com", "/", "") })
+	wg.Go(func() { first = res.Resolve(ctx, redirect.Request{Host: "a.example.com", Path: "/"}) })
 	time.Sleep(10 * time.Millisecond)
 	var second redirect.Result
-	wg.Go(func() { second = res.Resolve(context.Background(), "a.example.com", "/", "") })
+	wg.Go(func() {
+		second = res.Resolve(context.Background(), redirect.Request{Host: "a.example.com", Path: "/"})
+	})
 	cancel()
 	wg.Wait()
 	if first.Kind != redirect.KindRedirect || second.Kind != redirect.KindRedirect {
@@ -155,43 +159,43 @@ func TestStaleIfError(t *testing.T) {
 	c := newClock()
 	res := newResolver(f, c, redirect.Config{PositiveTTL: time.Minute, NegativeTTL: 10 * time.Second, MaxStale: time.Hour, RetryBackoff: 5 * time.Second})
 	ctx := context.Background()
-	if got := res.Resolve(ctx, "a.example.com", "/", ""); got.Kind != redirect.KindRedirect {
+	if got := res.Resolve(ctx, redirect.Request{Host: "a.example.com", Path: "/"}); got.Kind != redirect.KindRedirect {
 		t.Fatalf("warm lookup: %v", got.Kind)
 	}
-	if got := res.Resolve(ctx, "gone.example.com", "/", ""); got.Kind != redirect.KindNotConfigured {
+	if got := res.Resolve(ctx, redirect.Request{Host: "gone.example.com", Path: "/"}); got.Kind != redirect.KindNotConfigured {
 		t.Fatalf("warm miss: %v", got.Kind)
 	}
 	f.fail(errStoreDown)
 	c.advance(2 * time.Minute)
 
 	calls := f.calls.Load()
-	if got := res.Resolve(ctx, "a.example.com", "/", ""); got.Kind != redirect.KindRedirect || got.Location != "https://one.example.org/" {
+	if got := res.Resolve(ctx, redirect.Request{Host: "a.example.com", Path: "/"}); got.Kind != redirect.KindRedirect || got.Location != "https://one.example.org/" {
 		t.Errorf("store down: a known route keeps redirecting, got %v %q", got.Kind, got.Location)
 	}
-	if got := res.Resolve(ctx, "a.example.com", "/", ""); got.Kind != redirect.KindRedirect {
+	if got := res.Resolve(ctx, redirect.Request{Host: "a.example.com", Path: "/"}); got.Kind != redirect.KindRedirect {
 		t.Errorf("store down, second request: %v", got.Kind)
 	}
 	if n := f.calls.Load() - calls; n != 1 {
 		t.Errorf("within the retry backoff the store is asked once, got %d calls", n)
 	}
-	if got := res.Resolve(ctx, "gone.example.com", "/", ""); got.Kind != redirect.KindNotConfigured {
+	if got := res.Resolve(ctx, redirect.Request{Host: "gone.example.com", Path: "/"}); got.Kind != redirect.KindNotConfigured {
 		t.Errorf("store down: a known miss stays a 404, got %v", got.Kind)
 	}
-	if got := res.Resolve(ctx, "never.example.com", "/", ""); got.Kind != redirect.KindUnavailable || got.Status != 503 {
+	if got := res.Resolve(ctx, redirect.Request{Host: "never.example.com", Path: "/"}); got.Kind != redirect.KindUnavailable || got.Status != 503 {
 		t.Errorf("store down: an unknown host is 503, never 404; got %v %d", got.Kind, got.Status)
 	}
 
 	c.advance(2 * time.Hour)
-	if got := res.Resolve(ctx, "a.example.com", "/", ""); got.Kind != redirect.KindUnavailable {
+	if got := res.Resolve(ctx, redirect.Request{Host: "a.example.com", Path: "/"}); got.Kind != redirect.KindUnavailable {
 		t.Errorf("beyond the maximum staleness: %v, want unavailable", got.Kind)
 	}
 
 	f.fail(nil)
 	f.put(route("never.example.com", "https://never.example.org/"))
-	if got := res.Resolve(ctx, "a.example.com", "/", ""); got.Kind != redirect.KindRedirect {
+	if got := res.Resolve(ctx, redirect.Request{Host: "a.example.com", Path: "/"}); got.Kind != redirect.KindRedirect {
 		t.Errorf("store back: %v", got.Kind)
 	}
-	if got := res.Resolve(ctx, "never.example.com", "/", ""); got.Location != "https://never.example.org/" {
+	if got := res.Resolve(ctx, redirect.Request{Host: "never.example.com", Path: "/"}); got.Location != "https://never.example.org/" {
 		t.Errorf("store back, new host: %v %q", got.Kind, got.Location)
 	}
 }
@@ -201,7 +205,7 @@ func TestLookupTimeout(t *testing.T) {
 	f.delay = time.Second
 	res := newResolver(f, newClock(), redirect.Config{LookupTimeout: 20 * time.Millisecond})
 	start := time.Now()
-	got := res.Resolve(context.Background(), "a.example.com", "/", "")
+	got := res.Resolve(context.Background(), redirect.Request{Host: "a.example.com", Path: "/"})
 	if got.Kind != redirect.KindUnavailable {
 		t.Errorf("a stalled store: %v, want unavailable", got.Kind)
 	}
@@ -214,14 +218,14 @@ func TestCacheIsBounded(t *testing.T) {
 	f := newMemFinder(route("*.example.com", "https://w.example.org/"))
 	res := newResolver(f, newClock(), redirect.Config{CacheSize: 100})
 	for i := range 1000 {
-		res.Resolve(context.Background(), fmt.Sprintf("h%d.example.com", i), "/", "")
+		res.Resolve(context.Background(), redirect.Request{Host: fmt.Sprintf("h%d.example.com", i), Path: "/"})
 	}
 	if n := res.CachedHosts(); n != 100 {
 		t.Errorf("cache holds %d hosts, want 100", n)
 	}
 	calls := f.calls.Load()
-	res.Resolve(context.Background(), "h999.example.com", "/", "") // recent: cached
-	res.Resolve(context.Background(), "h0.example.com", "/", "")   // evicted: asks
+	res.Resolve(context.Background(), redirect.Request{Host: "h999.example.com", Path: "/"}) // recent: cached
+	res.Resolve(context.Background(), redirect.Request{Host: "h0.example.com", Path: "/"})   // evicted: asks
 	if n := f.calls.Load() - calls; n != 1 {
 		t.Errorf("store calls = %d, want 1 (only the evicted host)", n)
 	}

@@ -16,8 +16,10 @@ type Response struct {
 	CacheControl string
 	ContentType  string
 	RetryAfter   string
-	body         string // a fixed page, or "" when link is set
-	link         string // the redirect page's link, HTML-escaped
+	// HSTS is the Strict-Transport-Security value, or "" for none.
+	HSTS string
+	body string // a fixed page, or "" when link is set
+	link string // the redirect page's link, HTML-escaped
 }
 
 // Body returns the response body as one string.
@@ -87,7 +89,7 @@ func (rd *Renderer) Render(res Result, method, path string) Response {
 	var out Response
 	switch res.Kind {
 	case KindRedirect:
-		out = Response{Status: res.Status, Location: res.Location, ContentType: contentTypeHTML, CacheControl: noStore}
+		out = Response{Status: res.Status, Location: res.Location, ContentType: contentTypeHTML, CacheControl: noStore, HSTS: res.HSTS}
 		if res.Status == 301 || res.Status == 308 {
 			out.CacheControl = rd.permanent
 		}
@@ -96,6 +98,8 @@ func (rd *Renderer) Render(res Result, method, path string) Response {
 		} else {
 			out.link = escapeLink(res.Location)
 		}
+	case KindUpgrade:
+		out = Response{Status: res.Status, Location: res.Location, ContentType: contentTypeHTML, CacheControl: rd.permanent, link: escapeLink(res.Location)}
 	case KindUnavailable:
 		out = Response{Status: 503, ContentType: contentTypeHTML, CacheControl: noStore, RetryAfter: retryAfterSecs, body: unavailablePage}
 	case KindService:

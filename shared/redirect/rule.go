@@ -11,8 +11,13 @@ import (
 // that request paths and queries are spliced between, and the answer for a route
 // that keeps neither precomputed, so most redirects allocate nothing.
 type rule struct {
-	status    int
-	enabled   bool
+	status  int
+	enabled bool
+	// upgrade: a plain-HTTP request is sent to HTTPS first (HTTPSRedirect on and
+	// the domain active at the edge; never for a route that is not enabled).
+	upgrade bool
+	// hsts is the Strict-Transport-Security value of HTTPS answers, or "".
+	hsts      string
 	keepPath  bool
 	keepQuery bool
 	target    string // the whole target, as stored
@@ -39,6 +44,12 @@ func compile(r reroute.Route) (*rule, error) {
 	if ru.status == 0 {
 		ru.status = reroute.DefaultStatus
 	}
+	// Upgrading a domain the edge does not serve over HTTPS yet (no certificate)
+	// would send its visitors to a site that fails.
+	ru.upgrade = ru.enabled && r.HTTPSRedirect && r.Domain.State == reroute.DomainActive
+	if r.HSTS {
+		ru.hsts = hstsValue
+	}
 	if u.Fragment != "" || strings.HasSuffix(r.Target, "#") {
 		ru.fragment = "#" + u.EscapedFragment()
 	}
@@ -50,6 +61,37 @@ func compile(r reroute.Route) (*rule, error) {
 	ru.base = strings.TrimSuffix(ru.pathPart, "/")
 	ru.body = redirectBody(r.Target)
 	return ru, nil
+}
+
+// upgradeStatus answers a plain-HTTP request that a route sends to HTTPS.
+const upgradeStatus = 301
+
+// hstsValue is the Strict-Transport-Security of a route with HSTS on: one year, and
+// no includeSubDomains, even for a wildcard route. The browser would apply it to
+// every name under the hostname it visited, and those may be other routes, of
+// other orgs, or hostnames whose certificate is not issued yet: forcing HTTPS on
+// them for a year would break them. No preload either: that is the domain owner's
+// decision, made at the apex.
+const hstsValue = "max-age=31536000"
+
+// upgradeLocation is the request's own URL over HTTPS: host as LookupHost gave it
+// (lower-case, no port or trailing dot), the raw path and query escaped as keep-path
+// escapes them. It allocates once: the result.
+func upgradeLocation(host, path, query string) string {
+	const scheme = "https://"
+	var b strings.Builder
+	b.Grow(len(scheme) + len(host) + len(path) + len(query) + 2 + escapeGrowth(path) + escapeGrowth(query))
+	b.WriteString(scheme)
+	b.WriteString(host)
+	if path == "" || path[0] != '/' {
+		b.WriteByte('/')
+	}
+	writeEscaped(&b, path)
+	if query != "" {
+		b.WriteByte('?')
+		writeEscaped(&b, query)
+	}
+	return b.String()
 }
 
 // location builds the Location for a request's raw (still escaped) path and query.
