@@ -16,6 +16,12 @@ export interface Problem {
   code: string;
   fields?: FieldError[];
   requestId?: string;
+  /** The refusal's reason, as `host_taken` (servers may send it as `reason` or as `code`). */
+  reason?: string;
+  /** host_taken: whether the hostname may be claimed by proving ownership. */
+  claimable?: boolean;
+  /** host_taken, ownership_not_proven: the TXT record that proves ownership. */
+  ownershipRecord?: DNSRecord;
 }
 
 export interface Membership {
@@ -48,10 +54,28 @@ export interface Org {
   pastDue: boolean;
 }
 
+export type RecordPurpose = "routing" | "certificate" | "ownership";
+
 export interface DNSRecord {
-  type: "CNAME";
+  type: "CNAME" | "TXT";
   name: string;
   value: string;
+  /** routing: sends traffic here; certificate: validates a wildcard's certificate; ownership: proves control. */
+  purpose: RecordPurpose;
+}
+
+export type DomainState = "pending_dns" | "pending_certificate" | "active" | "failed";
+
+/** A route's hostname as the edge (CloudFront, with its certificate) serves it. */
+export interface RouteDomain {
+  state: DomainState;
+  /** What to do, in the customer's words; may be empty when active. */
+  reason: string;
+  /** The hostname was shown to be under this org's control. */
+  verified: boolean;
+  /** Only while unverified: the route is released then unless DNS points here. */
+  releaseAt?: string;
+  checkedAt?: string;
 }
 
 export type RedirectStatus = 301 | 302 | 307 | 308;
@@ -64,7 +88,15 @@ export interface Route {
   keepQuery: boolean;
   enabled: boolean;
   cnameTarget: string;
+  /** Plain-HTTP requests go to HTTPS first once the domain is active. */
+  httpsRedirect: boolean;
+  /** HTTPS answers carry Strict-Transport-Security. */
+  hsts: boolean;
+  domain: RouteDomain;
+  /** The records to create, in order: the routing CNAME, then any certificate validation records. */
   dnsRecords: DNSRecord[];
+  /** The optional TXT record that proves the hostname is this org's. */
+  ownershipRecord: DNSRecord;
   createdAt: string;
   updatedAt: string;
   paused: boolean;
@@ -77,9 +109,29 @@ export interface RouteInput {
   keepPath?: boolean;
   keepQuery?: boolean;
   enabled?: boolean;
+  httpsRedirect?: boolean;
+  hsts?: boolean;
+  /** Take the hostname from another account's unverified route, proven by the ownership TXT record. */
+  claim?: boolean;
 }
 
-export type RoutePatch = Partial<Omit<RouteInput, "host">>;
+export type RoutePatch = Partial<Omit<RouteInput, "host" | "claim">>;
+
+export type FindingLevel = "error" | "warning" | "ok";
+
+/** One thing a DNS check found, right or wrong. */
+export interface Finding {
+  level: FindingLevel;
+  code: string;
+  message: string;
+}
+
+/** The answer of a DNS check: what it found, and the route after it. */
+export interface DNSCheck {
+  ok: boolean;
+  findings: Finding[];
+  route: Route;
+}
 
 export interface Page<T> {
   items: T[];
@@ -145,6 +197,10 @@ export class ApiError extends Error {
   readonly requestId?: string;
   /** validation_failed: message by field name (the first message of a field wins). */
   readonly fields: Record<string, string>;
+  /** The refusal's reason (as `host_taken`, `ownership_not_proven`): `reason`, else `code`. */
+  readonly reason: string;
+  readonly claimable: boolean;
+  readonly ownershipRecord?: DNSRecord;
 
   constructor(p: Problem) {
     super(p.detail || p.title || `HTTP ${p.status}`);
@@ -154,6 +210,9 @@ export class ApiError extends Error {
     this.detail = p.detail || p.title || `The request failed (HTTP ${p.status}).`;
     this.requestId = p.requestId;
     this.fields = fieldErrors(p);
+    this.reason = p.reason || p.code;
+    this.claimable = p.claimable === true;
+    this.ownershipRecord = p.ownershipRecord;
   }
 
   /** The message to show for a field, if the API refused it. */
@@ -200,15 +259,27 @@ export async function problemOf(res: Response): Promise<Problem> {
   }
   if (!body || typeof body !== "object") return fallback;
   const b = body as Record<string, unknown>;
+  const reason = typeof b.reason === "string" && b.reason ? b.reason : undefined;
   return {
     type: typeof b.type === "string" ? b.type : undefined,
     title: typeof b.title === "string" ? b.title : fallback.title,
     status: typeof b.status === "number" ? b.status : res.status,
     detail: typeof b.detail === "string" && b.detail ? b.detail : fallback.detail,
-    code: typeof b.code === "string" && b.code ? b.code : fallback.code,
+    code: typeof b.code === "string" && b.code ? b.code : reason || fallback.code,
     fields: Array.isArray(b.fields) ? (b.fields as FieldError[]) : undefined,
     requestId: typeof b.requestId === "string" ? b.requestId : fallback.requestId,
+    reason,
+    claimable: typeof b.claimable === "boolean" ? b.claimable : undefined,
+    ownershipRecord: recordOf(b.ownershipRecord),
   };
+}
+
+/** recordOf keeps a DNS record of a problem only if it has what is shown. */
+function recordOf(v: unknown): DNSRecord | undefined {
+  if (!v || typeof v !== "object") return undefined;
+  const r = v as Record<string, unknown>;
+  if (typeof r.type !== "string" || typeof r.name !== "string" || typeof r.value !== "string") return undefined;
+  return { type: r.type as DNSRecord["type"], name: r.name, value: r.value, purpose: (typeof r.purpose === "string" ? r.purpose : "ownership") as RecordPurpose };
 }
 
 function defaultDetail(status: number): string {
@@ -302,6 +373,9 @@ export class ApiClient {
     this.request<Route>("PATCH", `/orgs/${seg(orgId)}/routes/${seg(host)}`, p);
   deleteRoute = (orgId: string, host: string) =>
     this.request<void>("DELETE", `/orgs/${seg(orgId)}/routes/${seg(host)}`);
+  /** checkRoute looks the route's DNS up now and moves its domain on. */
+  checkRoute = (orgId: string, host: string) =>
+    this.request<DNSCheck>("POST", `/orgs/${seg(orgId)}/routes/${seg(host)}/check`);
 
   members = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
     this.request<Page<Member>>("GET", `/orgs/${seg(orgId)}/members`, undefined, p);

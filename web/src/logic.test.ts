@@ -7,7 +7,10 @@ import { href, match } from "./router";
 
 const route = (host: string, target: string, extra: Partial<Route> = {}): Route => ({
   host, target, status: 301, keepPath: true, keepQuery: true, enabled: true, cnameTarget: "localhost",
-  dnsRecords: [{ type: "CNAME", name: host, value: "localhost" }], createdAt: "", updatedAt: "", paused: false, ...extra,
+  httpsRedirect: true, hsts: false, domain: { state: "pending_dns", reason: "", verified: false },
+  dnsRecords: [{ type: "CNAME", name: host, value: "localhost", purpose: "routing" }],
+  ownershipRecord: { type: "TXT", name: `_dnsreroute.${host}`, value: "dnsreroute-verification=x", purpose: "ownership" },
+  createdAt: "", updatedAt: "", paused: false, ...extra,
 });
 
 describe("filterRoutes", () => {
@@ -34,6 +37,7 @@ describe("route form", () => {
   it("builds the input, trimmed", () => {
     expect(routeInputOf({ ...emptyRouteForm, host: " a.example.com ", target: " https://b.example/ ", status: 302 })).toEqual({
       host: "a.example.com", target: "https://b.example/", status: 302, keepPath: true, keepQuery: true, enabled: true,
+      httpsRedirect: true, hsts: false,
     });
   });
   it("patches only what changed", () => {

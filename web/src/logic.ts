@@ -1,6 +1,23 @@
 // Pure helpers of the screens, kept apart to be tested.
 
-import { ApiError, errorMessage, type Role, type Route, type RouteInput, type RoutePatch, type RedirectStatus, type Usage } from "./api";
+import {
+  ApiError,
+  errorMessage,
+  type ApiClient,
+  type DNSCheck,
+  type DNSRecord,
+  type DomainState,
+  type Finding,
+  type FindingLevel,
+  type RecordPurpose,
+  type RedirectStatus,
+  type Role,
+  type Route,
+  type RouteDomain,
+  type RouteInput,
+  type RoutePatch,
+  type Usage,
+} from "./api";
 
 /** filterRoutes keeps the routes whose host or target contains q (case-insensitive). */
 export function filterRoutes(routes: Route[], q: string): Route[] {
@@ -16,6 +33,8 @@ export interface RouteForm {
   keepPath: boolean;
   keepQuery: boolean;
   enabled: boolean;
+  httpsRedirect: boolean;
+  hsts: boolean;
 }
 
 export const emptyRouteForm: RouteForm = {
@@ -25,10 +44,21 @@ export const emptyRouteForm: RouteForm = {
   keepPath: true,
   keepQuery: true,
   enabled: true,
+  httpsRedirect: true,
+  hsts: false,
 };
 
 export function formOf(r: Route): RouteForm {
-  return { host: r.host, target: r.target, status: r.status, keepPath: r.keepPath, keepQuery: r.keepQuery, enabled: r.enabled };
+  return {
+    host: r.host,
+    target: r.target,
+    status: r.status,
+    keepPath: r.keepPath,
+    keepQuery: r.keepQuery,
+    enabled: r.enabled,
+    httpsRedirect: r.httpsRedirect ?? true,
+    hsts: r.hsts ?? false,
+  };
 }
 
 /** validateRouteForm catches what the browser can before asking the API. */
@@ -50,6 +80,8 @@ export function routeInputOf(f: RouteForm): RouteInput {
     keepPath: f.keepPath,
     keepQuery: f.keepQuery,
     enabled: f.enabled,
+    httpsRedirect: f.httpsRedirect,
+    hsts: f.hsts,
   };
 }
 
@@ -61,7 +93,126 @@ export function routePatchOf(before: Route, f: RouteForm): RoutePatch {
   if (f.keepPath !== before.keepPath) p.keepPath = f.keepPath;
   if (f.keepQuery !== before.keepQuery) p.keepQuery = f.keepQuery;
   if (f.enabled !== before.enabled) p.enabled = f.enabled;
+  if (f.httpsRedirect !== (before.httpsRedirect ?? true)) p.httpsRedirect = f.httpsRedirect;
+  if (f.hsts !== (before.hsts ?? false)) p.hsts = f.hsts;
   return p;
+}
+
+/** The route form's fields, as the API names them in validation errors. */
+export const routeFields = ["host", "target", "status", "keepPath", "keepQuery", "enabled", "httpsRedirect", "hsts"];
+
+// ---- custom domains
+
+export type BadgeKind = "ok" | "pending" | "error";
+
+export const domainStateLabels: Record<DomainState, string> = {
+  active: "Active",
+  pending_dns: "Waiting for DNS",
+  pending_certificate: "Issuing certificate",
+  failed: "Needs attention",
+};
+
+/** domainBadge is the words (and their look) of a domain's state; an unknown state needs attention. */
+export function domainBadge(d: Pick<RouteDomain, "state">): { label: string; kind: BadgeKind } {
+  const label = domainStateLabels[d.state] ?? domainStateLabels.failed;
+  const kind: BadgeKind = d.state === "active" ? "ok" : d.state === "pending_dns" || d.state === "pending_certificate" ? "pending" : "error";
+  return { label, kind };
+}
+
+/**
+ * domainNotes are the lines shown under a route about its domain: the reason of
+ * a state other than active, and when an unverified route is released.
+ */
+export function domainNotes(d: RouteDomain | undefined, locale?: string): string[] {
+  if (!d) return [];
+  const out: string[] = [];
+  const reason = (d.reason || "").trim();
+  if (d.state !== "active" && reason) out.push(reason);
+  if (d.releaseAt) out.push(`Unverified — released on ${whenText(d.releaseAt, d.releaseAt, locale)} unless DNS points here`);
+  return out;
+}
+
+export const purposeLabels: Record<RecordPurpose, string> = {
+  routing: "Routing",
+  certificate: "Certificate",
+  ownership: "Ownership",
+};
+
+/** routingRecords are the records that send traffic here (all records when none says so). */
+export function routingRecords(records: DNSRecord[] | undefined): DNSRecord[] {
+  const rs = records ?? [];
+  const routing = rs.filter((d) => d.purpose === "routing");
+  return routing.length ? routing : rs.filter((d) => !d.purpose);
+}
+
+export const findingLevelLabels: Record<FindingLevel, string> = { error: "Error", warning: "Warning", ok: "OK" };
+
+const levelOrder: Record<string, number> = { error: 0, warning: 1, ok: 2 };
+
+/** sortFindings puts errors first, then warnings, then what is right, keeping the API's order within a level. */
+export function sortFindings(fs: Finding[] | undefined): Finding[] {
+  return (fs ?? [])
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => (levelOrder[a.f.level] ?? 1) - (levelOrder[b.f.level] ?? 1) || a.i - b.i)
+    .map((x) => x.f);
+}
+
+/** checkSummary is one line on a DNS check, as "1 error, 2 warnings". */
+export function checkSummary(c: Pick<DNSCheck, "ok" | "findings">): string {
+  const n = (level: FindingLevel) => (c.findings ?? []).filter((f) => f.level === level).length;
+  const e = n("error");
+  const w = n("warning");
+  if (!e && !w) return c.ok ? "DNS is set up correctly." : "DNS is not set up yet.";
+  const parts = [e ? `${e} error${e === 1 ? "" : "s"}` : "", w ? `${w} warning${w === 1 ? "" : "s"}` : ""].filter(Boolean);
+  return `The check found ${parts.join(" and ")}.`;
+}
+
+/** replaceRoute puts r in the place of the route with its host. */
+export function replaceRoute(items: Route[], r: Route): Route[] {
+  return items.map((x) => (x.host === r.host ? r : x));
+}
+
+/** checkDNS runs a DNS check: the findings, errors first, and the route as it stands after it. */
+export async function checkDNS(api: ApiClient, orgId: string, host: string): Promise<DNSCheck> {
+  const c = await api.checkRoute(orgId, host);
+  return { ok: c.ok === true, findings: sortFindings(c.findings), route: c.route };
+}
+
+/**
+ * What adding a route came to: created, or refused because another account holds
+ * the hostname: claimable by proving ownership with a TXT record, not proven
+ * (the record was not found), or taken for good.
+ */
+export type AddOutcome =
+  | { kind: "created"; route: Route }
+  | { kind: "claimable"; detail: string; record?: DNSRecord }
+  | { kind: "not_proven"; detail: string; record?: DNSRecord }
+  | { kind: "taken"; detail: string };
+
+/** claimOutcome reads a refusal of an add; undefined when it is not about the hostname being held. */
+export function claimOutcome(e: unknown): Exclude<AddOutcome, { kind: "created" }> | undefined {
+  if (!(e instanceof ApiError) || e.status !== 409) return undefined;
+  if (e.reason === "ownership_not_proven") return { kind: "not_proven", detail: e.detail, record: e.ownershipRecord };
+  if (e.reason !== "host_taken") return undefined;
+  if (e.claimable) return { kind: "claimable", detail: e.detail, record: e.ownershipRecord };
+  return { kind: "taken", detail: e.detail };
+}
+
+/**
+ * addRoute creates a route, or with claim takes its hostname from the account
+ * that holds it unverified. A refusal about the hostname is an outcome; any
+ * other error is thrown.
+ */
+export async function addRoute(api: ApiClient, orgId: string, input: RouteInput, claim = false): Promise<AddOutcome> {
+  try {
+    const { claim: _claim, ...rest } = input;
+    const route = await api.createRoute(orgId, claim ? { ...rest, claim: true } : rest);
+    return { kind: "created", route };
+  } catch (e) {
+    const o = claimOutcome(e);
+    if (o) return o;
+    throw e;
+  }
 }
 
 /** Cursor pages: the cursors of the pages before, so that "Previous" works. */

@@ -105,13 +105,15 @@ export function Confirm(props: {
   );
 }
 
-export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
+/** CopyButton copies text; describedBy names what it copies (the id of the text shown), for screen readers. */
+export function CopyButton({ text, label = "Copy", describedBy }: { text: string; label?: string; describedBy?: string }) {
   const btn = useRef<HTMLButtonElement>(null);
   return (
     <button
       type="button"
       class="secondary small"
       ref={btn}
+      aria-describedby={describedBy}
       onClick={async () => {
         try {
           await navigator.clipboard.writeText(text);
