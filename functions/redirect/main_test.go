@@ -98,11 +98,19 @@ func eventFile(t *testing.T, name string) []byte {
 // eventFor is the CloudFront sample event asking for another host.
 func eventFor(t *testing.T, host string) []byte {
 	t.Helper()
+	return eventWith(t, map[string]string{"x-forwarded-host": host})
+}
+
+// eventWith is the CloudFront sample event with some headers replaced.
+func eventWith(t *testing.T, headers map[string]string) []byte {
+	t.Helper()
 	var ev map[string]any
 	if err := json.Unmarshal(eventFile(t, "redirect-cloudfront.json"), &ev); err != nil {
 		t.Fatal(err)
 	}
-	ev["headers"].(map[string]any)["x-forwarded-host"] = host
+	for k, v := range headers {
+		ev["headers"].(map[string]any)[k] = v
+	}
 	b, _ := json.Marshal(ev)
 	return b
 }
@@ -112,24 +120,33 @@ func TestBootstrapAnswersSampleEvents(t *testing.T) {
 	addRoute(t, store, "old.example.com", "https://new.example.org/", true)
 
 	tests := []struct {
-		event        string
+		name         string
+		event        []byte
 		status       int
 		location     string
 		cacheControl string
 		bodyHas      string
 	}{
-		{"redirect-cloudfront.json", 301, "https://new.example.org/some/path?x=1&utm_source=mail", "public, max-age=3600", `<a href="https://new.example.org/some/path?x=1&amp;utm_source=mail">`},
-		{"redirect-unknown-host.json", 404, "", "public, max-age=10", "not configured"},
-		{"redirect-healthz.json", 200, "", "no-store", `{"status":"ok"}`},
+		{"redirect-cloudfront.json", eventFile(t, "redirect-cloudfront.json"), 301, "https://new.example.org/some/path?x=1&utm_source=mail", "public, max-age=3600", `<a href="https://new.example.org/some/path?x=1&amp;utm_source=mail">`},
+		{"redirect-unknown-host.json", eventFile(t, "redirect-unknown-host.json"), 404, "", "public, max-age=10", "not configured"},
+		{"redirect-healthz.json", eventFile(t, "redirect-healthz.json"), 200, "", "no-store", `{"status":"ok"}`},
+		// A plain-HTTP viewer is upgraded only for a route with HTTPS redirect whose
+		// domain is active at the edge; this route's domain is not (the upgrade
+		// itself is tested in shared/redirect).
+		{"plain-HTTP viewer, domain not active: no upgrade", eventWith(t, map[string]string{"cloudfront-forwarded-proto": "http"}),
+			301, "https://new.example.org/some/path?x=1&utm_source=mail", "public, max-age=3600", "Redirecting"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.event, func(t *testing.T) {
-			out := invoke(t, rt, eventFile(t, tt.event))
+		t.Run(tt.name, func(t *testing.T) {
+			out := invoke(t, rt, tt.event)
 			if out.StatusCode != tt.status || out.Headers["location"] != tt.location || out.Headers["cache-control"] != tt.cacheControl {
 				t.Errorf("got %d location=%q cache-control=%q, want %d %q %q", out.StatusCode, out.Headers["location"], out.Headers["cache-control"], tt.status, tt.location, tt.cacheControl)
 			}
 			if !strings.Contains(out.Body, tt.bodyHas) {
 				t.Errorf("body %q lacks %q", out.Body, tt.bodyHas)
+			}
+			if v, ok := out.Headers["strict-transport-security"]; ok {
+				t.Errorf("a route without HSTS answered Strict-Transport-Security %q", v)
 			}
 		})
 	}

@@ -10,15 +10,17 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/redirect"
 )
 
-// warmResolver has one static and one keep-path route, both already cached.
+// warmResolver has a static and a keep-path route, and a keep-path route that
+// upgrades plain HTTP and sends HSTS, all already cached.
 func warmResolver(b *testing.B) *redirect.Resolver {
 	f := newMemFinder(
 		route("old.example.com", "https://new.example.org/"),
 		route("path.example.com", "https://new.example.org/base/", keepPath, keepQuery),
+		route("secure.example.com", "https://new.example.org/base/", keepPath, keepQuery, httpsRedirect, hsts, active),
 	)
 	res := newResolver(f, newClock(), redirect.Config{})
-	for _, h := range []string{"old.example.com", "path.example.com"} {
-		if got := res.Resolve(context.Background(), redirect.Request{Host: h, Path: "/"}); got.Kind != redirect.KindRedirect {
+	for _, h := range []string{"old.example.com", "path.example.com", "secure.example.com"} {
+		if got := res.Resolve(context.Background(), redirect.Request{Host: h, Path: "/", Secure: true}); got.Kind != redirect.KindRedirect {
 			b.Fatalf("warm-up of %s: %v", h, got.Kind)
 		}
 	}
@@ -44,6 +46,22 @@ func BenchmarkResolveCacheHit(b *testing.B) {
 			}
 		}
 	})
+	b.Run("upgrade", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if res.Resolve(ctx, redirect.Request{Host: "secure.example.com", Path: "/some/path", Query: "x=1"}).Kind != redirect.KindUpgrade {
+				b.Fatal("no upgrade")
+			}
+		}
+	})
+	b.Run("hsts", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if res.Resolve(ctx, redirect.Request{Host: "secure.example.com", Path: "/some/path", Query: "x=1", Secure: true}).HSTS == "" {
+				b.Fatal("no HSTS")
+			}
+		}
+	})
 	b.Run("host-with-port", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -58,17 +76,22 @@ func BenchmarkLambdaHandlerCacheHit(b *testing.B) {
 	res := warmResolver(b)
 	h := redirect.NewLambdaHandler(res, true)
 	ctx := context.Background()
-	for _, c := range []struct{ name, host, target string }{
-		{"static", "old.example.com", "/some/path?x=1"},
-		{"keep-path", "path.example.com", "/some/path?x=1"},
+	for _, c := range []struct{ name, host, target, proto, want string }{
+		{"static", "old.example.com", "/some/path?x=1", "", "https://new.example.org/"},
+		{"keep-path", "path.example.com", "/some/path?x=1", "", "https://new.example.org/base/some/path?x=1"},
+		{"upgrade", "secure.example.com", "/some/path?x=1", "http", "https://secure.example.com/some/path?x=1"},
+		{"hsts", "secure.example.com", "/some/path?x=1", "https", "https://new.example.org/base/some/path?x=1"},
 	} {
 		ev := lambdaEvent("GET", "", c.host, c.target)
+		if c.proto != "" {
+			ev.Headers["cloudfront-forwarded-proto"] = c.proto
+		}
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				out, _ := h.Handle(ctx, ev)
-				if out.StatusCode != 301 {
-					b.Fatal("no redirect")
+				if out.StatusCode != 301 || out.Headers["location"] != c.want {
+					b.Fatalf("got %d %q", out.StatusCode, out.Headers["location"])
 				}
 			}
 		})

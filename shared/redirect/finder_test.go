@@ -121,3 +121,12 @@ func newResolver(f reroute.RouteFinder, c *clock, cfg redirect.Config) *redirect
 	}
 	return redirect.NewResolver(f, cfg, c.now, quietLog())
 }
+
+func httpsRedirect(r *reroute.Route) { r.HTTPSRedirect = true }
+func hsts(r *reroute.Route)          { r.HSTS = true }
+
+func domain(s reroute.DomainState) func(*reroute.Route) {
+	return func(r *reroute.Route) { r.Domain.State = s }
+}
+
+var active = domain(reroute.DomainActive)
