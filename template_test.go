@@ -459,7 +459,11 @@ func TestTemplateTableMatchesTheKeys(t *testing.T) {
 		}
 		return string(m[1])
 	}
-	pk, sk, gpk, gsk, index := konst("attrPK"), konst("attrSK"), konst("attrGSI1PK"), konst("attrGSI1SK"), konst("indexGSI1")
+	pk, sk := konst("attrPK"), konst("attrSK")
+	indexes := [][3]string{
+		{konst("indexGSI1"), konst("attrGSI1PK"), konst("attrGSI1SK")},
+		{konst("indexGSI2"), konst("attrGSI2PK"), konst("attrGSI2SK")},
+	}
 	tbl := get(resourcesOfType(t, "AWS::DynamoDB::Table")["Table"], "Properties")
 	schema := func(n *yaml.Node) []string {
 		var out []string
@@ -472,24 +476,31 @@ func TestTemplateTableMatchesTheKeys(t *testing.T) {
 		t.Errorf("table KeySchema %v", got)
 	}
 	gsis := get(tbl, "GlobalSecondaryIndexes")
-	if len(gsis.Content) != 1 || get(gsis.Content[0], "IndexName").Value != index {
-		t.Fatalf("want one index %s", index)
+	if len(gsis.Content) != len(indexes) {
+		t.Fatalf("the template has %d indexes, keys.go %d", len(gsis.Content), len(indexes))
 	}
-	if got := schema(get(gsis.Content[0], "KeySchema")); !slices.Equal(got, []string{gpk + " HASH", gsk + " RANGE"}) {
-		t.Errorf("index KeySchema %v", got)
+	want := []string{pk + " S", sk + " S"}
+	for i, ix := range indexes {
+		g := gsis.Content[i]
+		if got := get(g, "IndexName").Value; got != ix[0] {
+			t.Errorf("index %d is %s, want %s", i, got, ix[0])
+		}
+		if got := schema(get(g, "KeySchema")); !slices.Equal(got, []string{ix[1] + " HASH", ix[2] + " RANGE"}) {
+			t.Errorf("index %s KeySchema %v", ix[0], got)
+		}
+		want = append(want, ix[1]+" S", ix[2]+" S")
 	}
 	var attrs []string
 	for _, a := range get(tbl, "AttributeDefinitions").Content {
 		attrs = append(attrs, get(a, "AttributeName").Value+" "+get(a, "AttributeType").Value)
 	}
 	sort.Strings(attrs)
-	want := []string{gpk + " S", gsk + " S", pk + " S", sk + " S"}
 	sort.Strings(want)
 	if !slices.Equal(attrs, want) {
 		t.Errorf("AttributeDefinitions %v, want %v", attrs, want)
 	}
-	if !strings.Contains(string(dnsreroute.Template()), `Sub "${Table.Arn}/index/`+index+`"`) {
-		t.Errorf("no policy names the index %s", index)
+	if !strings.Contains(string(dnsreroute.Template()), `Sub "${Table.Arn}/index/`+indexes[0][0]+`"`) {
+		t.Errorf("no policy names the index %s", indexes[0][0])
 	}
 }
 

@@ -3,8 +3,8 @@ package dynamo
 // Internals the black-box tests check, exposed to them only.
 
 // KeyAttributes are the key attribute and index names the key constructors use.
-var KeyAttributes = struct{ PK, SK, GSI1PK, GSI1SK, GSI1, TTL string }{
-	attrPK, attrSK, attrGSI1PK, attrGSI1SK, indexGSI1, attrTTL,
+var KeyAttributes = struct{ PK, SK, GSI1PK, GSI1SK, GSI1, GSI2PK, GSI2SK, GSI2, TTL string }{
+	attrPK, attrSK, attrGSI1PK, attrGSI1SK, indexGSI1, attrGSI2PK, attrGSI2SK, indexGSI2, attrTTL,
 }
 
 var (
@@ -14,6 +14,7 @@ var (
 	OrgKey          = orgKey
 	MemberKey       = memberKey
 	APIKeyKey       = apiKeyKey
+	ReleaseKey      = releaseKey
 )
 
 var (

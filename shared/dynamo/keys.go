@@ -14,6 +14,10 @@ import "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 //	api key  APIKEY#<sha256>    KEY              ORG#<org>      APIKEY#<id>
 //	customer STRIPE#<cus_id>    ORG
 //	event    STRIPEEVT#<evt_id> EVT
+//	release  HOST#<host>        RELEASE
+//
+//	due work (sparse GSI2)      GSI2PK           GSI2SK
+//	route, release              DOMAINDUE        <nextCheckAt>#<host>
 //
 // An org's partition of GSI1 holds its routes and its API keys, told apart by the
 // prefix of GSI1SK; a user's partition holds their memberships.
@@ -24,9 +28,12 @@ const (
 	attrSK     = "SK"
 	attrGSI1PK = "GSI1PK"
 	attrGSI1SK = "GSI1SK"
+	attrGSI2PK = "GSI2PK"
+	attrGSI2SK = "GSI2SK"
 	attrTTL    = "expiresAt" // unix seconds
 
 	indexGSI1 = "GSI1"
+	indexGSI2 = "GSI2"
 )
 
 const orgPrefix = "ORG#"
@@ -131,3 +138,25 @@ func stripeEventPK(eventID string) string { return "STRIPEEVT#" + eventID }
 func stripeEventKey(eventID string) map[string]types.AttributeValue {
 	return tableKey(stripeEventPK(eventID), stripeEventSK)
 }
+
+// Release items hold what is left to remove at the edge of a hostname whose route
+// is gone. They live beside the route's key, so a host has at most one.
+const releaseSK = "RELEASE"
+
+// releaseKey is the primary key of host's release.
+func releaseKey(host string) map[string]types.AttributeValue {
+	return tableKey(routePK(host), releaseSK)
+}
+
+// Due work: a route whose domain is pending and a release in progress carry GSI2
+// keys (the index is sparse), sorted by when they are due, so that the domain
+// worker reads what is due with one Query. One partition is enough: pending
+// domains are few (an unverified one is released within days).
+const domainDuePK = "DOMAINDUE"
+
+// domainDueSK sorts by due time (formatTime is fixed-width), then host.
+func domainDueSK(due, host string) string { return due + "#" + host }
+
+// domainDueBefore bounds a Query of what is due at or before the time due: '$'
+// sorts right after '#'.
+func domainDueBefore(due string) string { return due + "$" }

@@ -303,18 +303,11 @@ func (s *Store) DeleteOrg(ctx context.Context, id string) error {
 		return unavailable(err)
 	}
 
+	if err := s.deleteOrgRoutes(ctx, id); err != nil {
+		return err
+	}
 	keysOnly := aws.String("#tpk, #tsk")
 	queries := []*dynamodb.QueryInput{
-		{ // routes
-			IndexName:              aws.String(indexGSI1),
-			KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :sk)"),
-			ExpressionAttributeNames: map[string]string{
-				"#pk": attrGSI1PK, "#sk": attrGSI1SK, "#tpk": attrPK, "#tsk": attrSK,
-			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": avS(routeGSI1PK(id)), ":sk": avS(routeGSI1SKOf),
-			},
-		},
 		{ // API keys
 			IndexName:              aws.String(indexGSI1),
 			KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :sk)"),

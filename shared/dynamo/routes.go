@@ -28,6 +28,8 @@ const (
 	attrEnabled   = "enabled"
 	attrCreatedAt = "createdAt"
 	attrUpdatedAt = "updatedAt"
+	attrHTTPS     = "httpsRedirect"
+	attrHSTS      = "hsts"
 )
 
 // routeItem is a route as stored (times as formatTime writes them).
@@ -43,8 +45,11 @@ type routeItem struct {
 	KeepPath  bool   `dynamodbav:"keepPath"`
 	KeepQuery bool   `dynamodbav:"keepQuery"`
 	Enabled   bool   `dynamodbav:"enabled"`
+	HTTPS     bool   `dynamodbav:"httpsRedirect"`
+	HSTS      bool   `dynamodbav:"hsts"`
 	CreatedAt string `dynamodbav:"createdAt,omitempty"`
 	UpdatedAt string `dynamodbav:"updatedAt,omitempty"`
+	domainAttrs
 }
 
 func newRouteItem(r reroute.Route) routeItem {
@@ -53,7 +58,9 @@ func newRouteItem(r reroute.Route) routeItem {
 		GSI1PK: routeGSI1PK(r.OrgID), GSI1SK: routeGSI1SK(r.Host),
 		Host: r.Host, OrgID: r.OrgID, Target: r.Target, Status: r.Status,
 		KeepPath: r.KeepPath, KeepQuery: r.KeepQuery, Enabled: r.Enabled,
+		HTTPS: r.HTTPSRedirect, HSTS: r.HSTS,
 		CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
+		domainAttrs: newDomainAttrs(r.Host, r.Domain),
 	}
 }
 
@@ -61,7 +68,9 @@ func (it routeItem) route() reroute.Route {
 	return reroute.Route{
 		Host: it.Host, OrgID: it.OrgID, Target: it.Target, Status: it.Status,
 		KeepPath: it.KeepPath, KeepQuery: it.KeepQuery, Enabled: it.Enabled,
+		HTTPSRedirect: it.HTTPS, HSTS: it.HSTS,
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt),
+		Domain: it.domain(),
 	}
 }
 
@@ -184,12 +193,12 @@ func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route) error {
 		TableName: aws.String(s.table),
 		Key:       routeKey(r.Host),
 		UpdateExpression: aws.String("SET #target = :target, #status = :status, #keepPath = :keepPath, " +
-			"#keepQuery = :keepQuery, #enabled = :enabled, #updatedAt = :updatedAt"),
+			"#keepQuery = :keepQuery, #enabled = :enabled, #https = :https, #hsts = :hsts, #updatedAt = :updatedAt"),
 		ConditionExpression: aws.String("attribute_exists(" + attrPK + ") AND #orgId = :orgId"),
 		ExpressionAttributeNames: map[string]string{
 			"#target": attrTarget, "#status": attrStatus, "#keepPath": attrKeepPath,
 			"#keepQuery": attrKeepQuery, "#enabled": attrEnabled, "#updatedAt": attrUpdatedAt,
-			"#orgId": attrOrgID,
+			"#orgId": attrOrgID, "#https": attrHTTPS, "#hsts": attrHSTS,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":target":    &types.AttributeValueMemberS{Value: r.Target},
@@ -197,6 +206,8 @@ func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route) error {
 			":keepPath":  &types.AttributeValueMemberBOOL{Value: r.KeepPath},
 			":keepQuery": &types.AttributeValueMemberBOOL{Value: r.KeepQuery},
 			":enabled":   &types.AttributeValueMemberBOOL{Value: r.Enabled},
+			":https":     &types.AttributeValueMemberBOOL{Value: r.HTTPSRedirect},
+			":hsts":      &types.AttributeValueMemberBOOL{Value: r.HSTS},
 			":updatedAt": &types.AttributeValueMemberS{Value: formatTime(r.UpdatedAt)},
 			":orgId":     &types.AttributeValueMemberS{Value: r.OrgID},
 		},
@@ -211,60 +222,105 @@ func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route) error {
 }
 
 // DeleteRoute removes orgID's route for host and uncounts it on the org, in one
-// transaction that also moves the org's routeVersion on; another org's route
-// answers not found, like a missing one. An org being deleted may still lose
-// routes this way.
-//
-// It reads the org first. With no route paused the transaction is as it was, on
-// condition that none became paused meanwhile. With routes paused, a deletion
-// frees room: the oldest paused route resumes. Then it lists the org's routes and
-// sets the org's new pausedFrom in the same transaction, on condition that the
-// routes and the limit are still those it read; if not, it reads again.
+// transaction that also moves the org's routeVersion on and queues the release of
+// the hostname's edge refs; another org's route answers not found, like a missing
+// one. An org being deleted may still lose routes this way.
 func (s *Store) DeleteRoute(ctx context.Context, orgID, host string) error {
 	if orgID == "" || host == "" {
 		return errRouteNotFound()
 	}
-	del := types.TransactWriteItem{Delete: &types.Delete{
-		TableName:                 aws.String(s.table),
-		Key:                       routeKey(host),
-		ConditionExpression:       aws.String("attribute_exists(" + attrPK + ") AND #orgId = :orgId"),
-		ExpressionAttributeNames:  map[string]string{"#orgId": attrOrgID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":orgId": avS(orgID)},
-	}}
+	return s.removeRoute(ctx, orgID, host, nil)
+}
+
+// removeRoute deletes orgID's route for host as DeleteRoute says. It reads the
+// route first (consistently), and guard, when set, may refuse it as read; the
+// transaction holds only if the route is still as read, so a release carries the
+// refs the route last had.
+func (s *Store) removeRoute(ctx context.Context, orgID, host string, guard func(reroute.Route) error) error {
 	for range maxConflictAttempts {
-		st, err := s.readRouteState(ctx, orgID, func(it orgItem) bool { return it.PausedFrom != "" })
+		it, found, err := getItem[routeItem](ctx, s, routeKey(host))
 		if err != nil {
 			return err
 		}
-		if !st.exists {
-			return errRouteNotFound() // the org is gone, and so are its routes
-		}
-		u := newUpdateExpr()
-		u.set(attrRouteCount, u.name(attrRouteCount)+" - "+u.value(":one", avN(1)))
-		u.set(attrRouteVersion, "if_not_exists("+u.name(attrRouteVersion)+", "+u.value(":zero", avN(0))+") + :one")
-		cond := orgExists
-		if st.listed {
-			keys := slices.DeleteFunc(st.keys, func(k string) bool { return hostOfOrderKey(k) == host })
-			u.setS(attrPausedFrom, pausedFromOf(keys, st.org.RouteLimit))
-			cond += " AND " + routeVersionIs(u, st.org.RouteVersion) +
-				" AND " + u.name(attrRouteLimit) + " = " + u.value(":routeLimit", avN(st.org.RouteLimit))
-		} else {
-			// Nothing paused (or the org is going away): fewer routes pause none.
-			cond += " AND (attribute_not_exists(" + u.name(attrPausedFrom) + ") OR attribute_exists(" + u.name(attrDeleting) + "))"
-		}
-		err = s.transact(ctx, del, s.orgUpdate(orgID, u.expression(), cond, u.names, u.values))
-		i, failed := conditionFailed(err)
-		switch {
-		case !failed && err != nil:
-			return unavailable(err)
-		case !failed:
-			return nil
-		case i == 0:
+		if !found || it.OrgID != orgID {
 			return errRouteNotFound()
 		}
-		// The org changed since it was read (routes, limit, pausing) or went: again.
+		if guard != nil {
+			if err := guard(it.route()); err != nil {
+				return err
+			}
+		}
+		cond, names, values := sameRoute(it)
+		items := []types.TransactWriteItem{{Delete: &types.Delete{
+			TableName:                 aws.String(s.table),
+			Key:                       routeKey(host),
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		}}}
+		if put, ok, err := s.releasePut(it); err != nil {
+			return err
+		} else if ok {
+			items = append(items, put)
+		}
+		uncount, exists, err := s.uncountRoute(ctx, orgID, host)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return errRouteNotFound() // the org is gone, and so are its routes
+		}
+		err = s.transact(ctx, append(items, uncount)...)
+		if _, failed := conditionFailed(err); !failed {
+			if err != nil {
+				return unavailable(err)
+			}
+			return nil
+		}
+		// The route or its org changed since they were read, or went: again.
 	}
 	return unavailable(errors.New("deleting a route: the org's routes kept changing"))
+}
+
+// sameRoute is the condition that a route item is still the one read as it: the
+// same org, creation and last domain change.
+func sameRoute(it routeItem) (string, map[string]string, map[string]types.AttributeValue) {
+	u := newUpdateExpr()
+	cond := u.name(attrOrgID) + " = " + u.value(":orgId", avS(it.OrgID)) +
+		" AND " + u.name(attrCreatedAt) + " = " + u.value(":createdAt", avS(it.CreatedAt))
+	if it.CheckedAt == "" {
+		cond += " AND attribute_not_exists(" + u.name(attrCheckedAt) + ")"
+	} else {
+		cond += " AND " + u.name(attrCheckedAt) + " = " + u.value(":checkedAt", avS(it.CheckedAt))
+	}
+	return cond, u.names, u.values
+}
+
+// uncountRoute is the org update of a transaction that removes orgID's route for
+// host: the count goes down and routeVersion up. With no route paused it holds on
+// condition that none became paused meanwhile. With routes paused, the removal
+// frees room and the oldest paused route resumes: it lists the org's routes and
+// sets the new pausedFrom, on condition that the routes and the limit are still
+// those it read. exists is false when the org is gone.
+func (s *Store) uncountRoute(ctx context.Context, orgID, host string) (types.TransactWriteItem, bool, error) {
+	st, err := s.readRouteState(ctx, orgID, func(it orgItem) bool { return it.PausedFrom != "" })
+	if err != nil || !st.exists {
+		return types.TransactWriteItem{}, false, err
+	}
+	u := newUpdateExpr()
+	u.set(attrRouteCount, u.name(attrRouteCount)+" - "+u.value(":one", avN(1)))
+	u.set(attrRouteVersion, "if_not_exists("+u.name(attrRouteVersion)+", "+u.value(":zero", avN(0))+") + :one")
+	cond := orgExists
+	if st.listed {
+		keys := slices.DeleteFunc(st.keys, func(k string) bool { return hostOfOrderKey(k) == host })
+		u.setS(attrPausedFrom, pausedFromOf(keys, st.org.RouteLimit))
+		cond += " AND " + routeVersionIs(u, st.org.RouteVersion) +
+			" AND " + u.name(attrRouteLimit) + " = " + u.value(":routeLimit", avN(st.org.RouteLimit))
+	} else {
+		// Nothing paused (or the org is going away): fewer routes pause none.
+		cond += " AND (attribute_not_exists(" + u.name(attrPausedFrom) + ") OR attribute_exists(" + u.name(attrDeleting) + "))"
+	}
+	return s.orgUpdate(orgID, u.expression(), cond, u.names, u.values), true, nil
 }
 
 // ListRoutes pages through orgID's routes in host order, on GSI1, and marks those
@@ -381,7 +437,8 @@ func decodeCursorOf(cursor string, valid func(string) bool) (string, error) {
 // findAttrs are the attributes the redirector needs, and no more: less to read,
 // send and decode on the hot path. createdAt places the route among its org's, to
 // tell whether it is paused.
-var findAttrs = []string{attrHost, attrOrgID, attrTarget, attrStatus, attrKeepPath, attrKeepQuery, attrEnabled, attrCreatedAt}
+var findAttrs = []string{attrHost, attrOrgID, attrTarget, attrStatus, attrKeepPath, attrKeepQuery, attrEnabled, attrCreatedAt,
+	attrHTTPS, attrHSTS, attrDomainState}
 
 // projection is a ProjectionExpression of attrs. Every name goes through a
 // placeholder, since some ("status") are reserved words.

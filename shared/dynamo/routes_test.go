@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -95,7 +96,7 @@ func TestRouteLifecycle(t *testing.T) {
 		t.Errorf("times = %v, %v, want %v exactly", got.CreatedAt, got.UpdatedAt, created)
 	}
 	got.CreatedAt, got.UpdatedAt = r.CreatedAt, r.UpdatedAt
-	if got != r {
+	if !reflect.DeepEqual(got, r) {
 		t.Errorf("GetRoute = %+v, want %+v", got, r)
 	}
 
@@ -116,7 +117,7 @@ func TestRouteLifecycle(t *testing.T) {
 		t.Errorf("UpdatedAt after update = %v, want it set to now", got.UpdatedAt)
 	}
 	got.CreatedAt, got.UpdatedAt = time.Time{}, time.Time{}
-	if got != upd {
+	if !reflect.DeepEqual(got, upd) {
 		t.Errorf("after update GetRoute = %+v, want %+v", got, upd)
 	}
 
@@ -495,7 +496,7 @@ func TestFindRoute(t *testing.T) {
 				t.Fatal(err)
 			}
 			want.UpdatedAt = time.Time{}
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("FindRoute = %+v, want %+v", got, want)
 			}
 		})

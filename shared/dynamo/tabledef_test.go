@@ -55,7 +55,7 @@ func TestTableDefinitionMatchesKeys(t *testing.T) {
 		attrs = append(attrs, aws.ToString(a.AttributeName))
 	}
 	slices.Sort(attrs)
-	if want := []string{k.GSI1PK, k.GSI1SK, k.PK, k.SK}; !slices.Equal(attrs, want) {
+	if want := []string{k.GSI1PK, k.GSI1SK, k.GSI2PK, k.GSI2SK, k.PK, k.SK}; !slices.Equal(attrs, want) {
 		t.Errorf("AttributeDefinitions = %v, want %v", attrs, want)
 	}
 	if ttl == nil || aws.ToString(ttl.AttributeName) != k.TTL || !aws.ToBool(ttl.Enabled) {
@@ -122,8 +122,8 @@ func TestEnsureTable(t *testing.T) {
 	if desc.Table.TableStatus != types.TableStatusActive {
 		t.Errorf("status = %s", desc.Table.TableStatus)
 	}
-	if n := len(desc.Table.GlobalSecondaryIndexes); n != 1 {
-		t.Errorf("%d indexes, want 1", n)
+	if n := len(desc.Table.GlobalSecondaryIndexes); n != 2 {
+		t.Errorf("%d indexes, want 2", n)
 	}
 	ttl, err := client.DescribeTimeToLive(t.Context(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
 	if err != nil {

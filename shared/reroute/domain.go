@@ -214,3 +214,48 @@ func OwnershipRecord(orgID, host string) DNSRecord {
 func RoutingRecord(host, cnameTarget string) DNSRecord {
 	return DNSRecord{Type: "CNAME", Name: host, Value: cnameTarget, Purpose: PurposeRouting}
 }
+
+// ---- the store
+
+// Release is what is left to remove at the edge for a hostname whose route is
+// gone (deleted, released, or its org deleted).
+type Release struct {
+	Host string
+	Refs EdgeRefs
+	// OrgID and RouteCreatedAt name the route it came from.
+	OrgID          string
+	RouteCreatedAt time.Time
+	NextCheckAt    time.Time
+	Failures       int
+}
+
+// DomainWork is one thing due: a route's domain to advance, or a release to carry on.
+type DomainWork struct {
+	Route   *Route
+	Release *Release
+}
+
+// DomainStore keeps the domain side of routes.
+type DomainStore interface {
+	// SaveDomain stores next as r's domain if the route is still the one read as r
+	// (same org and creation) and its domain unchanged since (same CheckedAt):
+	// CodeConflict "domain_changed" if it changed, CodeNotFound if it is gone.
+	SaveDomain(ctx context.Context, r Route, next Domain) error
+	// DueDomains lists up to limit routes and releases due at or before now, the
+	// most overdue first.
+	DueDomains(ctx context.Context, now time.Time, limit int) ([]DomainWork, error)
+	// ReleaseRoute removes r from its org, as DeleteRoute does (its edge refs
+	// queued for release), if it is still as read and unverified; CodeConflict
+	// "route_verified" if it was verified meanwhile.
+	ReleaseRoute(ctx context.Context, r Route) error
+	// SaveRelease records what is left of rel after a step (next); zero refs
+	// finish it. It holds only if the release is still as read.
+	SaveRelease(ctx context.Context, rel Release, next Release) error
+	// ClaimRoute gives held's hostname to claimant in one transaction: held,
+	// another org's route, is removed from its org if still as read and
+	// unverified, and claimant is stored and counted on its org within its plan
+	// (CodeLimit "plan_limit_reached"), keeping the hostname's edge refs.
+	// CodeConflict "route_verified" if held was verified meanwhile,
+	// "host_taken" if it changed hands.
+	ClaimRoute(ctx context.Context, held, claimant Route) error
+}
