@@ -122,6 +122,9 @@ type Edge interface {
 	// is disabled, then deleted once the edge has deployed that), and returns what
 	// is left: zero refs once nothing is.
 	Release(ctx context.Context, host string, refs EdgeRefs) (EdgeRefs, error)
+	// VerifyDNS asks the edge whether host's DNS reaches it (CloudFront's own
+	// check); reason says what is wrong, in words a customer can act on.
+	VerifyDNS(ctx context.Context, host string, refs EdgeRefs) (ok bool, reason string, err error)
 }
 
 // ---- DNS
