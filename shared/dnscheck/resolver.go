@@ -282,18 +282,37 @@ func (r *Resolver) exchange(ctx context.Context, name string, qtype uint16) (*dn
 // exchangeOne asks one server once, within the timeout and ctx: the connection
 // is closed when ctx ends, which the client's deadlines alone would not notice.
 func (r *Resolver) exchangeOne(ctx context.Context, c *dns.Client, q *dns.Msg, server string) (*dns.Msg, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	qctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	conn, err := c.DialContext(ctx, server)
-	if err != nil {
-		return nil, err
+	conn, err := c.DialContext(qctx, server)
+	if err == nil {
+		defer conn.Close()
+		stop := context.AfterFunc(qctx, func() { conn.Close() })
+		defer stop()
+		var m *dns.Msg
+		if m, _, err = c.ExchangeWithConnContext(qctx, q, conn); err == nil {
+			return m, nil
+		}
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	m, _, err := c.ExchangeWithConnContext(ctx, q, conn)
-	if err != nil && ctx.Err() != nil {
-		return nil, fmt.Errorf("%w (%w)", ctx.Err(), err)
+	// The connection's deadline and the context's timer end at the same moment:
+	// say which ended the query, whichever noticed first.
+	if cerr := ended(ctx); cerr != nil {
+		return nil, fmt.Errorf("%w (%w)", cerr, err)
 	}
-	return m, err
+	if ended(qctx) != nil {
+		return nil, fmt.Errorf("no answer within %v (%w)", r.timeout, err)
+	}
+	return nil, err
+}
+
+// ended is ctx's error, or DeadlineExceeded once its deadline has passed even if
+// its timer has not fired yet.
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }

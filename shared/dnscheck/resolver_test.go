@@ -221,7 +221,7 @@ func TestLookupErrors(t *testing.T) {
 		{name: "refused", servers: []string{refusing}, query: "www.right.example", wantErr: "REFUSED", within: time.Second},
 		{name: "servfail everywhere", servers: []string{failingAll, refusing}, query: "www.right.example", wantErr: "SERVFAIL", within: time.Second},
 		{name: "never answers", servers: []string{dead}, timeout: 150 * time.Millisecond, query: "www.right.example",
-			wantErr: "timeout", within: 600 * time.Millisecond},
+			wantErr: "no answer within 150ms", within: 600 * time.Millisecond},
 		{name: "the call's deadline comes first", servers: []string{dead}, timeout: 10 * time.Second, ctx: 150 * time.Millisecond,
 			query: "www.right.example", wantErr: "deadline exceeded", within: 600 * time.Millisecond},
 		{name: "next server after a silent one", servers: []string{dead, good}, timeout: 100 * time.Millisecond,
@@ -284,15 +284,6 @@ func TestLookupStopsWhenCanceled(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("took %v after the context was canceled", took)
-	}
-}
-
-func TestNewReadsTheSystemResolvers(t *testing.T) {
-	t.Parallel()
-	// With no servers configured, New reads /etc/resolv.conf or falls back to
-	// public resolvers; either way it answers something rather than panicking.
-	if r := dnscheck.New(dnscheck.Config{}); r == nil {
-		t.Fatal("New returned nil")
 	}
 }
 

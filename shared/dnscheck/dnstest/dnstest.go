@@ -1,0 +1,110 @@
+// Package dnstest serves DNS records from memory on loopback, for tests of code
+// that looks hostnames up: a real DNS server that the real resolver asks.
+package dnstest
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// Server answers from the records it was given, like a recursive resolver that
+// sees only them: a name with no records at all is NXDOMAIN, a CNAME is answered
+// on its own (the resolver follows it), anything else by type.
+type Server struct {
+	// Addr is the server's "host:port", UDP and TCP.
+	Addr string
+
+	mu      sync.Mutex
+	records map[string][]dns.RR // by lower-case FQDN
+}
+
+// Start serves until the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{records: map[string][]dns.RR{}}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Addr = pc.LocalAddr().String()
+	udp := &dns.Server{PacketConn: pc, Handler: s}
+	tcp := &dns.Server{Listener: ln, Handler: s}
+	go func() { _ = udp.ActivateAndServe() }()
+	go func() { _ = tcp.ActivateAndServe() }()
+	t.Cleanup(func() {
+		_ = udp.Shutdown()
+		_ = tcp.Shutdown()
+	})
+	return s
+}
+
+// Set replaces the records of each name and type given, in zone-file syntax
+// ("www.example.com. 60 IN CNAME d1.cloudfront.net.").
+func (s *Server) Set(t testing.TB, records ...string) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	replaced := map[string]bool{}
+	for _, text := range records {
+		rr, err := dns.NewRR(text)
+		if err != nil {
+			t.Fatalf("record %q: %v", text, err)
+		}
+		name := strings.ToLower(rr.Header().Name)
+		key := name + "/" + dns.TypeToString[rr.Header().Rrtype]
+		if !replaced[key] {
+			replaced[key] = true
+			s.records[name] = dropType(s.records[name], rr.Header().Rrtype)
+		}
+		s.records[name] = append(s.records[name], rr)
+	}
+}
+
+// Remove deletes every record of name.
+func (s *Server) Remove(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.records, strings.ToLower(dns.Fqdn(name)))
+}
+
+func dropType(rrs []dns.RR, t uint16) []dns.RR {
+	out := rrs[:0:0]
+	for _, rr := range rrs {
+		if rr.Header().Rrtype != t {
+			out = append(out, rr)
+		}
+	}
+	return out
+}
+
+// ServeDNS answers one query.
+func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	m := new(dns.Msg)
+	m.SetReply(req)
+	m.RecursionAvailable = true
+	if len(req.Question) == 1 {
+		q := req.Question[0]
+		s.mu.Lock()
+		rrs, ok := s.records[strings.ToLower(q.Name)]
+		s.mu.Unlock()
+		switch {
+		case !ok:
+			m.Rcode = dns.RcodeNameError
+		default:
+			for _, rr := range rrs {
+				if rr.Header().Rrtype == q.Qtype || rr.Header().Rrtype == dns.TypeCNAME && q.Qtype != dns.TypeCNAME {
+					m.Answer = append(m.Answer, rr)
+				}
+			}
+		}
+	}
+	_ = w.WriteMsg(m)
+}
