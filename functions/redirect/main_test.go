@@ -68,6 +68,16 @@ func addRoute(t *testing.T, store *dynamo.Store, host, target string, keep bool)
 	}
 }
 
+// putRoute stores r for the e2e org, as the API would once its domain moved on.
+func putRoute(t *testing.T, store *dynamo.Store, r reroute.Route) {
+	t.Helper()
+	now := time.Now().UTC()
+	r.OrgID, r.Status, r.Enabled, r.CreatedAt, r.UpdatedAt = "org-e2e", 301, true, now, now
+	if err := store.CreateRoute(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func invoke(t *testing.T, rt *lambdatest.Runtime, payload []byte) events.LambdaFunctionURLResponse {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -132,7 +142,7 @@ func TestBootstrapAnswersSampleEvents(t *testing.T) {
 		{"redirect-healthz.json", eventFile(t, "redirect-healthz.json"), 200, "", "no-store", `{"status":"ok"}`},
 		// A plain-HTTP viewer is upgraded only for a route with HTTPS redirect whose
 		// domain is active at the edge; this route's domain is not (the upgrade
-		// itself is tested in shared/redirect).
+		// is tested below and in shared/redirect).
 		{"plain-HTTP viewer, domain not active: no upgrade", eventWith(t, map[string]string{"cloudfront-forwarded-proto": "http"}),
 			301, "https://new.example.org/some/path?x=1&utm_source=mail", "public, max-age=3600", "Redirecting"},
 	}
@@ -147,6 +157,36 @@ func TestBootstrapAnswersSampleEvents(t *testing.T) {
 			}
 			if v, ok := out.Headers["strict-transport-security"]; ok {
 				t.Errorf("a route without HSTS answered Strict-Transport-Security %q", v)
+			}
+		})
+	}
+}
+
+func TestBootstrapUpgradesPlainHTTP(t *testing.T) {
+	rt, store, _ := startFunction(t, nil)
+	putRoute(t, store, reroute.Route{Host: "up.example.com", Target: "https://new.example.org/", KeepPath: true, KeepQuery: true,
+		HTTPSRedirect: true, HSTS: true, Domain: reroute.Domain{State: reroute.DomainActive}})
+	putRoute(t, store, reroute.Route{Host: "pending.example.com", Target: "https://new.example.org/",
+		HTTPSRedirect: true, HSTS: true, Domain: reroute.Domain{State: reroute.DomainPendingCertificate}})
+
+	tests := []struct {
+		name, host, proto      string
+		location, cacheControl string
+		hsts                   string
+	}{
+		{"http viewer of an active domain: upgrade", "up.example.com", "http",
+			"https://up.example.com/some/path?x=1&utm_source=mail", "public, max-age=3600", ""},
+		{"https viewer: the route's redirect, with HSTS", "up.example.com", "https",
+			"https://new.example.org/some/path?x=1&utm_source=mail", "public, max-age=3600", "max-age=31536000"},
+		{"http viewer of a domain without its certificate: no upgrade", "pending.example.com", "http",
+			"https://new.example.org/", "public, max-age=3600", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := invoke(t, rt, eventWith(t, map[string]string{"x-forwarded-host": tt.host, "cloudfront-forwarded-proto": tt.proto}))
+			if out.StatusCode != 301 || out.Headers["location"] != tt.location || out.Headers["cache-control"] != tt.cacheControl ||
+				out.Headers["strict-transport-security"] != tt.hsts {
+				t.Errorf("got %d %v, want 301 location=%q cache-control=%q hsts=%q", out.StatusCode, out.Headers, tt.location, tt.cacheControl, tt.hsts)
 			}
 		})
 	}
