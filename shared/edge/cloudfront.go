@@ -239,6 +239,12 @@ func (e *CloudFront) managedCertificate(ctx context.Context, host string, t tena
 	// ask for a new one; CloudFront validates it over HTTP through the tenant.
 	in := updateInput(t)
 	in.ManagedCertificateRequest = managedCertificateRequest(host)
+	if c := in.Customizations; c != nil && c.Certificate != nil {
+		// A tenant takes its own certificate or a managed one, not both.
+		cc := *c
+		cc.Certificate = nil
+		in.Customizations = &cc
+	}
 	if _, err := e.cf.UpdateDistributionTenant(ctx, in); err != nil {
 		return e.fail(host, "request a new certificate", err)
 	}

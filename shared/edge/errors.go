@@ -25,6 +25,11 @@ func (e *CloudFront) fail(host, doing string, err error) error {
 			re := reroute.Errorf(reroute.CodeInvalid, "domain_refused", "CloudFront refused %s: %s", host, ae.ErrorMessage())
 			re.Err = err
 			return re
+		case "PreconditionFailed", "InvalidIfMatchVersion":
+			// Changed between our read and our write: the next attempt reads it afresh.
+			re := reroute.Errorf(reroute.CodeUnavailable, "edge_unavailable", "the CDN's record of %s changed meanwhile; try again", host)
+			re.Err = err
+			return re
 		case "EntityLimitExceeded", "LimitExceededException":
 			// The operator must raise the account's quota; until then, retrying later is all there is.
 			re := reroute.Errorf(reroute.CodeUnavailable, "edge_limit", "the CDN takes no more custom domains for now: the operator must raise its quota")
@@ -42,8 +47,9 @@ func (e *CloudFront) fail(host, doing string, err error) error {
 	return re
 }
 
-// throttleCodes are the codes AWS answers a caller going too fast with.
-var throttleCodes = map[string]bool{
+// transientCodes are the codes AWS answers a caller going too fast, or a
+// request it failed itself, with.
+var transientCodes = map[string]bool{
 	"Throttling": true, "ThrottlingException": true, "ThrottledException": true,
 	"RequestThrottled": true, "RequestThrottledException": true, "TooManyRequestsException": true,
 	"RequestLimitExceeded": true, "SlowDown": true, "ServiceUnavailable": true,
@@ -54,7 +60,7 @@ var throttleCodes = map[string]bool{
 // errors a later attempt can get past.
 func unavailable(err error) bool {
 	var ae smithy.APIError
-	if errors.As(err, &ae) && (throttleCodes[ae.ErrorCode()] || ae.ErrorFault() == smithy.FaultServer) {
+	if errors.As(err, &ae) && (transientCodes[ae.ErrorCode()] || ae.ErrorFault() == smithy.FaultServer) {
 		return true
 	}
 	var re *awshttp.ResponseError
