@@ -85,6 +85,30 @@ func dropType(rrs []dns.RR, t uint16) []dns.RR {
 	return out
 }
 
+// lookup finds name's records, or a wildcard's above it, copied under name.
+func (s *Server) lookup(name string) ([]dns.RR, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rrs, ok := s.records[name]; ok {
+		return rrs, true
+	}
+	for parent := name; ; {
+		_, rest, found := strings.Cut(parent, ".")
+		if !found || rest == "" {
+			return nil, false
+		}
+		if rrs, ok := s.records["*."+rest]; ok {
+			out := make([]dns.RR, len(rrs))
+			for i, rr := range rrs {
+				out[i] = dns.Copy(rr)
+				out[i].Header().Name = name
+			}
+			return out, true
+		}
+		parent = rest
+	}
+}
+
 // ServeDNS answers one query.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	m := new(dns.Msg)
@@ -92,9 +116,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	m.RecursionAvailable = true
 	if len(req.Question) == 1 {
 		q := req.Question[0]
-		s.mu.Lock()
-		rrs, ok := s.records[strings.ToLower(q.Name)]
-		s.mu.Unlock()
+		rrs, ok := s.lookup(strings.ToLower(q.Name))
 		switch {
 		case !ok:
 			m.Rcode = dns.RcodeNameError
