@@ -26,14 +26,7 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{records: map[string][]dns.RR{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, ln := listen(t)
 	s.Addr = pc.LocalAddr().String()
 	udp := &dns.Server{PacketConn: pc, Handler: s}
 	tcp := &dns.Server{Listener: ln, Handler: s}
@@ -44,6 +37,26 @@ func Start(t testing.TB) *Server {
 		_ = tcp.Shutdown()
 	})
 	return s
+}
+
+// listen opens UDP and TCP on one loopback port: the UDP port is chosen by the
+// system, and another program may hold its TCP twin, so it tries a few.
+func listen(t testing.TB) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		_ = pc.Close()
+		if attempt == 20 {
+			t.Fatal(err)
+		}
+	}
 }
 
 // Set replaces the records of each name and type given, in zone-file syntax
