@@ -41,7 +41,10 @@ import (
 	"github.com/dnsreroute/dnsreroute"
 	"github.com/dnsreroute/dnsreroute/shared/auth"
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
+	"github.com/dnsreroute/dnsreroute/shared/dnscheck"
+	"github.com/dnsreroute/dnsreroute/shared/domains"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
+	"github.com/dnsreroute/dnsreroute/shared/edge"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
@@ -213,10 +216,14 @@ func newAPI(ctx context.Context, issuerURL string, store *dynamo.Store, log *slo
 	if err != nil {
 		return nil, nil, err
 	}
+	// As in `make dev`: the local edge, and DNS asked briefly.
+	doms := domains.New(store, edge.NewLocal(), dnscheck.New(dnscheck.Config{Timeout: 700 * time.Millisecond}),
+		domains.Config{CNAMETarget: serviceHost}, time.Now, rand.Reader, log)
 	api := httpapi.NewServer(httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
-		Auth:  auth.NewAuthenticator(verifier, store, time.Now, log),
-		Plans: reroute.DefaultCatalog(),
+		Domains: doms,
+		Auth:    auth.NewAuthenticator(verifier, store, time.Now, log),
+		Plans:   reroute.DefaultCatalog(),
 		Config: httpapi.Config{
 			CORSOrigins: []string{issuerURL},
 			CNAMETarget: serviceHost,

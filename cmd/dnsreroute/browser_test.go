@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/dnsreroute/dnsreroute/shared/dnscheck/dnstest"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
 	"github.com/dnsreroute/dnsreroute/shared/redirect"
@@ -232,14 +233,22 @@ func startLocalStack(t *testing.T, dist string) (apiURL, redirectURL string) {
 	noEnv := func(string) string { return "" }
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	h, err := devAPI(ctx, apiURL, store, os.DirFS(dist), noEnv, log)
+	// DNS from a server of the test's own: hostnames the test never sets do not exist.
+	dnsServer := dnstest.Start(t)
+	doms := devDomains(store, func(k string) string {
+		if k == "DNS_SERVERS" {
+			return dnsServer.Addr
+		}
+		return ""
+	}, log)
+	h, err := devAPI(ctx, apiURL, store, doms, os.DirFS(dist), noEnv, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	serve(t, apiLn, h)
 
 	resolver := redirect.NewResolver(store, redirect.Config{
-		ServiceHost: devServiceHost, PositiveTTL: time.Second, NegativeTTL: time.Second,
+		ServiceHost: devServiceHost, PositiveTTL: time.Second, NegativeTTL: time.Second, NoHTTPS: true,
 	}, time.Now, log)
 	redirLn := listen(t)
 	serve(t, redirLn, redirect.NewHandler(resolver, false))

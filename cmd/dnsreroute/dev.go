@@ -12,13 +12,17 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/dnsreroute/dnsreroute"
 	"github.com/dnsreroute/dnsreroute/shared/auth"
 	"github.com/dnsreroute/dnsreroute/shared/billing"
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
+	"github.com/dnsreroute/dnsreroute/shared/dnscheck"
+	"github.com/dnsreroute/dnsreroute/shared/domains"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
+	"github.com/dnsreroute/dnsreroute/shared/edge"
 	"github.com/dnsreroute/dnsreroute/shared/envconfig"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
@@ -70,18 +74,22 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	store := dynamo.New(client, *table)
 	// Short TTLs so that a route added through the API answers within a second.
+	// Short TTLs so that a route added through the API answers within a second;
+	// no HTTPS here, so no route is sent to it.
 	resolver := redirect.NewResolver(store, redirect.Config{
 		ServiceHost: devServiceHost,
 		PositiveTTL: time.Second,
 		NegativeTTL: time.Second,
+		NoHTTPS:     true,
 	}, time.Now, log)
+	doms := devDomains(store, getenv, log)
 	var dist iofs.FS
 	if st, err := os.Stat(*webDir); err == nil && st.IsDir() {
 		dist = os.DirFS(*webDir)
 	} else {
 		log.Warn("the dashboard is not built: run make web", "dir", *webDir)
 	}
-	apiHandler, err := devAPI(ctx, "http://"+*apiAddr, store, dist, getenv, log)
+	apiHandler, err := devAPI(ctx, "http://"+*apiAddr, store, doms, dist, getenv, log)
 	if err != nil {
 		return err
 	}
@@ -106,6 +114,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
   health          http://localhost:%[2]s/healthz
   DynamoDB Local  %[3]s   table %[4]s, data in %[5]s
 `, ln.Addr(), portOf(ln.Addr()), ddb.Endpoint(), *table, *dataDir, apiLn.Addr())
+	go runDomainWorker(ctx, doms, devWorkerPeriod, log)
 	errs := make(chan error, 2)
 	go func() { errs <- serveUntilDone(ctx, apiSrv, apiLn) }()
 	go func() { errs <- serveUntilDone(ctx, srv, ln) }()
@@ -122,7 +131,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 // webhook is served at /webhooks/stripe with STRIPE_WEBHOOK_SECRET, or a local
 // secret, and POST /dev/stripe-events signs an event with that secret and delivers
 // it there, so a plan change can be seen without a Stripe account.
-func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, dist iofs.FS, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
+func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms reroute.Domains, dist iofs.FS, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
 	env := envconfig.New(getenv)
 	settings, err := billing.ReadSettings(ctx, env, func(_ context.Context, v string) (string, error) { return v, nil })
 	if err != nil {
@@ -152,6 +161,7 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, dist iof
 	api := httpapi.NewServer(httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Payments: payments,
+		Domains:  doms,
 		Auth:     auth.NewAuthenticator(verifier, store, time.Now, log),
 		Plans:    settings.Plans,
 		Config: httpapi.Config{
@@ -178,6 +188,43 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, dist iof
 		APIURL: issuerURL + "/v1", Issuer: issuerURL, ClientID: devAudience, CNAMETarget: devServiceHost,
 	}))
 	return mux, nil
+}
+
+// devWorkerPeriod is how often the local stack runs the domain worker (every
+// few minutes on AWS).
+const devWorkerPeriod = 15 * time.Second
+
+// devDomains is the domain lifecycle of the local stack: the local edge, which
+// serves a hostname at once (there is no CDN), and public DNS through the
+// machine's resolvers (or DNS_SERVERS, "host:port,..."), asked briefly so that an
+// offline machine answers "could not be looked up" without a wait.
+func devDomains(store *dynamo.Store, getenv func(string) string, log *slog.Logger) *domains.Service {
+	var servers []string
+	if v := getenv("DNS_SERVERS"); v != "" {
+		servers = strings.Split(v, ",")
+	}
+	res := dnscheck.New(dnscheck.Config{Servers: servers, Timeout: 700 * time.Millisecond})
+	return domains.New(store, edge.NewLocal(), res, domains.Config{CNAMETarget: devServiceHost}, time.Now, rand.Reader, log)
+}
+
+// runDomainWorker runs the domain worker every period until ctx ends, as the
+// scheduled function does on AWS.
+func runDomainWorker(ctx context.Context, doms *domains.Service, period time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			st, err := doms.Run(ctx)
+			if err != nil {
+				log.Warn("domain worker run failed", "err", err)
+			} else if st.Due > 0 {
+				log.Info("domain worker run", "due", st.Due, "advanced", st.Advanced, "active", st.Active, "released", st.Released, "removed", st.Removed)
+			}
+		}
+	}
 }
 
 func envOr(getenv func(string) string, name, def string) string {

@@ -51,6 +51,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		// the live heap costs a few MB and cuts collections fourfold.
 		debug.SetGCPercent(400)
 	}
+	// This server speaks plain HTTP: only behind a proxy that terminates TLS (and
+	// says so in X-Forwarded-Proto) may a route send a request to HTTPS.
+	cfg.NoHTTPS = !trust
 	resolver := redirect.NewResolver(dynamo.New(devstack.NewDynamoDBClient(endpoint), table), cfg, time.Now, log)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -80,7 +80,7 @@ func TestWebHandler(t *testing.T) {
 // The dashboard must not hide the API, the webhook, the dev endpoints or the
 // dev issuer, all served on the same address.
 func TestDevAPIRoutesAroundTheDashboard(t *testing.T) {
-	h, err := devAPI(context.Background(), "http://127.0.0.1:8080", nil, testDist, func(string) string { return "" }, discardLogger())
+	h, err := devAPI(context.Background(), "http://127.0.0.1:8080", nil, nil, testDist, func(string) string { return "" }, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,10 @@ import (
 
 	"github.com/dnsreroute/dnsreroute/shared/auth"
 	"github.com/dnsreroute/dnsreroute/shared/billing"
+	"github.com/dnsreroute/dnsreroute/shared/dnscheck"
+	"github.com/dnsreroute/dnsreroute/shared/domains"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
+	"github.com/dnsreroute/dnsreroute/shared/edge"
 	"github.com/dnsreroute/dnsreroute/shared/envconfig"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
@@ -50,6 +53,16 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		ServiceHost: serviceHost,
 	}
 	endpoint := env.String("DYNAMODB_ENDPOINT", "") // DynamoDB Local in tests; unset on AWS
+	domainCfg := domains.Config{
+		CNAMETarget: apiCfg.CNAMETarget,
+		Policy:      reroute.DomainPolicy{ReleaseAfter: env.Duration("RELEASE_AFTER", reroute.DefaultReleaseAfter)},
+	}
+	edgeCfg := edge.Config{
+		DistributionID:    env.Required("DISTRIBUTION_ID"),
+		ConnectionGroupID: env.Required("CONNECTION_GROUP_ID"),
+		Endpoint:          env.String("EDGE_ENDPOINT", ""), // the AWS fake in tests; unset on AWS
+	}
+	dnsCfg := dnscheck.Config{Servers: env.List("DNS_SERVERS")}
 	log := logging.New(stderr, logging.ParseLevel(env.String("LOG_LEVEL", "info")))
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -73,9 +86,11 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("OIDC issuer %s: %w", jwtCfg.Issuer, err)
 	}
+	doms := domains.New(store, edge.NewCloudFront(awsCfg, edgeCfg), dnscheck.New(dnsCfg), domainCfg, time.Now, rand.Reader, log)
 	handler := httpapi.NewServer(httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Payments: payments,
+		Domains:  doms,
 		Auth:     auth.NewAuthenticator(verifier, store, time.Now, log),
 		Plans:    settings.Plans,
 		Config:   apiCfg,

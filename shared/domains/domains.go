@@ -51,6 +51,8 @@ const (
 	removalRecheck = time.Minute
 )
 
+var _ reroute.Domains = (*Service)(nil)
+
 // Service runs the domain lifecycle. It is safe for concurrent use.
 type Service struct {
 	store Store
@@ -192,21 +194,24 @@ func (s *Service) nonce() string {
 	return "dnsreroute-probe-" + hex.EncodeToString(b)
 }
 
-// Check is a DNS check a customer asked for: the findings, the edge's own view
-// among them, and the route moved on by what they showed.
-type Check struct {
-	Findings []reroute.Finding
-	OK       bool
-	Route    reroute.Route
+// Refresh advances r now and returns the route as stored; a released route is
+// CodeNotFound.
+func (s *Service) Refresh(ctx context.Context, r reroute.Route) (reroute.Route, error) {
+	res, err := s.Advance(ctx, r)
+	if err == nil && res.Released {
+		return reroute.Route{}, reroute.Errorf(reroute.CodeNotFound, "route_not_found", "no such route")
+	}
+	return res.Route, err
 }
 
-// Check advances r now and says what is right and wrong with its DNS.
-func (s *Service) Check(ctx context.Context, r reroute.Route) (Check, error) {
+// Check advances r now and says what is right and wrong with its DNS, the edge's
+// own view among it.
+func (s *Service) Check(ctx context.Context, r reroute.Route) (reroute.DomainCheck, error) {
 	res, err := s.Advance(ctx, r)
 	if err != nil {
-		return Check{}, err
+		return reroute.DomainCheck{}, err
 	}
-	out := Check{Route: res.Route}
+	out := reroute.DomainCheck{Route: res.Route}
 	switch {
 	case res.DNS != nil:
 		out.Findings = slices.Clone(res.DNS.Findings)
@@ -285,9 +290,14 @@ func (s *Service) Claim(ctx context.Context, held, claimant reroute.Route) (rero
 
 // RunStats counts what one Run did.
 type RunStats struct {
-	Due, Advanced, Active, Released, Removed, Errors int
+	Due      int `json:"due"`
+	Advanced int `json:"advanced"`
+	Active   int `json:"active"` // of those advanced, active now
+	Released int `json:"released"`
+	Removed  int `json:"removed"` // releases finished: nothing left at the edge
+	Errors   int `json:"errors"`
 	// Stopped says why the run ended before the end of what was due, if it did.
-	Stopped string
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // Run takes on what is due now, up to BatchSize items, one at a time: it

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dnsreroute/dnsreroute/shared/auth"
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
+	"github.com/dnsreroute/dnsreroute/shared/dnscheck/dnstest"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
@@ -52,10 +53,11 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	authn := auth.NewAuthenticator(verifier, store, time.Now, log)
 	h := httpapi.NewServer(httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
-		Auth:   authn,
-		Plans:  reroute.DefaultCatalog(),
-		Config: httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget},
-		Log:    log, Now: time.Now, Rand: rand.Reader,
+		Domains: newDomains(store, dnstest.Start(b), log),
+		Auth:    authn,
+		Plans:   reroute.DefaultCatalog(),
+		Config:  httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget},
+		Log:     log, Now: time.Now, Rand: rand.Reader,
 	})
 
 	e := &benchEnv{h: h, auth: authn, org: "org_bench", host: "www.bench.example.com"}

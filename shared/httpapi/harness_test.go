@@ -16,8 +16,12 @@ import (
 
 	"github.com/dnsreroute/dnsreroute/shared/auth"
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
+	"github.com/dnsreroute/dnsreroute/shared/dnscheck"
+	"github.com/dnsreroute/dnsreroute/shared/dnscheck/dnstest"
+	"github.com/dnsreroute/dnsreroute/shared/domains"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
+	"github.com/dnsreroute/dnsreroute/shared/edge"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
@@ -38,6 +42,7 @@ type apiEnv struct {
 	issuer  *devstack.DevIssuer
 	checker *openAPIChecker
 	logs    *lockedBuffer
+	dns     *dnstest.Server // the DNS the API's domain checks ask
 }
 
 func newAPIEnv(t *testing.T) *apiEnv {
@@ -66,18 +71,27 @@ func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
 	}
 	logs := &lockedBuffer{}
 	log := logging.New(logs, slog.LevelInfo)
+	dnsServer := dnstest.Start(t)
 	deps := httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
-		Auth:   auth.NewAuthenticator(verifier, store, time.Now, log),
-		Plans:  reroute.DefaultCatalog(),
-		Config: httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget},
-		Log:    log, Now: time.Now, Rand: rand.Reader,
+		Domains: newDomains(store, dnsServer, log),
+		Auth:    auth.NewAuthenticator(verifier, store, time.Now, log),
+		Plans:   reroute.DefaultCatalog(),
+		Config:  httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget},
+		Log:     log, Now: time.Now, Rand: rand.Reader,
 	}
 	if mutate != nil {
 		mutate(&deps)
 	}
 	h := httpapi.NewServer(deps)
-	return &apiEnv{t: t, h: h, store: store, issuer: issuer, checker: newOpenAPIChecker(t), logs: logs}
+	return &apiEnv{t: t, h: h, store: store, issuer: issuer, checker: newOpenAPIChecker(t), logs: logs, dns: dnsServer}
+}
+
+// newDomains is the domain lifecycle on the local edge (a hostname is served at
+// once) with DNS from a server of the test's own.
+func newDomains(store *dynamo.Store, dnsServer *dnstest.Server, log *slog.Logger) *domains.Service {
+	res := dnscheck.New(dnscheck.Config{Servers: []string{dnsServer.Addr}, Timeout: time.Second})
+	return domains.New(store, edge.NewLocal(), res, domains.Config{CNAMETarget: cnameTarget}, time.Now, rand.Reader, log)
 }
 
 func (e *apiEnv) token(email string) string {

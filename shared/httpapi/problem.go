@@ -18,6 +18,10 @@ type problem struct {
 	Code      string               `json:"code"`
 	Fields    []reroute.FieldError `json:"fields,omitempty"`
 	RequestID string               `json:"requestId,omitempty"`
+	// Claimable and OwnershipRecord explain a host_taken refusal: whether the
+	// hostname may be claimed, and the TXT record that proves control of it.
+	Claimable       *bool          `json:"claimable,omitempty"`
+	OwnershipRecord *dnsRecordJSON `json:"ownershipRecord,omitempty"`
 }
 
 const problemBase = "https://dnsreroute.dev/problems/"
@@ -68,6 +72,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		}
 	case errors.As(err, &de):
 		p.Status, p.Code, p.Detail, p.Fields = statusOf(de.Code), de.Reason, de.Message, de.Fields
+		var ce *claimError
+		if errors.As(err, &ce) {
+			p.Claimable, p.OwnershipRecord = &ce.claimable, &ce.record
+		}
 		if p.Code == "" {
 			p.Code = string(de.Code)
 		}

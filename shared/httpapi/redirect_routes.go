@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -8,50 +10,93 @@ import (
 )
 
 type dnsRecordJSON struct {
-	Type  string `json:"type"`
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Purpose string `json:"purpose"`
+}
+
+func toRecordJSON(r reroute.DNSRecord) dnsRecordJSON { return dnsRecordJSON(r) }
+
+// domainJSON is where the route's hostname stands at the edge.
+type domainJSON struct {
+	State     reroute.DomainState `json:"state"`
+	Reason    string              `json:"reason"`
+	Verified  bool                `json:"verified"`
+	ReleaseAt *time.Time          `json:"releaseAt,omitempty"` // only while unverified
+	CheckedAt *time.Time          `json:"checkedAt,omitempty"`
 }
 
 type routeJSON struct {
-	Host        string          `json:"host"`
-	Target      string          `json:"target"`
-	Status      int             `json:"status"`
-	KeepPath    bool            `json:"keepPath"`
-	KeepQuery   bool            `json:"keepQuery"`
-	Enabled     bool            `json:"enabled"`
-	Paused      bool            `json:"paused"` // beyond the plan's limit: answers "not configured"
-	CNAMETarget string          `json:"cnameTarget"`
-	DNSRecords  []dnsRecordJSON `json:"dnsRecords"`
-	CreatedAt   time.Time       `json:"createdAt"`
-	UpdatedAt   time.Time       `json:"updatedAt"`
+	Host          string     `json:"host"`
+	Target        string     `json:"target"`
+	Status        int        `json:"status"`
+	KeepPath      bool       `json:"keepPath"`
+	KeepQuery     bool       `json:"keepQuery"`
+	Enabled       bool       `json:"enabled"`
+	Paused        bool       `json:"paused"` // beyond the plan's limit: answers "not configured"
+	HTTPSRedirect bool       `json:"httpsRedirect"`
+	HSTS          bool       `json:"hsts"`
+	Domain        domainJSON `json:"domain"`
+	CNAMETarget   string     `json:"cnameTarget"`
+	// DNSRecords are the records to create: the routing CNAME, then any
+	// certificate validation records.
+	DNSRecords      []dnsRecordJSON `json:"dnsRecords"`
+	OwnershipRecord dnsRecordJSON   `json:"ownershipRecord"`
+	CreatedAt       time.Time       `json:"createdAt"`
+	UpdatedAt       time.Time       `json:"updatedAt"`
 }
 
 func (s *server) toRouteJSON(r reroute.Route) routeJSON {
-	return routeJSON{
+	out := routeJSON{
 		Host: r.Host, Target: r.Target, Status: r.Status, KeepPath: r.KeepPath, KeepQuery: r.KeepQuery,
-		Enabled: r.Enabled, Paused: r.Paused, CNAMETarget: s.Config.CNAMETarget,
-		DNSRecords: []dnsRecordJSON{{Type: "CNAME", Name: r.Host, Value: s.Config.CNAMETarget}},
-		CreatedAt:  r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Enabled: r.Enabled, Paused: r.Paused, HTTPSRedirect: r.HTTPSRedirect, HSTS: r.HSTS,
+		Domain:          domainJSON{State: r.Domain.State, Reason: r.Domain.Reason, Verified: r.Domain.Verified()},
+		CNAMETarget:     s.Config.CNAMETarget,
+		DNSRecords:      []dnsRecordJSON{toRecordJSON(reroute.RoutingRecord(r.Host, s.Config.CNAMETarget))},
+		OwnershipRecord: toRecordJSON(reroute.OwnershipRecord(r.OrgID, r.Host)),
+		CreatedAt:       r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
+	if out.Domain.State == "" {
+		out.Domain.State = reroute.DomainPendingDNS
+	}
+	if !r.Domain.Verified() && !r.Domain.ReleaseAt.IsZero() {
+		t := r.Domain.ReleaseAt
+		out.Domain.ReleaseAt = &t
+	}
+	if !r.Domain.CheckedAt.IsZero() {
+		t := r.Domain.CheckedAt
+		out.Domain.CheckedAt = &t
+	}
+	for _, rec := range r.Domain.CertificateRecords {
+		out.DNSRecords = append(out.DNSRecords, toRecordJSON(rec))
+	}
+	return out
 }
 
 type routeInput struct {
-	Host      string `json:"host"`
-	Target    string `json:"target"`
-	Status    int    `json:"status"`
-	KeepPath  bool   `json:"keepPath"`
-	KeepQuery bool   `json:"keepQuery"`
-	Enabled   *bool  `json:"enabled"`
+	Host          string `json:"host"`
+	Target        string `json:"target"`
+	Status        int    `json:"status"`
+	KeepPath      bool   `json:"keepPath"`
+	KeepQuery     bool   `json:"keepQuery"`
+	Enabled       *bool  `json:"enabled"`
+	HTTPSRedirect *bool  `json:"httpsRedirect"`
+	HSTS          bool   `json:"hsts"`
+	// Claim takes the hostname from another account's unverified route, once this
+	// org's ownership record is in DNS.
+	Claim bool `json:"claim"`
 }
 
 // routePatch holds the fields a PATCH may change; absent fields keep their value.
 type routePatch struct {
-	Target    *string `json:"target"`
-	Status    *int    `json:"status"`
-	KeepPath  *bool   `json:"keepPath"`
-	KeepQuery *bool   `json:"keepQuery"`
-	Enabled   *bool   `json:"enabled"`
+	Target        *string `json:"target"`
+	Status        *int    `json:"status"`
+	KeepPath      *bool   `json:"keepPath"`
+	KeepQuery     *bool   `json:"keepQuery"`
+	Enabled       *bool   `json:"enabled"`
+	HTTPSRedirect *bool   `json:"httpsRedirect"`
+	HSTS          *bool   `json:"hsts"`
 }
 
 func (s *server) listRoutes(w http.ResponseWriter, r *http.Request) error {
@@ -87,15 +132,125 @@ func (s *server) createRoute(w http.ResponseWriter, r *http.Request) error {
 	now := s.Now().UTC()
 	rt := reroute.Route{Host: in.Host, OrgID: a.org.ID, Target: in.Target, Status: in.Status,
 		KeepPath: in.KeepPath, KeepQuery: in.KeepQuery, Enabled: in.Enabled == nil || *in.Enabled,
+		HTTPSRedirect: in.HTTPSRedirect == nil || *in.HTTPSRedirect, HSTS: in.HSTS,
 		CreatedAt: now, UpdatedAt: now}
 	if err := s.rules.Normalize(&rt); err != nil {
 		return err
 	}
-	if err := s.Routes.CreateRoute(r.Context(), rt); err != nil {
+	rt.Domain = s.Domains.NewDomain(rt.Host)
+	err = s.Routes.CreateRoute(r.Context(), rt)
+	if err != nil && isHostTaken(err) {
+		rt, err = s.claimOrRefuse(r.Context(), rt, in.Claim)
+	}
+	if err != nil {
 		return err
 	}
+	rt = s.refreshDomain(r.Context(), rt)
 	w.Header().Set("Location", "/v1/orgs/"+a.org.ID+"/routes/"+rt.Host)
 	encodeJSON(w, http.StatusCreated, s.toRouteJSON(rt))
+	return nil
+}
+
+func isHostTaken(err error) bool {
+	var e *reroute.Error
+	return errors.As(err, &e) && e.Reason == "host_taken"
+}
+
+// claimOrRefuse answers a new route whose hostname another route holds. The
+// org's own route stays a plain conflict. Another org's unverified route may be
+// claimed (with claim set) once this org's ownership record is in DNS; the
+// refusal says whether it can be, and with which record.
+func (s *server) claimOrRefuse(ctx context.Context, rt reroute.Route, claim bool) (reroute.Route, error) {
+	held, err := s.Routes.GetRoute(ctx, rt.Host)
+	switch {
+	case reroute.IsNotFound(err):
+		return rt, reroute.Errorf(reroute.CodeConflict, "host_taken", "that hostname was being released: try again")
+	case err != nil:
+		return rt, err
+	case held.OrgID == rt.OrgID:
+		return rt, reroute.Errorf(reroute.CodeConflict, "host_taken", "this org already routes that hostname")
+	}
+	record := toRecordJSON(reroute.OwnershipRecord(rt.OrgID, rt.Host))
+	if held.Domain.Verified() {
+		return rt, &claimError{err: reroute.Errorf(reroute.CodeConflict, "host_taken",
+			"that hostname is routed and verified by another account"), record: record}
+	}
+	if !claim {
+		return rt, &claimError{err: reroute.Errorf(reroute.CodeConflict, "host_taken",
+			"that hostname is routed by another account that has not shown control of it: if it is yours, create the TXT record %s with the value %s, then claim it",
+			record.Name, record.Value), claimable: true, record: record}
+	}
+	claimed, err := s.Domains.Claim(ctx, held, rt)
+	var e *reroute.Error
+	if errors.As(err, &e) && e.Reason == "ownership_not_proven" {
+		return rt, &claimError{err: e, claimable: true, record: record}
+	}
+	if errors.As(err, &e) && e.Reason == "host_taken" {
+		return rt, &claimError{err: e, record: record}
+	}
+	return claimed, err
+}
+
+// claimError is a refused route whose hostname another account holds, with what
+// the problem tells about claiming it.
+type claimError struct {
+	err       *reroute.Error
+	claimable bool
+	record    dnsRecordJSON
+}
+
+func (e *claimError) Error() string { return e.err.Error() }
+func (e *claimError) Unwrap() error { return e.err }
+
+// domainLookBudget bounds the first look at a new route's domain within a
+// request: what it cannot finish, the domain worker does minutes later.
+const domainLookBudget = 8 * time.Second
+
+// refreshDomain moves a route's domain on at once (creating its tenant), so the
+// answer shows where it stands; a failure only leaves it to the worker.
+func (s *server) refreshDomain(ctx context.Context, rt reroute.Route) reroute.Route {
+	ctx, cancel := context.WithTimeout(ctx, domainLookBudget)
+	defer cancel()
+	got, err := s.Domains.Refresh(ctx, rt)
+	if err != nil {
+		s.Log.WarnContext(ctx, "first look at a new domain failed; the worker carries on", "host", rt.Host, "err", err)
+		return rt
+	}
+	return got
+}
+
+type checkJSON struct {
+	OK       bool          `json:"ok"`
+	Findings []findingJSON `json:"findings"`
+	Route    routeJSON     `json:"route"`
+}
+
+type findingJSON struct {
+	Level   string `json:"level"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// checkRoute looks the route's hostname up now and says what is right and what
+// is wrong; the route's domain moves on with what it finds.
+func (s *server) checkRoute(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.orgAccess(r, readRoutes)
+	if err != nil {
+		return err
+	}
+	rt, err := s.routeInPath(r, a)
+	if err != nil {
+		return err
+	}
+	c, err := s.Domains.Check(r.Context(), rt)
+	if err != nil {
+		return err
+	}
+	out := checkJSON{OK: c.OK, Findings: make([]findingJSON, len(c.Findings)), Route: s.toRouteJSON(c.Route)}
+	for i, f := range c.Findings {
+		out.Findings[i] = findingJSON(f)
+	}
+	encodeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -153,6 +308,12 @@ func (s *server) updateRoute(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.Enabled != nil {
 		rt.Enabled = *in.Enabled
+	}
+	if in.HTTPSRedirect != nil {
+		rt.HTTPSRedirect = *in.HTTPSRedirect
+	}
+	if in.HSTS != nil {
+		rt.HSTS = *in.HSTS
 	}
 	if in.Status != nil && *in.Status == 0 {
 		rt.Status = -1 // an explicit 0 is invalid, not "the default"

@@ -37,6 +37,7 @@ func (s *server) endpoints() []endpoint {
 		{"GET", "/v1/orgs/{orgId}/routes/{host}", false, s.getRoute},
 		{"PATCH", "/v1/orgs/{orgId}/routes/{host}", false, s.updateRoute},
 		{"DELETE", "/v1/orgs/{orgId}/routes/{host}", false, s.deleteRoute},
+		{"POST", "/v1/orgs/{orgId}/routes/{host}/check", false, s.checkRoute},
 
 		{"GET", "/v1/orgs/{orgId}/api-keys", false, s.listAPIKeys},
 		{"POST", "/v1/orgs/{orgId}/api-keys", false, s.createAPIKey},

@@ -37,6 +37,7 @@ type Deps struct {
 	Keys         reroute.APIKeyStore
 	BillingStore reroute.BillingStore
 	Payments     reroute.Payments
+	Domains      reroute.Domains
 	Auth         Authenticator
 	Plans        reroute.Catalog
 	Config       Config

@@ -205,3 +205,12 @@ func TestHTTPFrontScheme(t *testing.T) {
 		})
 	}
 }
+
+// A stack reached over plain HTTP only never sends anyone to HTTPS.
+func TestNoHTTPSNeverUpgrades(t *testing.T) {
+	res := newResolver(schemeFinder(), newClock(), redirect.Config{NoHTTPS: true})
+	got := res.Resolve(context.Background(), redirect.Request{Host: "up.example.com", Path: "/a", Secure: false})
+	if got.Kind != redirect.KindRedirect || got.Location != "https://new.example.org/" || got.HSTS != "" {
+		t.Fatalf("Resolve over plain HTTP with NoHTTPS = %+v, want the route's own redirect", got)
+	}
+}

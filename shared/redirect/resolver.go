@@ -33,6 +33,9 @@ type Config struct {
 	LookupTimeout time.Duration
 	// PermanentMaxAge is the Cache-Control max-age of 301 and 308 answers.
 	PermanentMaxAge time.Duration
+	// NoHTTPS says the service is reached over plain HTTP only (a local stack
+	// without a CDN): no request is ever sent to HTTPS, whatever its route says.
+	NoHTTPS bool
 }
 
 // Defaults for Config's zero fields.
@@ -138,7 +141,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 		return Result{Kind: KindUnavailable, Status: 503}
 	case ru == nil || !ru.enabled:
 		return Result{Kind: KindNotConfigured, Status: 404}
-	case !req.Secure && ru.upgrade:
+	case !req.Secure && ru.upgrade && !r.cfg.NoHTTPS:
 		return Result{Kind: KindUpgrade, Status: upgradeStatus, Location: upgradeLocation(host, req.Path, req.Query)}
 	}
 	res := Result{Kind: KindRedirect, Status: ru.status, Location: ru.location(req.Path, req.Query), rule: ru}

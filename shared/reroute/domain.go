@@ -262,3 +262,25 @@ type DomainStore interface {
 	// "host_taken" if it changed hands.
 	ClaimRoute(ctx context.Context, held, claimant Route) error
 }
+
+// DomainCheck is a DNS check a customer asked for: what is right and wrong (the
+// edge's own view among it), and the route as the check moved it on.
+type DomainCheck struct {
+	Findings []Finding
+	OK       bool
+	Route    Route
+}
+
+// Domains runs the custom-domain lifecycle of routes, for the API.
+type Domains interface {
+	// NewDomain is the domain a route created now starts with.
+	NewDomain(host string) Domain
+	// Refresh moves r's domain on now and returns the route as stored.
+	Refresh(ctx context.Context, r Route) (Route, error)
+	// Check moves r's domain on now and says what is right and wrong with its DNS.
+	Check(ctx context.Context, r Route) (DomainCheck, error)
+	// Claim gives host, held by another org's unverified route, to claimant,
+	// whose org proved control with its ownership record: CodeConflict
+	// "ownership_not_proven" without it, "host_taken" for a verified route.
+	Claim(ctx context.Context, held, claimant Route) (Route, error)
+}

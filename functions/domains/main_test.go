@@ -1,0 +1,144 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dnsreroute/dnsreroute/shared/dnscheck/dnstest"
+	"github.com/dnsreroute/dnsreroute/shared/domains"
+	"github.com/dnsreroute/dnsreroute/shared/dynamo"
+	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
+	"github.com/dnsreroute/dnsreroute/shared/edge/awsfake"
+	"github.com/dnsreroute/dnsreroute/shared/lambdatest"
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
+)
+
+const target = "d111abcdef8.cloudfront.net"
+
+// The built bootstrap, driven by the scheduled EventBridge event in events/,
+// takes the due routes on: it registers a pending route's hostname with
+// CloudFront (the AWS fake), sees its DNS (a DNS server on loopback) and
+// activates it once CloudFront serves it; a deleted route's tenant is removed.
+func TestBootstrapRunsTheDomainWorker(t *testing.T) {
+	client, table := dynamotest.NewTable(t)
+	store := dynamo.New(client, table)
+	fake := awsfake.New()
+	t.Cleanup(fake.Close)
+	fake.AutoDeploy(true)
+	dns := dnstest.Start(t)
+	dns.Set(t, target+". 60 IN A 192.0.2.10", "www.shop.example. 60 IN CNAME "+target+".")
+
+	ctx := t.Context()
+	if err := store.CreateOrg(ctx, reroute.Org{ID: "o1", Name: "Shop", Plan: reroute.PlanDeveloper, RouteLimit: 10, MemberLimit: 5}, reroute.Member{}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Add(-time.Minute)
+	for _, host := range []string{"www.shop.example", "gone.shop.example"} {
+		r := reroute.Route{Host: host, OrgID: "o1", Target: "https://shop.example.org/", Status: 301, Enabled: true, HTTPSRedirect: true,
+			CreatedAt: now, UpdatedAt: now, Domain: reroute.DomainPolicy{}.NewDomain(host, target, now)}
+		if err := store.CreateRoute(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rt := lambdatest.Start(t, lambdatest.Build(t, "github.com/dnsreroute/dnsreroute/functions/domains"), map[string]string{
+		"TABLE_NAME":            table,
+		"CNAME_TARGET":          target,
+		"DISTRIBUTION_ID":       "EDFDVBD6EXAMPLE",
+		"CONNECTION_GROUP_ID":   "cg_1",
+		"EDGE_ENDPOINT":         fake.URL(),
+		"DNS_SERVERS":           dns.Addr,
+		"DYNAMODB_ENDPOINT":     os.Getenv(dynamotest.EndpointEnv),
+		"AWS_REGION":            "eu-west-1",
+		"AWS_ACCESS_KEY_ID":     "local",
+		"AWS_SECRET_ACCESS_KEY": "local",
+	})
+	event, err := os.ReadFile(filepath.Join("..", "..", "events", "domains-schedule.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() domains.RunStats {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := rt.Invoke(ctx, event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Error != nil {
+			t.Fatalf("function error: %s", res.Error)
+		}
+		var st domains.RunStats
+		if err := json.Unmarshal(res.Payload, &st); err != nil {
+			t.Fatalf("%s: %v", res.Payload, err)
+		}
+		return st
+	}
+
+	if st := run(); st.Due != 2 || st.Advanced != 2 || st.Errors != 0 {
+		t.Fatalf("first run = %+v", st)
+	}
+	r, err := store.GetRoute(ctx, "www.shop.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Domain.State != reroute.DomainPendingCertificate || !r.Domain.Verified() || r.Domain.Refs.TenantID == "" {
+		t.Fatalf("after the first run the domain is %+v", r.Domain)
+	}
+	if fake.Tenants() != 2 {
+		t.Fatalf("%d tenants, want one per route", fake.Tenants())
+	}
+
+	// CloudFront issues the certificate: the next run (once due) activates it.
+	fake.SetManagedCertificate("www.shop.example", "issued")
+	if err := store.SaveDomain(ctx, r, dueNow(r.Domain)); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteRoute(ctx, "o1", "gone.shop.example"); err != nil {
+		t.Fatal(err)
+	}
+	st := run()
+	if r, _ = store.GetRoute(ctx, "www.shop.example"); r.Domain.State != reroute.DomainActive {
+		t.Fatalf("after the second run (%+v) the domain is %+v", st, r.Domain)
+	}
+	// The deleted route's tenant was disabled; the fake deploys it, and a later
+	// run removes it.
+	deadline := time.Now().Add(20 * time.Second)
+	for fake.Tenants() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the deleted route's tenant is still there: %d tenants", fake.Tenants())
+		}
+		time.Sleep(100 * time.Millisecond)
+		waitDue(t, store)
+		run()
+	}
+}
+
+// dueNow is d due at once, as if its next check had come.
+func dueNow(d reroute.Domain) reroute.Domain {
+	d.NextCheckAt = time.Now().UTC().Add(-time.Second)
+	return d
+}
+
+// waitDue makes every pending release due now (releases wait minutes between
+// steps; the test has no time to wait).
+func waitDue(t *testing.T, store *dynamo.Store) {
+	t.Helper()
+	work, err := store.DueDomains(t.Context(), time.Now().Add(time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range work {
+		if w.Release != nil {
+			next := *w.Release
+			next.NextCheckAt = time.Now().UTC().Add(-time.Second)
+			if err := store.SaveRelease(t.Context(), *w.Release, next); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
