@@ -14,7 +14,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
+	"github.com/dnsreroute/dnsreroute/shared/dnscheck/dnstest"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
+	"github.com/dnsreroute/dnsreroute/shared/edge/awsfake"
 	"github.com/dnsreroute/dnsreroute/shared/lambdatest"
 )
 
@@ -35,7 +37,16 @@ func TestBootstrapServesHTTPAPIEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// CloudFront and ACM from the AWS fake, DNS from a server of the test's own.
+	fake := awsfake.New()
+	defer fake.Close()
+	dns := dnstest.Start(t)
 	rt := lambdatest.Start(t, lambdatest.Build(t, "github.com/dnsreroute/dnsreroute/functions/api"), map[string]string{
+		"DISTRIBUTION_ID":       "EDFDVBD6EXAMPLE",
+		"CONNECTION_GROUP_ID":   "cg_1",
+		"EDGE_ENDPOINT":         fake.URL(),
+		"DNS_SERVERS":           dns.Addr,
+		"AWS_REGION":            "eu-west-1",
 		"TABLE_NAME":            table,
 		"SERVICE_HOSTNAME":      "redirect.example.com",
 		"OIDC_ISSUER":           srv.URL,
@@ -83,6 +94,10 @@ func TestBootstrapServesHTTPAPIEvents(t *testing.T) {
 	out = invoke("api-create-route.json", map[string]string{"REPLACE_WITH_A_TOKEN": token, "REPLACE_WITH_ORG_ID": org.ID})
 	if out.StatusCode != 201 || !strings.Contains(out.Body, `"host":"www.blacklanternstudio.com"`) || !strings.Contains(out.Body, `"cnameTarget":"redirect.example.com"`) {
 		t.Fatalf("create route: %d %s", out.StatusCode, out.Body)
+	}
+	// The new route's hostname became a CloudFront tenant at once, waiting for DNS.
+	if _, ok := fake.Tenant("www.blacklanternstudio.com"); !ok || !strings.Contains(out.Body, `"state":"pending_dns"`) {
+		t.Fatalf("no tenant for the new route (tenants %d): %s", fake.Tenants(), out.Body)
 	}
 	out = invoke("api-create-route.json", map[string]string{"REPLACE_WITH_A_TOKEN": token, "REPLACE_WITH_ORG_ID": org.ID})
 	if out.StatusCode != 409 || out.Headers["Content-Type"] != "application/problem+json" {
