@@ -104,6 +104,14 @@ func TestBrowserDashboard(t *testing.T) {
 		b.waitText(target)
 		// Its DNS record: host CNAME localhost (the dev stack's service host).
 		b.waitText(host + " CNAME " + devServiceHost)
+		// The local edge serves a hostname at once.
+		b.waitText("Active")
+	})
+	b.step("03-dns-check", func() {
+		// The test's DNS knows no such name: the check says so, in words.
+		b.click(button("Check DNS of " + host))
+		b.waitText(host + " does not exist in DNS")
+		b.screenshot("03-dns-check")
 	})
 	b.step("04-redirector", func() {
 		// The resolver caches a miss for a second; the route was added just now.

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
@@ -227,17 +228,21 @@ func (s *Service) Check(ctx context.Context, r reroute.Route) (reroute.DomainChe
 			out.Findings...)
 		return out, nil
 	}
-	if refs := res.Route.Domain.Refs; refs.TenantID != "" {
+	// The edge's own view, where it adds to ours: a confirmation when both see
+	// the hostname pointing here, a warning when only we do (resolvers differ while
+	// a change spreads). When our lookup says it does not point here, that finding
+	// already says what to do.
+	if refs := res.Route.Domain.Refs; refs.TenantID != "" && res.DNS != nil && res.DNS.PointsAtUs {
 		ok, reason, err := s.edge.VerifyDNS(ctx, r.Host, refs)
 		switch {
 		case err != nil:
 			s.log.WarnContext(ctx, "edge DNS verification failed", "host", r.Host, "err", err)
 		case ok:
 			out.Findings = append(out.Findings, reroute.Finding{Level: reroute.FindingOK, Code: "edge_dns_ok",
-				Message: fmt.Sprintf("CloudFront sees %s pointing at it.", r.Host)})
+				Message: fmt.Sprintf("The CDN sees %s pointing at it too.", r.Host)})
 		default:
 			out.Findings = append(out.Findings, reroute.Finding{Level: reroute.FindingWarning, Code: "edge_dns_pending",
-				Message: fmt.Sprintf("CloudFront does not see %s pointing at it yet: %s DNS changes can take a while to reach every resolver.", r.Host, reason)})
+				Message: fmt.Sprintf("The CDN does not see %s pointing at it yet (%s). DNS changes take a while to reach every resolver; this clears by itself.", r.Host, strings.TrimSuffix(reason, "."))})
 		}
 	}
 	if ed := res.EdgeErr; ed != nil {

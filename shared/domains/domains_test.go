@@ -388,3 +388,42 @@ func TestWildcardNeedsItsValidationRecord(t *testing.T) {
 		t.Fatalf("issued wildcard = %+v", r.Domain)
 	}
 }
+
+func TestCheckAddsTheEdgesView(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.org(t, "a", reroute.PlanDeveloper)
+	host := "view.example"
+	r := e.create(t, "a", host)
+	codes := func(c reroute.DomainCheck) []string {
+		var out []string
+		for _, f := range c.Findings {
+			out = append(out, f.Level+":"+f.Code)
+		}
+		return out
+	}
+	// Our lookup finds nothing: that finding alone says what to do.
+	c, err := e.svc.Check(t.Context(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := codes(c); len(got) != 1 || got[0] != "error:name_not_found" {
+		t.Fatalf("findings without DNS = %v", got)
+	}
+	// We see the CNAME; CloudFront does not yet.
+	e.dns.Set(t, host+". 60 IN CNAME "+target+".")
+	e.fake.SetDNSConfiguration(host, "invalid-configuration", "The domain does not resolve to CloudFront.")
+	if c, err = e.svc.Check(t.Context(), e.route(t, host)); err != nil {
+		t.Fatal(err)
+	}
+	if got := codes(c); len(got) != 2 || got[0] != "warning:edge_dns_pending" || got[1] != "ok:cname_ok" || !c.OK {
+		t.Fatalf("findings while CloudFront lags = %v (ok %v)", got, c.OK)
+	}
+	e.fake.SetDNSConfiguration(host, "valid-configuration", "")
+	if c, err = e.svc.Check(t.Context(), e.route(t, host)); err != nil {
+		t.Fatal(err)
+	}
+	if got := codes(c); len(got) != 2 || got[1] != "ok:edge_dns_ok" {
+		t.Fatalf("findings once CloudFront agrees = %v", got)
+	}
+}
