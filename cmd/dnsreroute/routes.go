@@ -37,8 +37,15 @@ func runRoutes(ctx context.Context, args []string, getenv func(string) string, s
 	store := func() *dynamo.Store { return dynamo.New(devstack.NewDynamoDBClient(*endpoint), *table) }
 	newRoute := func(host, target string, status int) (reroute.Route, error) {
 		now := time.Now().UTC()
-		r := reroute.Route{Host: host, Target: target, OrgID: *org, Status: status, KeepPath: *keepPath, KeepQuery: *keepQuery, Enabled: !*disabled, CreatedAt: now, UpdatedAt: now}
-		return r, reroute.Rules{ServiceHost: *serviceHost}.Normalize(&r)
+		r := reroute.Route{Host: host, Target: target, OrgID: *org, Status: status, KeepPath: *keepPath, KeepQuery: *keepQuery, Enabled: !*disabled,
+			HTTPSRedirect: true, CreatedAt: now, UpdatedAt: now}
+		if err := (reroute.Rules{ServiceHost: *serviceHost}).Normalize(&r); err != nil {
+			return r, err
+		}
+		// Due at once: the local stack's domains worker takes it up, as it does a
+		// route added through the API.
+		r.Domain = reroute.DomainPolicy{}.NewDomain(r.Host, *serviceHost, now)
+		return r, nil
 	}
 	switch args[0] {
 	case "add":

@@ -54,6 +54,8 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	}
 	endpoint := env.String("DYNAMODB_ENDPOINT", "") // DynamoDB Local in tests; unset on AWS
 	domainCfg := domains.Config{
+		// A check answers within the function's timeout (15 s) and API Gateway's.
+		LookTimeout: 6 * time.Second,
 		CNAMETarget: apiCfg.CNAMETarget,
 		Policy:      reroute.DomainPolicy{ReleaseAfter: env.Duration("RELEASE_AFTER", reroute.DefaultReleaseAfter)},
 	}

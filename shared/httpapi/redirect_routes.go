@@ -188,6 +188,12 @@ func (s *server) claimOrRefuse(ctx context.Context, rt reroute.Route, claim bool
 	if errors.As(err, &e) && e.Reason == "host_taken" {
 		return rt, &claimError{err: e, record: record}
 	}
+	if errors.As(err, &e) && e.Reason == "route_verified" {
+		// The holder showed control between our read and the claim: the same
+		// refusal as for a route read verified.
+		return rt, &claimError{err: reroute.Errorf(reroute.CodeConflict, "host_taken",
+			"that hostname is routed and verified by another account"), record: record}
+	}
 	return claimed, err
 }
 
@@ -204,7 +210,7 @@ func (e *claimError) Unwrap() error { return e.err }
 
 // domainLookBudget bounds the first look at a new route's domain within a
 // request: what it cannot finish, the domain worker does minutes later.
-const domainLookBudget = 8 * time.Second
+const domainLookBudget = 5 * time.Second
 
 // refreshDomain moves a route's domain on at once (creating its tenant), so the
 // answer shows where it stands; a failure only leaves it to the worker.
