@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"crypto/rand"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -512,5 +513,45 @@ func TestRouteClaimRacesVerification(t *testing.T) {
 	}
 	if n := e.routeCount(orgB, bob); n != 0 {
 		t.Errorf("bob's org has %v routes, want 0", n)
+	}
+}
+
+// With DNS unreachable, a claim cannot be settled (503 dns_unavailable, to be
+// retried) and a check says so among its findings.
+func TestRouteDNSUnavailable(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := pc.LocalAddr().String()
+	_ = pc.Close() // nothing answers there now
+	e := newAPIEnvWith(t, func(d *httpapi.Deps) {
+		res := dnscheck.New(dnscheck.Config{Servers: []string{dead}, Timeout: 300 * time.Millisecond})
+		d.Domains = domains.New(d.Routes.(domains.Store), pendingEdge{}, res,
+			domains.Config{CNAMETarget: cnameTarget}, time.Now, rand.Reader, d.Log)
+	})
+	alice := e.token("alice@example.com")
+	orgA := e.newOrg("alice@example.com", "A")
+	bob := e.token("bob@example.com")
+	orgB := e.newOrg("bob@example.com", "B")
+	const host = "www.nodns.example.com"
+	r := e.do("POST", "/v1/orgs/"+orgA+"/routes", alice, map[string]any{"host": host, "target": "https://example.org/"})
+	e.want(r, 201, "")
+	if d := r.obj("domain"); d["verified"] != false || d["state"] != "pending_dns" {
+		t.Errorf("a route created while DNS is unreachable: %v", d)
+	}
+
+	r = e.do("POST", "/v1/orgs/"+orgB+"/routes", bob, map[string]any{"host": host, "target": "https://example.org/", "claim": true})
+	e.want(r, 503, "dns_unavailable")
+	if r.header.Get("Retry-After") == "" || r.str("detail") == "" || r.json["claimable"] != nil {
+		t.Errorf("a claim while DNS is unreachable: %v %s", r.header, r.body)
+	}
+	e.want(e.do("GET", "/v1/orgs/"+orgA+"/routes/"+host, alice, nil), 200, "")
+
+	r = e.do("POST", "/v1/orgs/"+orgA+"/routes/"+host+"/check", alice, nil)
+	e.want(r, 200, "")
+	findings, _ := r.json["findings"].([]any)
+	if r.json["ok"] != false || len(findings) == 0 || findings[0].(map[string]any)["code"] != "dns_lookup_failed" {
+		t.Errorf("a check while DNS is unreachable: %s", r.body)
 	}
 }
