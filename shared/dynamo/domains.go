@@ -332,14 +332,7 @@ func (s *Store) ClaimRoute(ctx context.Context, held, claimant reroute.Route) er
 		if !exists {
 			return unavailable(fmt.Errorf("claiming %s: the holding org is being deleted", held.Host))
 		}
-		count := s.orgUpdate(claimant.OrgID,
-			"SET #routeCount = #routeCount + :one, #routeVersion = if_not_exists(#routeVersion, :zero) + :one",
-			orgLive+" AND #routeCount < #routeLimit",
-			map[string]string{
-				"#routeCount": attrRouteCount, "#routeLimit": attrRouteLimit, "#deleting": attrDeleting,
-				"#routeVersion": attrRouteVersion,
-			},
-			map[string]types.AttributeValue{":one": avN(1), ":zero": avN(0)})
+		count := s.countRoute(claimant.OrgID)
 		err = s.transact(ctx, put, uncount, count)
 		i, failed := conditionFailed(err)
 		switch {
@@ -368,17 +361,7 @@ func withName(names map[string]string, ph, attr string) map[string]string {
 // deleteOrgRoutes deletes every route of an org being deleted, each in one
 // transaction with the release of its edge refs, so that none is left behind.
 func (s *Store) deleteOrgRoutes(ctx context.Context, orgID string) error {
-	q := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		IndexName:              aws.String(indexGSI1),
-		KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :sk)"),
-		ExpressionAttributeNames: map[string]string{
-			"#pk": attrGSI1PK, "#sk": attrGSI1SK,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": avS(routeGSI1PK(orgID)), ":sk": avS(routeGSI1SKOf),
-		},
-	}
+	q := s.orgRoutesQuery(orgID)
 	const maxTransactItems = 100
 	for {
 		out, err := s.db.Query(ctx, q)

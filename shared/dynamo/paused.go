@@ -137,18 +137,9 @@ func (s *Store) readRouteState(ctx context.Context, orgID string, want func(orgI
 // routeOrderKeys lists the order keys of all orgID's routes, sorted, from GSI1:
 // every page, projected to what the keys are made of.
 func (s *Store) routeOrderKeys(ctx context.Context, orgID string) ([]string, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		IndexName:              aws.String(indexGSI1),
-		KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :sk)"),
-		ProjectionExpression:   aws.String("#host, #createdAt"),
-		ExpressionAttributeNames: map[string]string{
-			"#pk": attrGSI1PK, "#sk": attrGSI1SK, "#host": attrHost, "#createdAt": attrCreatedAt,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": avS(routeGSI1PK(orgID)), ":sk": avS(routeGSI1SKOf),
-		},
-	}
+	in := s.orgRoutesQuery(orgID)
+	in.ProjectionExpression = aws.String("#host, #createdAt")
+	in.ExpressionAttributeNames["#host"], in.ExpressionAttributeNames["#createdAt"] = attrHost, attrCreatedAt
 	var keys []string
 	for {
 		out, err := s.db.Query(ctx, in)

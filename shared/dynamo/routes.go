@@ -141,7 +141,16 @@ func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 		Item:                item,
 		ConditionExpression: aws.String("attribute_not_exists(" + attrPK + ")"),
 	}}
-	count := s.orgUpdate(r.OrgID,
+	count := s.countRoute(r.OrgID)
+	return s.createCounted(ctx, r.OrgID, "route", put, count, errHostTaken,
+		func(it orgItem) (int, int) { return it.RouteCount, it.RouteLimit })
+}
+
+// countRoute is the org update of a transaction that adds a route to orgID: the
+// count goes up, and routeVersion with it, only while the org is live and below
+// its route limit. Below the limit no route is paused, so a new one never is.
+func (s *Store) countRoute(orgID string) types.TransactWriteItem {
+	return s.orgUpdate(orgID,
 		"SET #routeCount = #routeCount + :one, #routeVersion = if_not_exists(#routeVersion, :zero) + :one",
 		orgLive+" AND #routeCount < #routeLimit",
 		map[string]string{
@@ -149,8 +158,6 @@ func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 			"#routeVersion": attrRouteVersion,
 		},
 		map[string]types.AttributeValue{":one": avN(1), ":zero": avN(0)})
-	return s.createCounted(ctx, r.OrgID, "route", put, count, errHostTaken,
-		func(it orgItem) (int, int) { return it.RouteCount, it.RouteLimit })
 }
 
 // createCounted runs the transaction that puts a new item (put, whose condition
@@ -326,18 +333,7 @@ func (s *Store) uncountRoute(ctx context.Context, orgID, host string) (types.Tra
 // ListRoutes pages through orgID's routes in host order, on GSI1, and marks those
 // paused, reading the org's pausedFrom once per page.
 func (s *Store) ListRoutes(ctx context.Context, orgID string, page reroute.PageRequest) (reroute.Page[reroute.Route], error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		IndexName:              aws.String(indexGSI1),
-		KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :sk)"),
-		ExpressionAttributeNames: map[string]string{
-			"#pk": attrGSI1PK, "#sk": attrGSI1SK,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: routeGSI1PK(orgID)},
-			":sk": &types.AttributeValueMemberS{Value: routeGSI1SKOf},
-		},
-	}
+	in := s.orgRoutesQuery(orgID)
 	var keys []string // of p.Items, in order
 	p, err := queryPage(ctx, s, in, page, validHost,
 		func(after string) map[string]types.AttributeValue { return routeIndexKey(orgID, after) },
@@ -357,6 +353,21 @@ func (s *Store) ListRoutes(ctx context.Context, orgID string, page reroute.PageR
 		p.Items[i].Paused = pause.paused(keys[i])
 	}
 	return p, nil
+}
+
+// orgRoutesQuery is the Query of orgID's routes, in host order, on GSI1.
+func (s *Store) orgRoutesQuery(orgID string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		IndexName:              aws.String(indexGSI1),
+		KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :sk)"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": attrGSI1PK, "#sk": attrGSI1SK,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": avS(routeGSI1PK(orgID)), ":sk": avS(routeGSI1SKOf),
+		},
+	}
 }
 
 // queryPage runs one page of a list query. It asks for one item more than the page,
