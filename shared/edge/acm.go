@@ -50,7 +50,9 @@ func (e *CloudFront) ensureWildcard(ctx context.Context, host string, refs rerou
 
 	switch cert.Status {
 	case acmtypes.CertificateStatusIssued:
-		t, _, err := e.ensureTenant(ctx, host, &refs, refs.CertificateARN)
+		// Its own issued certificate proves control of host to CloudFront: the
+		// tenant needs no CNAME first (unlike a managed certificate's).
+		t, _, err := e.ensureTenant(ctx, host, &refs, refs.CertificateARN, true)
 		if err != nil {
 			return reroute.EdgeReport{Refs: refs, Certificate: reroute.CertificateIssued}, err
 		}
@@ -100,6 +102,7 @@ func (e *CloudFront) requestCertificate(ctx context.Context, host, prev string) 
 		DomainName:       aws.String(host),
 		ValidationMethod: acmtypes.ValidationMethodDns,
 		IdempotencyToken: aws.String(hex.EncodeToString(sum[:16])), // 32 of \w
+		Tags:             []acmtypes.Tag{{Key: aws.String(DistributionTag), Value: aws.String(e.cfg.DistributionID)}},
 	})
 	if err != nil {
 		return "", e.fail(host, "request a certificate", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
@@ -76,12 +77,30 @@ const (
 	tenantDeployed = "Deployed"
 )
 
-// Ensure implements reroute.Edge.
+// DistributionTag is the tag key on every tenant and certificate the edge
+// creates; its value is Config.DistributionID. IAM policies scope what the
+// service may change or delete to resources carrying it.
+const DistributionTag = "dnsreroute:distribution"
+
+// Ensure implements reroute.Edge. An exact host's tenant is created only once
+// dnsReady: its certificate is requested with ValidationTokenHost "cloudfront",
+// which CloudFront documents as the choice for a domain whose DNS points at
+// CloudFront already, and it refuses the tenant (400 InvalidArgument, "Could
+// not verify Domain Name ownership") before then.
+// https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_ManagedCertificateRequest.html
 func (e *CloudFront) Ensure(ctx context.Context, host string, refs reroute.EdgeRefs, dnsReady bool) (reroute.EdgeReport, error) {
 	if isWildcard(host) {
 		return e.ensureWildcard(ctx, host, refs, dnsReady)
 	}
-	t, created, err := e.ensureTenant(ctx, host, &refs, "")
+	if refs.TenantID == "" && !dnsReady {
+		// Nothing to ask CloudFront before the CNAME is there.
+		return reroute.EdgeReport{Refs: refs, AwaitingDNS: true}, nil
+	}
+	t, created, err := e.ensureTenant(ctx, host, &refs, "", dnsReady)
+	var wait awaitingDNS
+	if errors.As(err, &wait) {
+		return reroute.EdgeReport{Refs: refs, AwaitingDNS: true, AwaitingReason: wait.reason}, nil
+	}
 	if err != nil {
 		return reroute.EdgeReport{Refs: refs}, err
 	}
@@ -91,6 +110,24 @@ func (e *CloudFront) Ensure(ctx context.Context, host string, refs reroute.EdgeR
 	}
 	rep.Serving = serving(t.tenant, host) && rep.Certificate == reroute.CertificateIssued
 	return rep, nil
+}
+
+// awaitingDNS is a tenant not created because host's DNS does not reach
+// CloudFront yet: not an error to the caller, a state.
+type awaitingDNS struct{ reason string }
+
+func (a awaitingDNS) Error() string { return "waiting for DNS: " + a.reason }
+
+// ownershipNotVerified reports CloudFront's refusal of a managed certificate
+// request for a domain whose DNS does not point at it.
+func ownershipNotVerified(err error) (string, bool) {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidArgument" {
+		return "", false
+	}
+	msg := ae.ErrorMessage()
+	l := strings.ToLower(msg)
+	return msg, strings.Contains(l, "verify domain name ownership") || strings.Contains(l, "pointing to a valid cloudfront resource")
 }
 
 // tenant is a distribution tenant with the ETag its next change must match.
@@ -103,8 +140,8 @@ func (t tenant) id() string { return aws.ToString(t.tenant.Id) }
 
 // ensureTenant finds or creates host's tenant, re-enables it and, for a
 // wildcard, puts certARN on it. It updates refs.TenantID; created reports a
-// tenant made by this call.
-func (e *CloudFront) ensureTenant(ctx context.Context, host string, refs *reroute.EdgeRefs, certARN string) (t tenant, created bool, err error) {
+// tenant made by this call. Without mayCreate a missing tenant is awaitingDNS.
+func (e *CloudFront) ensureTenant(ctx context.Context, host string, refs *reroute.EdgeRefs, certARN string, mayCreate bool) (t tenant, created bool, err error) {
 	if refs.TenantID != "" {
 		out, err := e.cf.GetDistributionTenant(ctx, &cloudfront.GetDistributionTenantInput{Identifier: aws.String(refs.TenantID)})
 		switch {
@@ -118,41 +155,83 @@ func (e *CloudFront) ensureTenant(ctx context.Context, host string, refs *rerout
 		}
 	}
 	if refs.TenantID == "" {
-		t, created, err = e.findOrCreateTenant(ctx, host, certARN)
+		t, created, err = e.findOrCreateTenant(ctx, host, certARN, mayCreate)
 		if err != nil {
 			return t, false, err
 		}
 		refs.TenantID = t.id()
 	}
 
-	enabled := aws.ToBool(t.tenant.Enabled)
-	wrongCert := certARN != "" && tenantCertificate(t.tenant) != certARN
-	if enabled && !wrongCert {
+	needs := func(dt *cftypes.DistributionTenant) bool {
+		return !aws.ToBool(dt.Enabled) || certARN != "" && tenantCertificate(dt) != certARN
+	}
+	if !needs(t.tenant) {
 		return t, created, nil
 	}
-	in := updateInput(t)
-	in.Enabled = aws.Bool(true)
-	if wrongCert {
-		in.Customizations = withCertificate(t.tenant.Customizations, certARN)
+	t, err = e.updateTenant(ctx, host, t.id(), "enable the tenant", func(in *cloudfront.UpdateDistributionTenantInput, dt *cftypes.DistributionTenant) bool {
+		if !needs(dt) {
+			return false
+		}
+		in.Enabled = aws.Bool(true)
+		if certARN != "" {
+			in.Customizations = withCertificate(dt.Customizations, certARN)
+		}
+		return true
+	})
+	return t, created, err
+}
+
+// updateTenant changes tenant id as change says, on its latest state: it reads
+// the tenant and its ETag just before the update, because CloudFront updates a
+// tenant by itself (new ETag) whenever its managed certificate's status
+// changes, and an update with an older ETag fails with 412 PreconditionFailed.
+// https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_ManagedCertificateDetails.html
+// A change that lands between the read and the update is met by one more
+// read. change edits the input built from the tenant as read and reports
+// whether there is anything to update.
+func (e *CloudFront) updateTenant(ctx context.Context, host, id, doing string, change func(*cloudfront.UpdateDistributionTenantInput, *cftypes.DistributionTenant) bool) (tenant, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := e.cf.GetDistributionTenant(ctx, &cloudfront.GetDistributionTenantInput{Identifier: aws.String(id)})
+		if err != nil {
+			return tenant{}, e.fail(host, "get the tenant", err)
+		}
+		t := tenant{out.DistributionTenant, out.ETag}
+		in := updateInput(t)
+		if !change(in, t.tenant) {
+			return t, nil
+		}
+		up, err := e.cf.UpdateDistributionTenant(ctx, in)
+		if apiCode(err) == "PreconditionFailed" && attempt < 2 {
+			continue
+		}
+		if err != nil {
+			return t, e.fail(host, doing, err)
+		}
+		return tenant{up.DistributionTenant, up.ETag}, nil
 	}
-	out, err := e.cf.UpdateDistributionTenant(ctx, in)
-	if err != nil {
-		return t, created, e.fail(host, "enable the tenant", err)
-	}
-	return tenant{out.DistributionTenant, out.ETag}, created, nil
+}
+
+// tags are the tags of everything the edge creates.
+func (e *CloudFront) tags() []cftypes.Tag {
+	return []cftypes.Tag{{Key: aws.String(DistributionTag), Value: aws.String(e.cfg.DistributionID)}}
 }
 
 // findOrCreateTenant adopts the tenant CloudFront already holds for host (a
-// create whose answer was lost, or one made by hand) or creates one.
-func (e *CloudFront) findOrCreateTenant(ctx context.Context, host, certARN string) (tenant, bool, error) {
+// create whose answer was lost, or one made by hand) or, with mayCreate,
+// creates one.
+func (e *CloudFront) findOrCreateTenant(ctx context.Context, host, certARN string, mayCreate bool) (tenant, bool, error) {
 	if t, ok, err := e.tenantByDomain(ctx, host); err != nil || ok {
 		return t, false, err
+	}
+	if !mayCreate {
+		return tenant{}, false, awaitingDNS{}
 	}
 	in := &cloudfront.CreateDistributionTenantInput{
 		DistributionId: aws.String(e.cfg.DistributionID),
 		Name:           aws.String(TenantName(host)),
 		Domains:        []cftypes.DomainItem{{Domain: aws.String(host)}},
 		Enabled:        aws.Bool(true),
+		Tags:           &cftypes.Tags{Items: e.tags()},
 	}
 	if e.cfg.ConnectionGroupID != "" {
 		in.ConnectionGroupId = aws.String(e.cfg.ConnectionGroupID)
@@ -169,6 +248,9 @@ func (e *CloudFront) findOrCreateTenant(ctx context.Context, host, certARN strin
 			return t, false, err
 		}
 		return tenant{}, false, domainInUse(host, err)
+	}
+	if reason, ok := ownershipNotVerified(err); ok {
+		return tenant{}, false, awaitingDNS{reason}
 	}
 	if err != nil {
 		return tenant{}, false, e.fail(host, "create the tenant", err)
@@ -237,16 +319,27 @@ func (e *CloudFront) managedCertificate(ctx context.Context, host string, t tena
 	}
 	// Failed, timed out, expired, inactive or missing, and DNS now points here:
 	// ask for a new one; CloudFront validates it over HTTP through the tenant.
-	in := updateInput(t)
-	in.ManagedCertificateRequest = managedCertificateRequest(host)
-	if c := in.Customizations; c != nil && c.Certificate != nil {
-		// A tenant takes its own certificate or a managed one, not both.
-		cc := *c
-		cc.Certificate = nil
-		in.Customizations = &cc
+	_, err = e.updateTenant(ctx, host, t.id(), "request a new certificate", func(in *cloudfront.UpdateDistributionTenantInput, _ *cftypes.DistributionTenant) bool {
+		in.ManagedCertificateRequest = managedCertificateRequest(host)
+		if c := in.Customizations; c != nil && c.Certificate != nil {
+			// A tenant takes its own certificate or a managed one, not both.
+			cc := *c
+			cc.Certificate = nil
+			in.Customizations = &cc
+		}
+		return true
+	})
+	if reason, ok := ownershipNotVerified(err); ok {
+		// CloudFront does not see the CNAME yet: the old status stands.
+		rep.Certificate, rep.CertificateReason = reroute.CertificateFailed, string(status)
+		if status == "" {
+			rep.Certificate = reroute.CertificateNone
+		}
+		rep.AwaitingDNS, rep.AwaitingReason = true, reason
+		return nil
 	}
-	if _, err := e.cf.UpdateDistributionTenant(ctx, in); err != nil {
-		return e.fail(host, "request a new certificate", err)
+	if err != nil {
+		return err
 	}
 	rep.Certificate = reroute.CertificatePending
 	return nil
@@ -262,16 +355,20 @@ func (e *CloudFront) Release(ctx context.Context, host string, refs reroute.Edge
 		case err != nil:
 			return refs, e.fail(host, "get the tenant", err)
 		case aws.ToBool(out.DistributionTenant.Enabled):
-			in := updateInput(tenant{out.DistributionTenant, out.ETag})
-			in.Enabled = aws.Bool(false)
-			if _, err := e.cf.UpdateDistributionTenant(ctx, in); err != nil {
-				return refs, e.fail(host, "disable the tenant", err)
+			_, err := e.updateTenant(ctx, host, refs.TenantID, "disable the tenant", func(in *cloudfront.UpdateDistributionTenantInput, dt *cftypes.DistributionTenant) bool {
+				in.Enabled = aws.Bool(false)
+				return aws.ToBool(dt.Enabled)
+			})
+			if apiCode(err) == "EntityNotFound" {
+				refs.TenantID = ""
+				err = nil
 			}
-			return refs, nil
+			return refs, err
 		case aws.ToString(out.DistributionTenant.Status) != tenantDeployed:
 			// CloudFront refuses to delete a tenant until its disabling is deployed.
 			return refs, nil
 		default:
+			// The ETag read just above: CloudFront refuses an older one (412).
 			_, err := e.cf.DeleteDistributionTenant(ctx, &cloudfront.DeleteDistributionTenantInput{
 				Id: out.DistributionTenant.Id, IfMatch: out.ETag})
 			switch code := apiCode(err); {

@@ -3,6 +3,7 @@ package edge_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -60,8 +61,20 @@ func TestExactHostLifecycle(t *testing.T) {
 	e, f := newEdge(t)
 	const host = "www.example.com"
 
+	// Before the customer's CNAME is there, CloudFront is not even asked.
 	rep := ensure(t, e, host, reroute.EdgeRefs{}, false)
-	if rep.Refs.TenantID == "" || rep.Refs.CertificateARN != "" {
+	if !rep.AwaitingDNS || !rep.Refs.IsZero() || rep.Certificate != reroute.CertificateNone || rep.Serving {
+		t.Fatalf("before DNS: %+v, want awaiting DNS with nothing made", rep)
+	}
+	for _, op := range []string{"CreateDistributionTenant", "GetDistributionTenantByDomain", "GetManagedCertificateDetails"} {
+		if n := f.Calls(op); n != 0 {
+			t.Errorf("%s called %d times before DNS pointed at CloudFront", op, n)
+		}
+	}
+
+	f.PointDNS(host)
+	rep = ensure(t, e, host, reroute.EdgeRefs{}, true)
+	if rep.AwaitingDNS || rep.Refs.TenantID == "" || rep.Refs.CertificateARN != "" {
 		t.Fatalf("refs = %+v, want a tenant and no certificate of its own", rep.Refs)
 	}
 	if rep.Certificate != reroute.CertificatePending || rep.Serving || len(rep.ValidationRecords) != 0 {
@@ -74,6 +87,9 @@ func TestExactHostLifecycle(t *testing.T) {
 	if tn.DistributionID != distribution || tn.ConnectionGroupID != "cg_routing" || !tn.Enabled ||
 		tn.Name != "h-www.example.com" || tn.ManagedCertificate != "pending-validation" {
 		t.Fatalf("tenant = %+v", tn)
+	}
+	if len(tn.Tags) != 1 || tn.Tags[edge.DistributionTag] != distribution {
+		t.Errorf("tenant tags = %v, want %s=%s", tn.Tags, edge.DistributionTag, distribution)
 	}
 
 	f.SetManagedCertificate(host, "issued")
@@ -99,12 +115,13 @@ func TestEnsureIsIdempotent(t *testing.T) {
 	t.Parallel()
 	e, f := newEdge(t)
 	const host = "example.com"
+	f.PointDNS(host)
 	var refs reroute.EdgeRefs
 	for range 5 {
-		refs = ensure(t, e, host, refs, false).Refs
+		refs = ensure(t, e, host, refs, true).Refs
 	}
 	// A caller that lost the answer asks again with no refs: it gets the same tenant.
-	again := ensure(t, e, host, reroute.EdgeRefs{}, false)
+	again := ensure(t, e, host, reroute.EdgeRefs{}, true)
 	if again.Refs != refs {
 		t.Errorf("refs without refs = %+v, want %+v", again.Refs, refs)
 	}
@@ -119,15 +136,23 @@ func TestEnsureIsIdempotent(t *testing.T) {
 func TestEnsureExactHost(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		host    string
-		setup   func(f *awsfake.Fake) // before Ensure with empty refs
-		code    reroute.Code
-		reason  string
-		message string // part of the error's message
-		created int
-		serving bool
+		name     string
+		host     string
+		setup    func(f *awsfake.Fake) // before Ensure with empty refs
+		notReady bool                  // our own lookup does not see the CNAME
+		code     reroute.Code
+		reason   string
+		message  string // part of the error's message
+		created  int
+		serving  bool
+		awaiting string // the report awaits DNS, with this in its reason
 	}{
+		{name: "our DNS lookup sees no CNAME: nothing asked", host: "nocname.example.com", notReady: true, awaiting: ""},
+		// We see the CNAME, CloudFront does not yet (a new record spreading):
+		// its refusal is a state, not an error.
+		{name: "CloudFront does not see the CNAME yet", host: "lag.example.com",
+			setup: func(f *awsfake.Fake) { f.SetDNSCheck(func(string) bool { return false }) }, created: 1,
+			awaiting: "Could not verify Domain Name ownership"},
 		{name: "adopts a tenant of its distribution", host: "adopt.example.com",
 			setup: func(f *awsfake.Fake) { f.AddTenant(distribution, "adopt.example.com") }, serving: true},
 		{name: "tenant on another distribution", host: "other.example.com",
@@ -153,10 +178,13 @@ func TestEnsureExactHost(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e, f := newEdge(t)
+			if !tt.notReady {
+				f.PointDNS(tt.host)
+			}
 			if tt.setup != nil {
 				tt.setup(f)
 			}
-			rep, err := e.Ensure(context.Background(), tt.host, reroute.EdgeRefs{}, false)
+			rep, err := e.Ensure(context.Background(), tt.host, reroute.EdgeRefs{}, !tt.notReady)
 			if n := f.Calls("CreateDistributionTenant"); n != tt.created {
 				t.Errorf("CreateDistributionTenant calls = %d, want %d", n, tt.created)
 			}
@@ -176,6 +204,12 @@ func TestEnsureExactHost(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Ensure: %v", err)
 			}
+			if tt.notReady || tt.awaiting != "" {
+				if !rep.AwaitingDNS || !rep.Refs.IsZero() || !strings.Contains(rep.AwaitingReason, tt.awaiting) || f.Tenants() != 0 {
+					t.Errorf("report = %+v (%d tenants), want awaiting DNS (%q) with nothing made", rep, f.Tenants(), tt.awaiting)
+				}
+				return
+			}
 			tn, _ := f.Tenant(tt.host)
 			if rep.Refs.TenantID != tn.ID || rep.Serving != tt.serving {
 				t.Errorf("report = %+v, want tenant %s, serving %v", rep, tn.ID, tt.serving)
@@ -188,9 +222,14 @@ func TestEnsureRecreatesAMissingTenant(t *testing.T) {
 	t.Parallel()
 	e, f := newEdge(t)
 	const host = "gone.example.com"
-	first := ensure(t, e, host, reroute.EdgeRefs{}, false)
+	f.PointDNS(host)
+	first := ensure(t, e, host, reroute.EdgeRefs{}, true)
 	f.RemoveTenant(host)
-	second := ensure(t, e, host, first.Refs, false)
+	// Without the CNAME in our lookup, the lost tenant is not made again yet.
+	if rep := ensure(t, e, host, first.Refs, false); !rep.AwaitingDNS || rep.Refs.TenantID != "" || f.Tenants() != 0 {
+		t.Fatalf("without DNS: %+v (%d tenants), want awaiting DNS", rep, f.Tenants())
+	}
+	second := ensure(t, e, host, first.Refs, true)
 	tn, ok := f.Tenant(host)
 	if !ok || second.Refs.TenantID != tn.ID || second.Refs.TenantID == first.Refs.TenantID {
 		t.Fatalf("refs %+v -> %+v, want a new tenant (fake holds %+v)", first.Refs, second.Refs, tn)
@@ -204,7 +243,8 @@ func TestEnsureReenablesADisabledTenant(t *testing.T) {
 	t.Parallel()
 	e, f := newEdge(t)
 	const host = "off.example.com"
-	refs := ensure(t, e, host, reroute.EdgeRefs{}, false).Refs
+	f.PointDNS(host)
+	refs := ensure(t, e, host, reroute.EdgeRefs{}, true).Refs
 	f.SetManagedCertificate(host, "issued")
 	f.SetEnabled(host, false)
 	f.Deploy(host)
@@ -232,6 +272,7 @@ func TestEnsureManagedCertificateStates(t *testing.T) {
 		reason    string
 		requested bool // a new certificate was asked for
 	}{
+		{"issued", true, reroute.CertificateIssued, "", false},
 		{"pending-validation", true, reroute.CertificatePending, "", false},
 		{"issued", false, reroute.CertificateIssued, "", false},
 		{"failed", false, reroute.CertificateFailed, "failed", false},
@@ -243,11 +284,16 @@ func TestEnsureManagedCertificateStates(t *testing.T) {
 		{"revoked", true, reroute.CertificateFailed, "revoked", false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.status, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s dnsReady %v", tt.status, tt.dnsReady), func(t *testing.T) {
 			t.Parallel()
 			e, f := newEdge(t)
 			const host = "cert.example.com"
-			refs := ensure(t, e, host, reroute.EdgeRefs{}, false).Refs
+			f.PointDNS(host)
+			refs := ensure(t, e, host, reroute.EdgeRefs{}, true).Refs
+			// CloudFront records a certificate's status on its tenant (a new
+			// ETag) at any time, here between our reads: every update must use
+			// the latest ETag.
+			f.ChangeTenantOnCertificateRead(true)
 			f.SetManagedCertificate(host, tt.status)
 			rep := ensure(t, e, host, refs, tt.dnsReady)
 			if rep.Certificate != tt.want || rep.CertificateReason != tt.reason {
@@ -270,6 +316,9 @@ func TestWildcardLifecycle(t *testing.T) {
 	const host = "*.example.com"
 	f.HideValidationRecords(1)
 
+	// No DNS at all, ours or CloudFront's: a wildcard's certificate is validated
+	// through a record in the customer's zone, and its tenant carries that
+	// certificate, which proves control to CloudFront without the CNAME.
 	rep := ensure(t, e, host, reroute.EdgeRefs{}, false)
 	if rep.Refs.CertificateARN == "" || rep.Refs.TenantID != "" || rep.Certificate != reroute.CertificatePending {
 		t.Fatalf("first: %+v, want a pending certificate and no tenant", rep)
@@ -279,6 +328,9 @@ func TestWildcardLifecycle(t *testing.T) {
 	}
 	if got := f.SigningRegion("acm"); got != "us-east-1" {
 		t.Errorf("ACM asked in %q, want us-east-1", got)
+	}
+	if c, _ := f.Certificate(rep.Refs.CertificateARN); len(c.Tags) != 1 || c.Tags[edge.DistributionTag] != distribution {
+		t.Errorf("certificate tags = %v, want %s=%s", c.Tags, edge.DistributionTag, distribution)
 	}
 
 	rep = ensure(t, e, host, rep.Refs, false)
@@ -298,7 +350,7 @@ func TestWildcardLifecycle(t *testing.T) {
 	rep = ensure(t, e, host, rep.Refs, false)
 	tn, ok := f.Tenant(host)
 	if !ok || rep.Refs.TenantID != tn.ID || tn.CertificateARN != rep.Refs.CertificateARN || tn.ManagedCertificate != "" ||
-		tn.Name != "w-example.com" {
+		tn.Name != "w-example.com" || tn.Tags[edge.DistributionTag] != distribution {
 		t.Fatalf("tenant %+v for report %+v, want one carrying the certificate", tn, rep)
 	}
 	if rep.Certificate != reroute.CertificateIssued || rep.Serving {
@@ -376,7 +428,8 @@ func TestWildcardCertificateFails(t *testing.T) {
 // serve takes host to serving.
 func serve(t *testing.T, e *edge.CloudFront, f *awsfake.Fake, host string) reroute.EdgeRefs {
 	t.Helper()
-	refs := ensure(t, e, host, reroute.EdgeRefs{}, false).Refs
+	f.PointDNS(host)
+	refs := ensure(t, e, host, reroute.EdgeRefs{}, true).Refs
 	if refs.CertificateARN != "" {
 		f.IssueCertificate(refs.CertificateARN)
 	} else {
@@ -461,7 +514,8 @@ func TestReleaseOfAGoneTenant(t *testing.T) {
 	t.Parallel()
 	e, f := newEdge(t)
 	const host = "vanished.example.com"
-	refs := ensure(t, e, host, reroute.EdgeRefs{}, false).Refs
+	f.PointDNS(host)
+	refs := ensure(t, e, host, reroute.EdgeRefs{}, true).Refs
 	f.RemoveTenant(host)
 	got, err := e.Release(context.Background(), host, refs)
 	if err != nil || !got.IsZero() {
@@ -491,7 +545,8 @@ func TestVerifyDNS(t *testing.T) {
 			const host = "dns.example.com"
 			var refs reroute.EdgeRefs
 			if !tt.noTenant {
-				refs = ensure(t, e, host, reroute.EdgeRefs{}, false).Refs
+				f.PointDNS(host)
+				refs = ensure(t, e, host, reroute.EdgeRefs{}, true).Refs
 				f.SetDNSConfiguration(host, tt.status, tt.reason)
 			}
 			ok, reason, err := e.VerifyDNS(context.Background(), host, refs)
@@ -508,7 +563,8 @@ func TestVerifyDNS(t *testing.T) {
 func TestVerifyDNSUnavailable(t *testing.T) {
 	t.Parallel()
 	e, f := newEdge(t)
-	refs := ensure(t, e, "dns.example.com", reroute.EdgeRefs{}, false).Refs
+	f.PointDNS("dns.example.com")
+	refs := ensure(t, e, "dns.example.com", reroute.EdgeRefs{}, true).Refs
 	f.Throttle(10)
 	_, _, err := e.VerifyDNS(context.Background(), "dns.example.com", refs)
 	if reroute.ErrorCode(err) != reroute.CodeUnavailable {
@@ -544,5 +600,27 @@ func TestTenantName(t *testing.T) {
 		if edge.TenantName(tt.host) != got {
 			t.Errorf("TenantName(%q) is not stable", tt.host)
 		}
+	}
+}
+
+// A certificate asked for anew while CloudFront does not see the CNAME (we do)
+// is refused like a premature tenant: the old status stands and the report
+// says the edge waits for DNS, not that something failed.
+func TestNewCertificateAwaitsCloudFrontsDNS(t *testing.T) {
+	t.Parallel()
+	e, f := newEdge(t)
+	const host = "renew.example.com"
+	f.PointDNS(host)
+	refs := ensure(t, e, host, reroute.EdgeRefs{}, true).Refs
+	f.SetManagedCertificate(host, "validation-timed-out")
+	f.SetDNSCheck(func(string) bool { return false })
+	rep := ensure(t, e, host, refs, true)
+	if !rep.AwaitingDNS || !strings.Contains(rep.AwaitingReason, "Could not verify Domain Name ownership") ||
+		rep.Certificate != reroute.CertificateFailed || rep.CertificateReason != "validation-timed-out" || rep.Refs != refs {
+		t.Fatalf("report = %+v", rep)
+	}
+	f.SetDNSCheck(nil)
+	if rep := ensure(t, e, host, refs, true); rep.AwaitingDNS || rep.Certificate != reroute.CertificatePending {
+		t.Errorf("once CloudFront sees the CNAME: %+v, want a new pending certificate", rep)
 	}
 }

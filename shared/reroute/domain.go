@@ -104,6 +104,14 @@ type EdgeReport struct {
 	// Serving is true once the edge serves the hostname over HTTPS: the tenant is
 	// deployed and enabled, its domain active and its certificate issued.
 	Serving bool
+	// AwaitingDNS: the edge registers host only once host's DNS points at it,
+	// and nothing is registered yet. An exact host's tenant is created with a
+	// certificate CloudFront validates over HTTP through the customer's CNAME,
+	// so CloudFront refuses it before that CNAME reaches CloudFront.
+	// AwaitingReason is the edge's own word when it was asked and refused
+	// (its DNS view lags ours while a new record spreads).
+	AwaitingDNS    bool
+	AwaitingReason string
 }
 
 // Edge registers hostnames with the CDN in front of the redirector and releases
@@ -113,10 +121,12 @@ type EdgeReport struct {
 type Edge interface {
 	// Ensure makes host known to the edge and moves it on, creating what is
 	// missing (a wildcard's certificate first, its tenant once the certificate is
-	// issued), re-enabling a disabled tenant, adopting one the edge already holds
-	// for host, and reports where it stands. It is idempotent: called again with
-	// the refs it returned, it creates nothing twice. With dnsReady (the hostname
-	// points at the service) a failed or timed-out certificate is requested anew.
+	// issued; an exact host's tenant only with dnsReady, reporting AwaitingDNS
+	// until then), re-enabling a disabled tenant, adopting one the edge already
+	// holds for host, and reports where it stands. It is idempotent: called again
+	// with the refs it returned, it creates nothing twice. dnsReady says our own
+	// lookup sees host pointing at the service (the CNAME target); with it a
+	// failed or timed-out certificate is also requested anew.
 	Ensure(ctx context.Context, host string, refs EdgeRefs, dnsReady bool) (EdgeReport, error)
 	// Release removes what the edge holds for host, one step per call (a tenant
 	// is disabled, then deleted once the edge has deployed that), and returns what

@@ -108,6 +108,16 @@ func (p DomainPolicy) Advance(r Route, cnameTarget string, o Observation) Step {
 		return Step{Domain: d}
 	case o.DNS != nil && !o.DNS.CAAAllowsAmazon:
 		d.State, d.Reason = DomainFailed, firstError(o.DNS, "A CAA record forbids Amazon's certificate authority.")
+	case edge.AwaitingDNS && o.DNS != nil && o.DNS.PointsAtUs:
+		// Our lookup sees the CNAME but the edge does not yet: a new record takes
+		// a while to reach every resolver. Looked at again soon.
+		d.State = DomainPendingDNS
+		d.Reason = fmt.Sprintf("DNS points here; waiting for the CDN to see the CNAME %s -> %s too, which usually takes a few minutes.", r.Host, cnameTarget)
+		if edge.AwaitingReason != "" {
+			d.Reason += " The CDN said: " + edge.AwaitingReason
+		}
+		d.NextCheckAt = now.Add(checkNew)
+		return Step{Domain: d}
 	case edge.Certificate == CertificateFailed:
 		d.State = DomainFailed
 		d.Reason = fmt.Sprintf("The certificate for %s could not be issued (%s). Make sure %s points at %s and that no CAA record forbids amazon.com, then check DNS again.",
@@ -117,6 +127,9 @@ func (p DomainPolicy) Advance(r Route, cnameTarget string, o Observation) Step {
 		if len(edge.ValidationRecords) > 0 && edge.Certificate == CertificatePending {
 			d.Reason += " Also create the certificate validation record shown with the route."
 		}
+	case edge.AwaitingDNS && d.State != DomainPendingDNS:
+		// DNS could not be looked up and the edge holds nothing: back to the start.
+		d.State, d.Reason = DomainPendingDNS, fmt.Sprintf("Create a CNAME record %s pointing at %s.", r.Host, cnameTarget)
 	case edge.Certificate == CertificatePending && len(edge.ValidationRecords) > 0:
 		d.State = DomainPendingCertificate
 		d.Reason = "Create the certificate validation record shown with the route; the certificate is issued a few minutes after it appears in DNS."

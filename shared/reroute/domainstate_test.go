@@ -28,8 +28,15 @@ func TestDomainLifecycle(t *testing.T) {
 	failedCert := &reroute.EdgeReport{Refs: refs, Certificate: reroute.CertificateFailed, CertificateReason: "validation-timed-out"}
 	wildPending := &reroute.EdgeReport{Refs: wildRefs, Certificate: reroute.CertificatePending, ValidationRecords: validation}
 	wildIssued := &reroute.EdgeReport{Refs: reroute.EdgeRefs{TenantID: "dt_2", CertificateARN: wildRefs.CertificateARN}, Certificate: reroute.CertificateIssued}
+	// An exact host's tenant waits for DNS: the edge holds nothing yet.
+	awaiting := &reroute.EdgeReport{AwaitingDNS: true}
+	lagging := &reroute.EdgeReport{AwaitingDNS: true, AwaitingReason: "Could not verify Domain Name ownership."}
+	retryRefused := &reroute.EdgeReport{Refs: refs, Certificate: reroute.CertificateFailed, CertificateReason: "validation-timed-out",
+		AwaitingDNS: true, AwaitingReason: "Could not verify Domain Name ownership."}
 	verified := fresh
 	verified.VerifiedAt = created.Add(time.Hour)
+	certifying := verified
+	certifying.State = reroute.DomainPendingCertificate
 	active := verified
 	active.State, active.Reason, active.NextCheckAt = reroute.DomainActive, "", time.Time{}
 
@@ -52,6 +59,20 @@ func TestDomainLifecycle(t *testing.T) {
 			state: reroute.DomainPendingDNS, reason: "no CNAME", next: 2 * time.Minute, wantRefs: refs},
 		{name: "DNS appears: verified, certificate pending", domain: fresh, obs: reroute.Observation{Now: at(time.Hour), DNS: pointing, Edge: pending},
 			state: reroute.DomainPendingCertificate, reason: "being issued", verified: true, next: 2 * time.Minute, wantRefs: refs},
+		{name: "exact host without DNS: no tenant, told the CNAME", domain: fresh, obs: reroute.Observation{Now: at(0), DNS: missing, Edge: awaiting},
+			state: reroute.DomainPendingDNS, reason: "no CNAME", next: 2 * time.Minute},
+		{name: "exact host, DNS unreachable, no tenant: pending_dns stands", domain: fresh, obs: reroute.Observation{Now: at(time.Minute), Edge: awaiting},
+			state: reroute.DomainPendingDNS, reason: "Create a CNAME record www.example.com pointing at " + target, next: 2 * time.Minute},
+		{name: "we see the CNAME, the CDN not yet: pending_dns, looked at soon", domain: fresh,
+			obs:   reroute.Observation{Now: at(50 * time.Hour), DNS: pointing, Edge: lagging},
+			state: reroute.DomainPendingDNS, reason: "waiting for the CDN to see the CNAME", verified: true, next: 2 * time.Minute},
+		{name: "the CDN's refusal is passed on", domain: verified, obs: reroute.Observation{Now: at(2 * time.Hour), DNS: pointing, Edge: lagging},
+			state: reroute.DomainPendingDNS, reason: "The CDN said: Could not verify Domain Name ownership.", verified: true, next: 2 * time.Minute},
+		{name: "a new certificate refused until the CDN sees the CNAME", domain: verified,
+			obs:   reroute.Observation{Now: at(2 * time.Hour), DNS: pointing, Edge: retryRefused},
+			state: reroute.DomainPendingDNS, reason: "waiting for the CDN", verified: true, next: 2 * time.Minute, wantRefs: refs},
+		{name: "tenant gone, DNS unreachable: back to pending_dns", domain: certifying, obs: reroute.Observation{Now: at(3 * time.Hour), Edge: awaiting},
+			state: reroute.DomainPendingDNS, reason: "Create a CNAME", verified: true, next: 10 * time.Minute},
 		{name: "activate", domain: verified, obs: reroute.Observation{Now: at(2 * time.Hour), DNS: pointing, Edge: serving},
 			state: reroute.DomainActive, verified: true, wantRefs: refs},
 		{name: "serving verifies even without a DNS answer", domain: fresh, obs: reroute.Observation{Now: at(time.Hour), Edge: serving},

@@ -32,6 +32,7 @@ func (f *Fake) serveACM(w http.ResponseWriter, r *http.Request, op string) {
 		DomainName       string
 		ValidationMethod string
 		IdempotencyToken string
+		Tags             []struct{ Key, Value *string }
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err := json.Unmarshal(body, &in); err != nil {
@@ -46,7 +47,10 @@ func (f *Fake) serveACM(w http.ResponseWriter, r *http.Request, op string) {
 	)
 	switch op {
 	case "RequestCertificate":
-		out, e = f.requestCertificate(in.DomainName, in.ValidationMethod, in.IdempotencyToken)
+		var tags map[string]string
+		if tags, e = acmTags(in.Tags); e == nil {
+			out, e = f.requestCertificate(in.DomainName, in.ValidationMethod, in.IdempotencyToken, tags)
+		}
 	case "DescribeCertificate":
 		out, e = f.describeCertificate(in.CertificateArn)
 	case "DeleteCertificate":
@@ -75,7 +79,41 @@ func writeACMError(w http.ResponseWriter, e acmError) {
 
 // ---- operations (f.mu held)
 
-func (f *Fake) requestCertificate(domain, method, token string) (any, *acmError) {
+// acmTags validates a request's tags as ACM documents them: at most 50, keys of
+// 1-128 characters and values of up to 256 from letters, digits, spaces and
+// _.:/=+-@, and no key starting "aws:", which is reserved (InvalidTagException).
+// https://docs.aws.amazon.com/acm/latest/APIReference/API_Tag.html
+// https://docs.aws.amazon.com/acm/latest/userguide/tags-restrictions.html
+func acmTags(in []struct{ Key, Value *string }) (map[string]string, *acmError) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	if len(in) > 50 {
+		return nil, &acmError{400, "TooManyTagsException", "A certificate takes at most 50 tags."}
+	}
+	tags := map[string]string{}
+	for _, t := range in {
+		var k, v string
+		if t.Key != nil {
+			k = *t.Key
+		}
+		if t.Value != nil {
+			v = *t.Value
+		}
+		switch {
+		case len(k) < 1 || len(k) > 128 || !acmTagChars.MatchString(k) || len(v) > 256 || !acmTagChars.MatchString(v):
+			return nil, &acmError{400, "ValidationException", "The tag " + k + " is not valid."}
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			return nil, &acmError{400, "InvalidTagException", "Tag keys starting with aws: are reserved for AWS use."}
+		}
+		tags[k] = v
+	}
+	return tags, nil
+}
+
+var acmTagChars = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+
+func (f *Fake) requestCertificate(domain, method, token string, tags map[string]string) (any, *acmError) {
 	switch {
 	case domain == "" || len(domain) > 253 || strings.ContainsAny(domain, " /:"):
 		return nil, &acmError{400, "InvalidDomainValidationOptionsException", "The domain name " + domain + " is not valid."}
@@ -91,7 +129,7 @@ func (f *Fake) requestCertificate(domain, method, token string) (any, *acmError)
 		return map[string]string{"CertificateArn": arn}, nil
 	}
 	c := &cert{arn: f.newARN("certificate/"), domain: domain, status: "PENDING_VALIDATION", token: token,
-		hidden: f.hideRecords, created: time.Now().UTC()}
+		tags: tags, hidden: f.hideRecords, created: time.Now().UTC()}
 	f.certs[c.arn] = c
 	if token != "" {
 		f.tokens[key] = c.arn

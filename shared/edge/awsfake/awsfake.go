@@ -9,6 +9,14 @@
 // PENDING_VALIDATION until IssueCertificate or FailCertificate. A domain is
 // "active" while its tenant is enabled and its certificate issued.
 //
+// It refuses what CloudFront documents refusing: a tenant whose managed
+// certificate CloudFront would validate (ValidationTokenHost "cloudfront")
+// before the domain's DNS points at CloudFront (PointDNS, SetDNSCheck), an
+// update or delete with an ETag older than the tenant's latest (a managed
+// certificate's status change updates the tenant too), and deleting an enabled
+// tenant. Tags sent on creation are kept and shown (Tenant.Tags,
+// Certificate.Tags).
+//
 // Where CloudFront's documentation leaves a rule open the fake takes the strict
 // reading: UpdateDistributionTenant replaces the connection group,
 // customizations and parameters with what it is sent (Enabled, left out, is
@@ -19,6 +27,7 @@ package awsfake
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -44,6 +53,8 @@ type Tenant struct {
 	// ("pending-validation", "issued", ...); "" for none.
 	ManagedCertificate string
 	ETag               string
+	// Tags are the tags it was created with.
+	Tags map[string]string
 }
 
 // Certificate is an ACM certificate as the fake holds it.
@@ -52,6 +63,8 @@ type Certificate struct {
 	Status        string // PENDING_VALIDATION, ISSUED, FAILED, ...
 	FailureReason string
 	InUseBy       []string
+	// Tags are the tags it was requested with.
+	Tags map[string]string
 }
 
 // Fake is a CloudFront and ACM endpoint.
@@ -72,6 +85,11 @@ type Fake struct {
 	hideRecords int
 	calls       map[string]int
 	regions     map[string]string
+	pointing    map[string]bool
+	dnsCheck    func(domain string) bool
+	// certReadChanges: every GetManagedCertificateDetails is followed by an
+	// update of the tenant (ChangeTenantOnCertificateRead).
+	certReadChanges bool
 }
 
 type tenant struct {
@@ -83,6 +101,7 @@ type tenant struct {
 	managed                    string
 	managedARN                 string
 	params                     [][2]string
+	tags                       map[string]string
 	version                    int
 	created, modified          time.Time
 }
@@ -93,14 +112,21 @@ func (t *tenant) etag() string {
 
 // change records a change: CloudFront deploys it from now on.
 func (t *tenant) change() {
-	t.version++
+	t.touch()
 	t.status = "InProgress"
+}
+
+// touch records an update of the tenant that needs no deployment (CloudFront
+// recording its certificate's status): a new ETag.
+func (t *tenant) touch() {
+	t.version++
 	t.modified = time.Now().UTC()
 }
 
 type cert struct {
 	arn, domain, status, reason string
 	token                       string
+	tags                        map[string]string
 	hidden                      int // DescribeCertificate answers left without records
 	created, issued             time.Time
 }
@@ -116,6 +142,7 @@ func New() *Fake {
 		dns:       map[string][2]string{},
 		calls:     map[string]int{},
 		regions:   map[string]string{},
+		pointing:  map[string]bool{},
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	return f
@@ -144,6 +171,36 @@ func (f *Fake) UseElsewhere(domain string) { f.mu.Lock(); f.elsewhere[domain] = 
 func (f *Fake) RefuseDomain(domain, message string) {
 	f.mu.Lock()
 	f.refused[domain] = message
+	f.mu.Unlock()
+}
+
+// PointDNS says domains' DNS now points at CloudFront (the customer's CNAME to
+// the connection group's routing endpoint is visible): from now on a tenant
+// may take a managed certificate validated by CloudFront for them.
+func (f *Fake) PointDNS(domains ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, d := range domains {
+		f.pointing[strings.ToLower(d)] = true
+	}
+}
+
+// SetDNSCheck makes fn the judge of whether a domain's DNS points at CloudFront
+// (say, a look-up in the test's own DNS server), in place of PointDNS. fn is
+// called while the fake is locked: it must not call the fake.
+func (f *Fake) SetDNSCheck(fn func(domain string) bool) {
+	f.mu.Lock()
+	f.dnsCheck = fn
+	f.mu.Unlock()
+}
+
+// ChangeTenantOnCertificateRead, on, updates a tenant (a new ETag) right after
+// each GetManagedCertificateDetails for it, as CloudFront does when it records
+// a certificate status that changed meanwhile: the race an update that reuses
+// an ETag read earlier loses.
+func (f *Fake) ChangeTenantOnCertificateRead(on bool) {
+	f.mu.Lock()
+	f.certReadChanges = on
 	f.mu.Unlock()
 }
 
@@ -181,9 +238,19 @@ func (f *Fake) Deploy(domain string) { f.withTenant(domain, func(t *tenant) { t.
 func (f *Fake) AutoDeploy(on bool) { f.mu.Lock(); f.autoDeploy = on; f.mu.Unlock() }
 
 // SetManagedCertificate sets the status of domain's managed certificate:
-// "issued", "failed", "validation-timed-out", "expired", ...
+// "issued", "failed", "validation-timed-out", "expired", ... CloudFront
+// records the status on the tenant, so a change gives it a new ETag
+// ("Your distribution tenant will be updated with the latest certificate
+// status. When calling the UpdateDistributionTenant operation, use the latest
+// value for the ETag."):
+// https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_ManagedCertificateDetails.html
 func (f *Fake) SetManagedCertificate(domain, status string) {
-	f.withTenant(domain, func(t *tenant) { t.managed = status })
+	f.withTenant(domain, func(t *tenant) {
+		if t.managed != status {
+			t.managed = status
+			t.touch()
+		}
+	})
 }
 
 // IssueCertificate issues the ACM certificate arn.
@@ -233,7 +300,7 @@ func (f *Fake) Tenant(domain string) (Tenant, bool) {
 	}
 	return Tenant{ID: t.id, ARN: t.arn, Name: t.name, DistributionID: t.dist, ConnectionGroupID: t.group,
 		Domains: append([]string(nil), t.domains...), Enabled: t.enabled, Status: t.status,
-		CertificateARN: t.certARN, ManagedCertificate: t.managed, ETag: t.etag()}, true
+		CertificateARN: t.certARN, ManagedCertificate: t.managed, ETag: t.etag(), Tags: maps.Clone(t.tags)}, true
 }
 
 // Tenants is how many tenants the fake holds.
@@ -247,7 +314,8 @@ func (f *Fake) Certificate(arn string) (Certificate, bool) {
 	if c == nil {
 		return Certificate{}, false
 	}
-	return Certificate{ARN: c.arn, Domain: c.domain, Status: c.status, FailureReason: c.reason, InUseBy: f.inUseBy(arn)}, true
+	return Certificate{ARN: c.arn, Domain: c.domain, Status: c.status, FailureReason: c.reason, InUseBy: f.inUseBy(arn),
+		Tags: maps.Clone(c.tags)}, true
 }
 
 // Certificates is how many ACM certificates the fake holds.
@@ -272,6 +340,14 @@ func (f *Fake) setCert(arn, status, reason string) {
 			c.issued = time.Now().UTC()
 		}
 	}
+}
+
+// pointsAtCloudFront reports whether domain's DNS reaches CloudFront.
+func (f *Fake) pointsAtCloudFront(domain string) bool {
+	if f.dnsCheck != nil {
+		return f.dnsCheck(domain)
+	}
+	return f.pointing[strings.ToLower(domain)]
 }
 
 func (f *Fake) byDomain(domain string) *tenant {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
@@ -50,10 +51,12 @@ func TestTenantWireShapes(t *testing.T) {
 	t.Parallel()
 	cf, _, f := clients(t)
 	ctx := context.Background()
+	f.PointDNS("example.com")
 
 	out, err := cf.CreateDistributionTenant(ctx, &cloudfront.CreateDistributionTenantInput{
 		DistributionId:    aws.String("EDIST"),
 		Name:              aws.String("h-example.com"),
+		Tags:              &cftypes.Tags{Items: []cftypes.Tag{{Key: aws.String("dnsreroute:distribution"), Value: aws.String("EDIST")}}},
 		ConnectionGroupId: aws.String("cg_1"),
 		Domains:           []cftypes.DomainItem{{Domain: aws.String("example.com")}},
 		Enabled:           aws.Bool(true),
@@ -69,6 +72,9 @@ func TestTenantWireShapes(t *testing.T) {
 		!aws.ToBool(dt.Enabled) || len(dt.Domains) != 1 || dt.Domains[0].Status != cftypes.DomainStatusInactive ||
 		aws.ToString(dt.ConnectionGroupId) != "cg_1" || len(dt.Parameters) != 1 || dt.CreatedTime == nil {
 		t.Fatalf("created tenant = %+v, etag %v", dt, aws.ToString(out.ETag))
+	}
+	if tn, _ := f.Tenant("example.com"); len(tn.Tags) != 1 || tn.Tags["dnsreroute:distribution"] != "EDIST" {
+		t.Errorf("tags = %v, want the one sent", tn.Tags)
 	}
 
 	// The name is unique; the domain belongs to one tenant.
@@ -115,11 +121,15 @@ func TestTenantWireShapes(t *testing.T) {
 		t.Errorf("issued and deployed: %+v", got.DistributionTenant)
 	}
 
-	// Updates and deletes match the ETag; deletes need a disabled, deployed tenant.
-	update := &cloudfront.UpdateDistributionTenantInput{Id: dt.Id, IfMatch: out.ETag, DistributionId: aws.String("EDIST"),
+	// Updates and deletes match the latest ETag (the certificate's issue
+	// changed it); deletes need a disabled, deployed tenant.
+	if aws.ToString(got.ETag) == aws.ToString(out.ETag) {
+		t.Error("the certificate's issue left the tenant's ETag as it was")
+	}
+	update := &cloudfront.UpdateDistributionTenantInput{Id: dt.Id, IfMatch: got.ETag, DistributionId: aws.String("EDIST"),
 		ConnectionGroupId: aws.String("cg_1"), Domains: []cftypes.DomainItem{{Domain: aws.String("example.com")}}, Enabled: aws.Bool(false)}
 	if _, err := cf.UpdateDistributionTenant(ctx, update); err != nil {
-		t.Fatalf("update with the first ETag: %v", err)
+		t.Fatalf("update with the latest ETag: %v", err)
 	}
 	if _, err := cf.UpdateDistributionTenant(ctx, update); code(err) != "PreconditionFailed" {
 		t.Errorf("stale ETag: %v, want PreconditionFailed", err)
@@ -139,14 +149,192 @@ func TestTenantWireShapes(t *testing.T) {
 	}
 }
 
+// "If you use this API operation to delete a distribution tenant that is
+// currently enabled, the request will fail": 409 ResourceNotDisabled.
+// https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_DeleteDistributionTenant.html
 func TestDeleteEnabledTenant(t *testing.T) {
 	t.Parallel()
 	cf, _, f := clients(t)
 	id := f.AddTenant("EDIST", "on.example.com")
 	tn, _ := f.Tenant("on.example.com")
 	_, err := cf.DeleteDistributionTenant(context.Background(), &cloudfront.DeleteDistributionTenantInput{Id: aws.String(id), IfMatch: aws.String(tn.ETag)})
-	if code(err) != "ResourceNotDisabled" {
-		t.Errorf("err = %v, want ResourceNotDisabled", err)
+	var re *awshttp.ResponseError
+	if code(err) != "ResourceNotDisabled" || !errors.As(err, &re) || re.HTTPStatusCode() != 409 {
+		t.Errorf("err = %v, want 409 ResourceNotDisabled", err)
+	}
+	if _, ok := f.Tenant("on.example.com"); !ok {
+		t.Error("the enabled tenant was deleted")
+	}
+}
+
+// A managed certificate requested with ValidationTokenHost "cloudfront" is for
+// a domain that points at CloudFront already ("Choose this mode if you can
+// point the domain's DNS to CloudFront immediately"):
+// https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_ManagedCertificateRequest.html
+// Before it does, CloudFront answers 400 InvalidArgument "The provided Domain
+// Name is not valid. Could not verify Domain Name ownership. It may not be
+// pointing to a valid CloudFront resource." (as reported against the SDKs in
+// https://github.com/aws/aws-sdk-php/issues/3129), on create and on an update
+// that asks for a new certificate. A tenant carrying its own issued
+// certificate is not checked: the certificate proves control of the domain.
+// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/CNAMEs.html
+func TestTenantBeforeDNSPointsAtCloudFront(t *testing.T) {
+	t.Parallel()
+	cf, ac, f := clients(t)
+	ctx := context.Background()
+	managed := func(host, name string) *cloudfront.CreateDistributionTenantInput {
+		return &cloudfront.CreateDistributionTenantInput{DistributionId: aws.String("EDIST"), Name: aws.String(name),
+			Domains: []cftypes.DomainItem{{Domain: aws.String(host)}}, Enabled: aws.Bool(true),
+			ManagedCertificateRequest: &cftypes.ManagedCertificateRequest{
+				ValidationTokenHost: cftypes.ValidationTokenHostCloudFront, PrimaryDomainName: aws.String(host)}}
+	}
+	const want = "The provided Domain Name is not valid. Could not verify Domain Name ownership. It may not be pointing to a valid CloudFront resource."
+	refused := func(what string, err error) {
+		t.Helper()
+		var ae smithy.APIError
+		var re *awshttp.ResponseError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidArgument" || ae.ErrorMessage() != want ||
+			ae.ErrorFault() != smithy.FaultClient || !errors.As(err, &re) || re.HTTPStatusCode() != 400 {
+			t.Errorf("%s: %v, want 400 InvalidArgument %q", what, err, want)
+		}
+	}
+
+	_, err := cf.CreateDistributionTenant(ctx, managed("early.example.com", "h-early.example.com"))
+	refused("create before DNS", err)
+	if f.Tenants() != 0 {
+		t.Fatal("a refused create made a tenant")
+	}
+	// Self-hosted tokens are served by the customer: no DNS needed.
+	self := managed("self.example.com", "h-self.example.com")
+	self.ManagedCertificateRequest.ValidationTokenHost = cftypes.ValidationTokenHostSelfHosted
+	if _, err := cf.CreateDistributionTenant(ctx, self); err != nil {
+		t.Errorf("self-hosted token before DNS: %v", err)
+	}
+
+	// A test's own DNS decides, when given.
+	pointing := map[string]bool{}
+	f.SetDNSCheck(func(d string) bool { return pointing[d] })
+	_, err = cf.CreateDistributionTenant(ctx, managed("early.example.com", "h-early.example.com"))
+	refused("create with the DNS check saying no", err)
+	pointing["early.example.com"] = true
+	out, err := cf.CreateDistributionTenant(ctx, managed("early.example.com", "h-early.example.com"))
+	if err != nil {
+		t.Fatalf("create once DNS points at CloudFront: %v", err)
+	}
+
+	// A new certificate for a domain that no longer points there is refused too.
+	pointing["early.example.com"] = false
+	_, err = cf.UpdateDistributionTenant(ctx, &cloudfront.UpdateDistributionTenantInput{Id: out.DistributionTenant.Id, IfMatch: out.ETag,
+		DistributionId: aws.String("EDIST"), Domains: []cftypes.DomainItem{{Domain: aws.String("early.example.com")}},
+		ManagedCertificateRequest: &cftypes.ManagedCertificateRequest{ValidationTokenHost: cftypes.ValidationTokenHostCloudFront}})
+	refused("a new managed certificate without DNS", err)
+
+	// An issued certificate of the tenant's own needs no DNS.
+	arn, err := ac.RequestCertificate(ctx, &acm.RequestCertificateInput{DomainName: aws.String("*.wild.example.com"), ValidationMethod: acmtypes.ValidationMethodDns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.IssueCertificate(aws.ToString(arn.CertificateArn))
+	if _, err := cf.CreateDistributionTenant(ctx, &cloudfront.CreateDistributionTenantInput{DistributionId: aws.String("EDIST"),
+		Name: aws.String("w-wild.example.com"), Domains: []cftypes.DomainItem{{Domain: aws.String("*.wild.example.com")}},
+		Customizations: &cftypes.Customizations{Certificate: &cftypes.Certificate{Arn: arn.CertificateArn}}}); err != nil {
+		t.Errorf("own certificate before DNS: %v", err)
+	}
+}
+
+// Updates and deletes name the ETag they were read at; CloudFront refuses an
+// older one with 412 PreconditionFailed and a missing one with 400
+// InvalidIfMatchVersion.
+// https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_UpdateDistributionTenant.html
+// https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_DeleteDistributionTenant.html
+// A managed certificate's status change updates the tenant, so its ETag
+// changes then too ("When calling the UpdateDistributionTenant operation, use
+// the latest value for the ETag"):
+// https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_ManagedCertificateDetails.html
+func TestStaleETag(t *testing.T) {
+	t.Parallel()
+	cf, _, f := clients(t)
+	ctx := context.Background()
+	id := f.AddTenant("EDIST", "etag.example.com")
+	get := func() *cloudfront.GetDistributionTenantOutput {
+		t.Helper()
+		out, err := cf.GetDistributionTenant(ctx, &cloudfront.GetDistributionTenantInput{Identifier: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	update := func(etag *string) error {
+		_, err := cf.UpdateDistributionTenant(ctx, &cloudfront.UpdateDistributionTenantInput{Id: aws.String(id), IfMatch: etag,
+			DistributionId: aws.String("EDIST"), Domains: []cftypes.DomainItem{{Domain: aws.String("etag.example.com")}}, Enabled: aws.Bool(false)})
+		return err
+	}
+	status := func(err error) int {
+		var re *awshttp.ResponseError
+		if errors.As(err, &re) {
+			return re.HTTPStatusCode()
+		}
+		return 0
+	}
+
+	before := get()
+	f.SetManagedCertificate("etag.example.com", "expired")
+	after := get()
+	if aws.ToString(before.ETag) == aws.ToString(after.ETag) {
+		t.Fatal("a certificate status change left the ETag as it was")
+	}
+	if err := update(before.ETag); code(err) != "PreconditionFailed" || status(err) != 412 {
+		t.Errorf("update with the ETag from before the certificate changed: %v, want 412 PreconditionFailed", err)
+	}
+	if err := update(aws.String("")); code(err) != "InvalidIfMatchVersion" || status(err) != 400 {
+		t.Errorf("update without an ETag: %v, want 400 InvalidIfMatchVersion", err)
+	}
+	if err := update(after.ETag); err != nil {
+		t.Fatalf("update with the latest ETag: %v", err)
+	}
+	f.Deploy("etag.example.com")
+	_, err := cf.DeleteDistributionTenant(ctx, &cloudfront.DeleteDistributionTenantInput{Id: aws.String(id), IfMatch: after.ETag})
+	if code(err) != "PreconditionFailed" || status(err) != 412 {
+		t.Errorf("delete with the ETag from before the update: %v, want 412 PreconditionFailed", err)
+	}
+	if _, err := cf.DeleteDistributionTenant(ctx, &cloudfront.DeleteDistributionTenantInput{Id: aws.String(id), IfMatch: get().ETag}); err != nil {
+		t.Errorf("delete with the latest ETag: %v", err)
+	}
+
+	// The knob for the race: a certificate read is followed by a tenant update.
+	id2 := f.AddTenant("EDIST", "race.example.com")
+	f.ChangeTenantOnCertificateRead(true)
+	first, _ := f.Tenant("race.example.com")
+	if _, err := cf.GetManagedCertificateDetails(ctx, &cloudfront.GetManagedCertificateDetailsInput{Identifier: aws.String(id2)}); err != nil {
+		t.Fatal(err)
+	}
+	if second, _ := f.Tenant("race.example.com"); second.ETag == first.ETag {
+		t.Error("ChangeTenantOnCertificateRead left the ETag as it was")
+	}
+}
+
+// ACM keeps the tags a certificate is requested with, refusing keys that
+// start with the reserved "aws:".
+// https://docs.aws.amazon.com/acm/latest/userguide/tags-restrictions.html
+func TestCertificateTags(t *testing.T) {
+	t.Parallel()
+	_, ac, f := clients(t)
+	ctx := context.Background()
+	out, err := ac.RequestCertificate(ctx, &acm.RequestCertificateInput{DomainName: aws.String("*.tags.example.com"),
+		ValidationMethod: acmtypes.ValidationMethodDns,
+		Tags:             []acmtypes.Tag{{Key: aws.String("dnsreroute:distribution"), Value: aws.String("EDIST")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := f.Certificate(aws.ToString(out.CertificateArn)); len(c.Tags) != 1 || c.Tags["dnsreroute:distribution"] != "EDIST" {
+		t.Errorf("tags = %v", c.Tags)
+	}
+	_, err = ac.RequestCertificate(ctx, &acm.RequestCertificateInput{DomainName: aws.String("*.aws.example.com"),
+		ValidationMethod: acmtypes.ValidationMethodDns,
+		Tags:             []acmtypes.Tag{{Key: aws.String("aws:owner"), Value: aws.String("me")}}})
+	var bad *acmtypes.InvalidTagException
+	if !errors.As(err, &bad) {
+		t.Errorf("reserved tag key: %v, want InvalidTagException", err)
 	}
 }
 

@@ -33,6 +33,16 @@ type tenantRequest struct {
 	Parameters                *struct {
 		Items []parameter `xml:",any"`
 	}
+	Tags *struct {
+		Items *struct {
+			Items []tag `xml:",any"`
+		}
+	}
+}
+
+type tag struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
 }
 
 type domainItem struct {
@@ -205,6 +215,9 @@ func (f *Fake) serveCloudFront(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusNoContent
 	case "GetManagedCertificateDetails":
 		out, e = f.managedCertificate(ident)
+		if mt := f.lookup(ident); mt != nil && e == nil && f.certReadChanges {
+			mt.touch()
+		}
 	case "VerifyDnsConfiguration":
 		out, e = f.verifyDNS(body)
 	}
@@ -256,6 +269,10 @@ func (f *Fake) createTenant(body []byte) (*tenant, *cfError) {
 	if e != nil {
 		return nil, e
 	}
+	tags, e := checkTags(in)
+	if e != nil {
+		return nil, e
+	}
 	group := ""
 	if in.ConnectionGroupId != nil {
 		group = *in.ConnectionGroupId
@@ -264,9 +281,33 @@ func (f *Fake) createTenant(body []byte) (*tenant, *cfError) {
 	if in.Enabled != nil {
 		t.enabled = *in.Enabled
 	}
+	t.tags = tags
 	f.apply(t, in)
 	return t, nil
 }
+
+// ownershipMessage is CloudFront's refusal of a managed certificate it would
+// validate for a domain whose DNS does not point at it, word for word.
+const ownershipMessage = "The provided Domain Name is not valid. Could not verify Domain Name ownership. It may not be pointing to a valid CloudFront resource."
+
+// checkTags validates a create's tags as CloudFront's Tag type documents them
+// (key 1-128 characters of letters, digits, spaces and _.:/=+-@; value up to
+// 256): https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_Tag.html
+func checkTags(in tenantRequest) (map[string]string, *cfError) {
+	if in.Tags == nil || in.Tags.Items == nil {
+		return nil, nil
+	}
+	tags := map[string]string{}
+	for _, tg := range in.Tags.Items.Items {
+		if len(tg.Key) < 1 || len(tg.Key) > 128 || !tagChars.MatchString(tg.Key) || len(tg.Value) > 256 || !tagChars.MatchString(tg.Value) {
+			return nil, cfErr(400, "InvalidTagging", "The tag %q=%q is not valid.", tg.Key, tg.Value)
+		}
+		tags[tg.Key] = tg.Value
+	}
+	return tags, nil
+}
+
+var tagChars = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 
 func (f *Fake) updateTenant(ident, ifMatch string, body []byte) (*tenant, *cfError) {
 	t := f.lookup(ident)
@@ -349,6 +390,19 @@ func (f *Fake) checkDomains(in tenantRequest, self *tenant) ([]string, *cfError)
 				return nil, cfErr(400, "InvalidArgument", "CloudFront managed certificates do not support wildcard domains such as %s.", d)
 			}
 		}
+		// With "cloudfront" CloudFront serves the HTTP validation token itself,
+		// "if you can point the domain's DNS to CloudFront immediately"
+		// (API_ManagedCertificateRequest); before the domain points there it
+		// cannot verify ownership and refuses. A tenant with an issued
+		// certificate of its own needs no such check: the certificate proves
+		// control (CNAMEs.html, "covered by a valid TLS certificate").
+		if m.ValidationTokenHost == "cloudfront" {
+			for _, d := range domains {
+				if !f.pointsAtCloudFront(d) {
+					return nil, cfErr(400, "InvalidArgument", "%s", ownershipMessage)
+				}
+			}
+		}
 	} else if arn == "" && self == nil {
 		for _, d := range domains {
 			if strings.HasPrefix(d, "*.") {
@@ -383,21 +437,28 @@ func (f *Fake) deleteTenant(ident, ifMatch string) *cfError {
 	if e := checkIfMatch(t, ifMatch); e != nil {
 		return e
 	}
+	// "If you use this API operation to delete a distribution tenant that is
+	// currently enabled, the request will fail" (409 ResourceNotDisabled):
+	// https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_DeleteDistributionTenant.html
 	if t.enabled || t.status != "Deployed" {
-		return cfErr(409, "ResourceNotDisabled", "The distribution tenant you are trying to delete has not been disabled.")
+		return cfErr(409, "ResourceNotDisabled", "The specified CloudFront resource hasn't been disabled yet.")
 	}
 	delete(f.tenants, t.id)
 	return nil
 }
 
+// checkIfMatch holds an update or delete to the tenant's latest ETag: 400
+// InvalidIfMatchVersion without one, 412 PreconditionFailed for another.
+// https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_UpdateDistributionTenant.html
+// https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_DeleteDistributionTenant.html
 func checkIfMatch(t *tenant, ifMatch string) *cfError {
 	switch ifMatch {
 	case "":
-		return cfErr(400, "InvalidIfMatchVersion", "The If-Match version is missing or not valid for the resource.")
+		return cfErr(400, "InvalidIfMatchVersion", "The If-Match version is missing or not valid.")
 	case t.etag():
 		return nil
 	}
-	return cfErr(412, "PreconditionFailed", "The precondition given in one or more of the request header fields evaluated to false.")
+	return cfErr(412, "PreconditionFailed", "The precondition in one or more of the request fields evaluated to false.")
 }
 
 func (f *Fake) managedCertificate(ident string) (any, *cfError) {
