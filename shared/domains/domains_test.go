@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,6 +51,8 @@ type env struct {
 	dns   *dnstest.Server
 	svc   *domains.Service
 	clock *clock
+	// cfLags makes CloudFront's view of DNS lag ours: it sees no CNAME at all.
+	cfLags atomic.Bool
 }
 
 func newEnv(t *testing.T) *env {
@@ -68,7 +72,18 @@ func newEnv(t *testing.T) *env {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := domains.New(store, e, res, domains.Config{CNAMETarget: target}, c.now, rand.Reader, log)
-	return &env{store: store, fake: f, dns: d, svc: svc, clock: c}
+	en := &env{store: store, fake: f, dns: d, svc: svc, clock: c}
+	// CloudFront sees what the test's DNS server says, as it sees public DNS:
+	// it takes a tenant with a managed certificate only for a domain whose
+	// CNAME reaches the routing endpoint.
+	f.SetDNSCheck(func(domain string) bool {
+		if en.cfLags.Load() {
+			return false
+		}
+		l, err := res.LookupDomain(context.Background(), domain, target)
+		return err == nil && reroute.CheckDNS(domain, target, l).PointsAtUs
+	})
+	return en
 }
 
 func (e *env) org(t *testing.T, id, plan string) {
@@ -121,6 +136,17 @@ func wantState(t *testing.T, r reroute.Route, state reroute.DomainState) {
 	}
 }
 
+// noTenantCreate fails the test if the edge asked CloudFront for a tenant.
+func (e *env) noTenantCreate(t *testing.T, when string) {
+	t.Helper()
+	if n := e.fake.Calls("CreateDistributionTenant"); n != 0 || e.fake.Tenants() != 0 {
+		t.Fatalf("%s: %d CreateDistributionTenant calls, %d tenants; want none", when, n, e.fake.Tenants())
+	}
+}
+
+// An exact hostname's tenant is created only once its CNAME reaches the
+// routing endpoint: its certificate is validated by CloudFront through it, and
+// CloudFront refuses the tenant before then.
 func TestExactHostLifecycle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -129,9 +155,10 @@ func TestExactHostLifecycle(t *testing.T) {
 
 	r := e.create(t, "a", host)
 	wantState(t, r, reroute.DomainPendingDNS)
-	if r.Domain.Refs.TenantID == "" || e.fake.Tenants() != 1 {
-		t.Fatalf("no tenant made: refs %+v, %d tenants", r.Domain.Refs, e.fake.Tenants())
+	if !r.Domain.Refs.IsZero() || !strings.Contains(r.Domain.Reason, target) {
+		t.Fatalf("new route's domain = %+v, want no refs and a reason naming %s", r.Domain, target)
 	}
+	e.noTenantCreate(t, "created without DNS")
 	if r.Domain.Verified() {
 		t.Fatal("verified before DNS pointed here")
 	}
@@ -145,15 +172,36 @@ func TestExactHostLifecycle(t *testing.T) {
 		t.Fatalf("run = %+v", st)
 	}
 	wantState(t, e.route(t, host), reroute.DomainPendingDNS)
+	e.noTenantCreate(t, "looked at again without DNS")
 
-	// The customer creates the CNAME: verified, certificate pending.
+	// The customer creates the CNAME; our lookup sees it before CloudFront's
+	// does: CloudFront refuses the tenant, the route waits, verified.
 	e.dns.Set(t, host+". 60 IN CNAME "+target+".")
+	e.cfLags.Store(true)
+	e.clock.add(3 * time.Minute)
+	e.run(t)
+	r = e.route(t, host)
+	wantState(t, r, reroute.DomainPendingDNS)
+	if !r.Domain.Verified() || !r.Domain.Refs.IsZero() || e.fake.Tenants() != 0 ||
+		!strings.Contains(r.Domain.Reason, "Could not verify Domain Name ownership") {
+		t.Fatalf("while CloudFront lags: %+v, %d tenants", r.Domain, e.fake.Tenants())
+	}
+	if next := r.Domain.NextCheckAt.Sub(e.clock.now()); next != 2*time.Minute {
+		t.Errorf("looked at again in %s, want 2m", next)
+	}
+
+	// CloudFront sees it too: tenant created, certificate pending.
+	e.cfLags.Store(false)
 	e.clock.add(3 * time.Minute)
 	e.run(t)
 	r = e.route(t, host)
 	wantState(t, r, reroute.DomainPendingCertificate)
-	if !r.Domain.Verified() {
-		t.Fatal("not verified once DNS pointed here")
+	if !r.Domain.Verified() || r.Domain.Refs.TenantID == "" {
+		t.Fatalf("once CloudFront sees the CNAME: %+v", r.Domain)
+	}
+	tn, _ := e.fake.Tenant(host)
+	if tn.ID != r.Domain.Refs.TenantID || tn.ManagedCertificate != "pending-validation" || tn.Tags[edge.DistributionTag] != distribution {
+		t.Fatalf("tenant = %+v", tn)
 	}
 
 	// CloudFront issues the certificate and deploys: active, and nothing is due.
@@ -170,8 +218,11 @@ func TestExactHostLifecycle(t *testing.T) {
 	if st := e.run(t); st.Due != 0 {
 		t.Errorf("an active domain was taken up again: %+v", st)
 	}
-	if n := e.fake.Calls("CreateDistributionTenant"); n != 1 {
-		t.Errorf("%d tenants created for one hostname", n)
+	if n := e.fake.Calls("CreateDistributionTenant"); n != 2 {
+		t.Errorf("%d tenant creations for one hostname, want 2 (one refused while CloudFront lagged)", n)
+	}
+	if e.fake.Tenants() != 1 {
+		t.Errorf("%d tenants for one hostname", e.fake.Tenants())
 	}
 
 	// Deleting the route releases its tenant, step by step: disabled, then gone.
@@ -242,9 +293,9 @@ func TestSquatterIsReleasedAndClaimable(t *testing.T) {
 	if _, err := e.svc.Claim(t.Context(), r, third); reroute.ErrorCode(err) != reroute.CodeConflict || err.(*reroute.Error).Reason != "host_taken" {
 		t.Fatalf("claiming a verified route: %v", err)
 	}
-	if e.fake.Tenants() != 1 {
-		t.Errorf("%d tenants after the claim, want the one it kept", e.fake.Tenants())
-	}
+	// The squatter's hostname never pointed here, so CloudFront holds nothing
+	// for it: nothing to keep, nothing made.
+	e.noTenantCreate(t, "after the claim")
 }
 
 func TestUnverifiedRouteIsReleasedAfterSevenDays(t *testing.T) {
@@ -288,8 +339,10 @@ func TestFailuresCustomersCanActOn(t *testing.T) {
 	e := newEnv(t)
 	e.org(t, "a", reroute.PlanEnterprise)
 
-	e.fake.UseElsewhere("taken.example")
-	r := e.create(t, "a", "taken.example")
+	// Held by another distribution: told once the CNAME lets CloudFront answer.
+	e.fake.UseElsewhere("www.taken.example")
+	e.dns.Set(t, "www.taken.example. 60 IN CNAME "+target+".")
+	r := e.create(t, "a", "www.taken.example")
 	wantState(t, r, reroute.DomainFailed)
 	if r.Domain.Reason == "" {
 		t.Error("failed without a reason")
@@ -322,7 +375,8 @@ func TestThrottledEdgeEndsTheRunAndBacksOff(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.org(t, "a", reroute.PlanEnterprise)
-	for _, h := range []string{"a1.example", "a2.example", "a3.example", "a4.example", "a5.example"} {
+	for _, h := range []string{"www.a1.example", "www.a2.example", "www.a3.example", "www.a4.example", "www.a5.example"} {
+		e.dns.Set(t, h+". 60 IN CNAME "+target+".")
 		e.create(t, "a", h)
 	}
 	e.clock.add(3 * time.Minute)
@@ -331,8 +385,8 @@ func TestThrottledEdgeEndsTheRunAndBacksOff(t *testing.T) {
 	if st.Stopped != "edge unavailable" || st.Advanced != 3 {
 		t.Fatalf("throttled run = %+v, want three tried then a stop", st)
 	}
-	r := e.route(t, "a1.example")
-	if r.Domain.Failures != 1 || r.Domain.State != reroute.DomainPendingDNS {
+	r := e.route(t, "www.a1.example")
+	if r.Domain.Failures != 1 || r.Domain.State != reroute.DomainPendingCertificate {
 		t.Errorf("throttled route = %+v", r.Domain)
 	}
 	e.fake.Throttle(0)
@@ -347,6 +401,7 @@ func TestConcurrentRunsCreateOneTenant(t *testing.T) {
 	e := newEnv(t)
 	e.org(t, "a", reroute.PlanDeveloper)
 	now := e.clock.now()
+	e.dns.Set(t, "once.example. 60 IN CNAME "+target+".")
 	r := reroute.Route{Host: "once.example", OrgID: "a", Target: "https://example.org/", Status: 301, Enabled: true,
 		CreatedAt: now, UpdatedAt: now, Domain: e.svc.NewDomain("once.example")}
 	if err := e.store.CreateRoute(t.Context(), r); err != nil {
