@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dnsreroute/dnsreroute/shared/dnscheck"
 	"github.com/dnsreroute/dnsreroute/shared/dnscheck/dnstest"
 	"github.com/dnsreroute/dnsreroute/shared/domains"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
@@ -20,9 +21,10 @@ import (
 const target = "d111abcdef8.cloudfront.net"
 
 // The built bootstrap, driven by the scheduled EventBridge event in events/,
-// takes the due routes on: it registers a pending route's hostname with
-// CloudFront (the AWS fake), sees its DNS (a DNS server on loopback) and
-// activates it once CloudFront serves it; a deleted route's tenant is removed.
+// takes the due routes on: it sees a pending route's DNS (a DNS server on
+// loopback), registers its hostname with CloudFront (the AWS fake) once the
+// CNAME is there, never before, and activates it once CloudFront serves it; a
+// deleted route's tenant is removed.
 func TestBootstrapRunsTheDomainWorker(t *testing.T) {
 	client, table := dynamotest.NewTable(t)
 	store := dynamo.New(client, table)
@@ -30,14 +32,21 @@ func TestBootstrapRunsTheDomainWorker(t *testing.T) {
 	t.Cleanup(fake.Close)
 	fake.AutoDeploy(true)
 	dns := dnstest.Start(t)
-	dns.Set(t, target+". 60 IN A 192.0.2.10", "www.shop.example. 60 IN CNAME "+target+".")
+	dns.Set(t, target+". 60 IN A 192.0.2.10", "www.shop.example. 60 IN CNAME "+target+".", "gone.shop.example. 60 IN CNAME "+target+".")
+	// CloudFront sees the same DNS: it refuses a tenant for a hostname whose
+	// CNAME does not reach it.
+	res := dnscheck.New(dnscheck.Config{Servers: []string{dns.Addr}, Timeout: time.Second})
+	fake.SetDNSCheck(func(domain string) bool {
+		l, err := res.LookupDomain(context.Background(), domain, target)
+		return err == nil && reroute.CheckDNS(domain, target, l).PointsAtUs
+	})
 
 	ctx := t.Context()
 	if err := store.CreateOrg(ctx, reroute.Org{ID: "o1", Name: "Shop", Plan: reroute.PlanDeveloper, RouteLimit: 10, MemberLimit: 5}, reroute.Member{}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC().Add(-time.Minute)
-	for _, host := range []string{"www.shop.example", "gone.shop.example"} {
+	for _, host := range []string{"www.shop.example", "gone.shop.example", "later.shop.example"} {
 		r := reroute.Route{Host: host, OrgID: "o1", Target: "https://shop.example.org/", Status: 301, Enabled: true, HTTPSRedirect: true,
 			CreatedAt: now, UpdatedAt: now, Domain: reroute.DomainPolicy{}.NewDomain(host, target, now)}
 		if err := store.CreateRoute(ctx, r); err != nil {
@@ -79,7 +88,7 @@ func TestBootstrapRunsTheDomainWorker(t *testing.T) {
 		return st
 	}
 
-	if st := run(); st.Due != 2 || st.Advanced != 2 || st.Errors != 0 {
+	if st := run(); st.Due != 3 || st.Advanced != 3 || st.Errors != 0 {
 		t.Fatalf("first run = %+v", st)
 	}
 	r, err := store.GetRoute(ctx, "www.shop.example")
@@ -89,8 +98,28 @@ func TestBootstrapRunsTheDomainWorker(t *testing.T) {
 	if r.Domain.State != reroute.DomainPendingCertificate || !r.Domain.Verified() || r.Domain.Refs.TenantID == "" {
 		t.Fatalf("after the first run the domain is %+v", r.Domain)
 	}
-	if fake.Tenants() != 2 {
-		t.Fatalf("%d tenants, want one per route", fake.Tenants())
+	if fake.Tenants() != 2 || fake.Calls("CreateDistributionTenant") != 2 {
+		t.Fatalf("%d tenants (%d creations), want one per route whose CNAME is there", fake.Tenants(), fake.Calls("CreateDistributionTenant"))
+	}
+	later, err := store.GetRoute(ctx, "later.shop.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later.Domain.State != reroute.DomainPendingDNS || !later.Domain.Refs.IsZero() {
+		t.Fatalf("a route without its CNAME: %+v, want pending_dns with nothing at CloudFront", later.Domain)
+	}
+
+	// Its CNAME appears: the next run (once due) registers it.
+	dns.Set(t, "later.shop.example. 60 IN CNAME "+target+".")
+	if err := store.SaveDomain(ctx, later, dueNow(later.Domain)); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	if later, _ = store.GetRoute(ctx, "later.shop.example"); later.Domain.State != reroute.DomainPendingCertificate || later.Domain.Refs.TenantID == "" {
+		t.Fatalf("once its CNAME is there: %+v", later.Domain)
+	}
+	if r, err = store.GetRoute(ctx, "www.shop.example"); err != nil {
+		t.Fatal(err)
 	}
 
 	// CloudFront issues the certificate: the next run (once due) activates it.
@@ -108,7 +137,7 @@ func TestBootstrapRunsTheDomainWorker(t *testing.T) {
 	// The deleted route's tenant was disabled; the fake deploys it, and a later
 	// run removes it.
 	deadline := time.Now().Add(20 * time.Second)
-	for fake.Tenants() != 1 {
+	for fake.Tenants() != 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the deleted route's tenant is still there: %d tenants", fake.Tenants())
 		}
