@@ -211,7 +211,10 @@ func (e *CloudFront) updateTenant(ctx context.Context, host, id, doing string, c
 	}
 }
 
-// tags are the tags of everything the edge creates.
+// tags are the tags of everything the edge creates. A create that carries
+// tags is also authorized as tagging: cloudfront:TagResource for a tenant, as
+// for CreateDistributionWithTags, and acm:AddTagsToCertificate for a
+// certificate.
 func (e *CloudFront) tags() []cftypes.Tag {
 	return []cftypes.Tag{{Key: aws.String(DistributionTag), Value: aws.String(e.cfg.DistributionID)}}
 }

@@ -212,8 +212,9 @@ func (e *claimError) Unwrap() error { return e.err }
 // request: what it cannot finish, the domain worker does minutes later.
 const domainLookBudget = 5 * time.Second
 
-// refreshDomain moves a route's domain on at once (creating its tenant), so the
-// answer shows where it stands; a failure only leaves it to the worker.
+// refreshDomain moves a route's domain on at once (its DNS looked up; its tenant
+// created only if the CNAME is already there), so the answer shows where it
+// stands; a failure only leaves it to the worker.
 func (s *server) refreshDomain(ctx context.Context, rt reroute.Route) reroute.Route {
 	ctx, cancel := context.WithTimeout(ctx, domainLookBudget)
 	defer cancel()
