@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -720,6 +721,88 @@ func TestTemplateSecretParametersRefuseWhatCannotBeDeployed(t *testing.T) {
 			pattern := regexp.MustCompile(p.Value)
 			if pattern.MatchString(v) {
 				t.Errorf("%s: AllowedPattern accepts %q", param, v)
+			}
+		}
+	}
+}
+
+// TestTemplateSecondStackFits: what must be unique per account and region is
+// named per stack, so a second stack deploys beside the first.
+func TestTemplateSecondStackFits(t *testing.T) {
+	root := templateRoot(t)
+	fns := resourcesOfType(t, "AWS::Serverless::Function")
+	for _, id := range keys2(fns) {
+		events := get(fns[id], "Properties", "Events")
+		for _, name := range keys(events) {
+			ev := get(events, name)
+			if get(ev, "Type").Value != "ScheduleV2" {
+				continue
+			}
+			// SAM names a schedule after its logical id unless told otherwise.
+			omit, named := get(ev, "Properties", "OmitName"), get(ev, "Properties", "Name")
+			if (omit == nil || omit.Value != "true") && (named == nil || !strings.Contains(named.Value, "AWS::StackName")) {
+				t.Errorf("%s.%s: a ScheduleV2 event needs OmitName: true or a Name holding the stack name", id, name)
+			}
+		}
+	}
+	// The Cognito domain prefix: lowercase letters, digits and hyphens, at most 63,
+	// neither starting nor ending with a hyphen, without "aws", "amazon" or "cognito"
+	// (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-assign-domain-prefix.html).
+	prefix := regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+	domains := resourcesOfType(t, "AWS::Cognito::UserPoolDomain")
+	seen := map[string]bool{}
+	for _, stackID := range []string{
+		"arn:aws:cloudformation:eu-west-1:123456789012:stack/DNSReRoute-Prod/51af3dc0-da77-11e4-872e-1234567db123",
+		"arn:aws:cloudformation:eu-west-1:123456789012:stack/DNSReRoute-Staging/9e7c4a20-da78-11e4-91a0-0a6f2c3d4e5f",
+	} {
+		e := newEval(t, root, map[string]string{"ServiceHostname": "redirect.example.com"})
+		e.refs = maps.Clone(sampleRefs)
+		e.refs["AWS::StackId"] = stackID
+		for id, d := range domains {
+			got := e.str(get(d, "Properties", "Domain"))
+			if !prefix.MatchString(got) || regexp.MustCompile(`aws|amazon|cognito`).MatchString(got) {
+				t.Errorf("%s: default domain prefix %q is not a valid Cognito prefix", id, got)
+			}
+			if seen[got] {
+				t.Errorf("%s: two stacks of one account get the same domain prefix %q", id, got)
+			}
+			seen[got] = true
+		}
+	}
+}
+
+// TestTemplateAlarmsCanNotify: CloudWatch publishes to an encrypted topic only
+// with a customer managed key whose policy lets cloudwatch.amazonaws.com use it
+// (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+func TestTemplateAlarmsCanNotify(t *testing.T) {
+	root := templateRoot(t)
+	keysByID := resourcesOfType(t, "AWS::KMS::Key")
+	for id, topic := range resourcesOfType(t, "AWS::SNS::Topic") {
+		k := get(topic, "Properties", "KmsMasterKeyId")
+		if k == nil {
+			continue // not encrypted
+		}
+		key, ok := keysByID[k.Value]
+		if k.Tag != "!Ref" || !ok {
+			t.Errorf("%s: encrypted with %q, not with a key of the stack (an AWS managed key's policy cannot let CloudWatch in)", id, k.Value)
+			continue
+		}
+		if r := get(key, "Properties", "EnableKeyRotation"); r == nil || r.Value != "true" {
+			t.Errorf("%s: key rotation is off", k.Value)
+		}
+		e := newEval(t, root, map[string]string{"ServiceHostname": "redirect.example.com"})
+		pol := e.eval(get(key, "Properties", "KeyPolicy")).(map[string]any)
+		var cw []string
+		for _, s := range pol["Statement"].([]any) {
+			s := s.(map[string]any)
+			p, _ := s["Principal"].(map[string]any)
+			if s["Effect"] == "Allow" && p != nil && slices.Contains(strs(p["Service"]), "cloudwatch.amazonaws.com") {
+				cw = append(cw, strs(s["Action"])...)
+			}
+		}
+		for _, a := range []string{"kms:Decrypt", "kms:GenerateDataKey*"} {
+			if !slices.Contains(cw, a) {
+				t.Errorf("%s: the policy of %s does not allow cloudwatch.amazonaws.com %s", id, k.Value, a)
 			}
 		}
 	}
