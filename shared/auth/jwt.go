@@ -303,12 +303,21 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string) (string, error) 
 	if token == "" || len(token) > maxTokenLen {
 		return "", invalidToken("the token is not valid", nil)
 	}
-	keys, err := v.keyfunc(ctx)
-	if err != nil {
-		return "", err
+	// The keys are asked for only once the token is well formed and of an allowed
+	// algorithm, so that garbage is refused even before they are loaded.
+	keyFor := func(t *jwt.Token) (any, error) {
+		keys, err := v.keyfunc(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return keys.KeyfuncCtx(ctx)(t)
 	}
 	claims := jwt.MapClaims{}
-	if _, err := v.parser.ParseWithClaims(token, claims, keys.KeyfuncCtx(ctx)); err != nil {
+	if _, err := v.parser.ParseWithClaims(token, claims, keyFor); err != nil {
+		var unavailable *reroute.Error
+		if errors.As(err, &unavailable) && unavailable.Code == reroute.CodeUnavailable {
+			return "", unavailable
+		}
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return "", &reroute.Error{Code: reroute.CodeUnauthenticated, Reason: "token_expired",
 				Message: "the token has expired", Err: err}

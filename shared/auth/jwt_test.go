@@ -461,9 +461,16 @@ func TestVerifyIssuerUnavailable(t *testing.T) {
 					t.Fatalf("error = %s/%s (%v), want unavailable/issuer_unavailable", code, reason, err)
 				}
 			}
-			// A malformed token needs no key to be refused.
-			if _, err := v.Verify(t.Context(), ""); reroute.ErrorCode(err) != reroute.CodeUnauthenticated {
-				t.Errorf("empty token: %v", err)
+			// A malformed token, or one of a refused algorithm, needs no key to be refused.
+			none := jwt.NewWithClaims(jwt.SigningMethodNone, c)
+			noneTok, err := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tok := range []string{"", "not.a.jwt", "garbage", noneTok} {
+				if _, err := v.Verify(t.Context(), tok); reroute.ErrorCode(err) != reroute.CodeUnauthenticated {
+					t.Errorf("token %q: %v", tok, err)
+				}
 			}
 		})
 	}
