@@ -47,6 +47,13 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		JWKSURL:    env.String("OIDC_JWKS_URL", ""),
 		EmailClaim: env.String("OIDC_EMAIL_CLAIM", "email"),
 	}
+	// The claim that must be true for the email to be trusted; "none" for an issuer
+	// that sends no such claim because it verifies every address another way.
+	if c := env.String("OIDC_EMAIL_VERIFIED_CLAIM", "email_verified"); c == "none" {
+		jwtCfg.EmailVerifiedOptional = true
+	} else {
+		jwtCfg.EmailVerifiedClaim = c
+	}
 	apiCfg := httpapi.Config{
 		CORSOrigins: env.List("CORS_ORIGINS"),
 		CNAMETarget: env.String("CNAME_TARGET", serviceHost),
@@ -84,6 +91,9 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		payments = billing.NewStripe(settings.Config, nil)
 	}
 	store := dynamo.New(dynamo.NewClient(awsCfg, endpoint), table)
+	// The issuer's keys load in the background: an unreachable issuer must not keep
+	// the function from starting, nor API keys from working.
+	jwtCfg.Log = log
 	verifier, err := auth.NewJWTVerifier(ctx, jwtCfg, &http.Client{Timeout: 5 * time.Second})
 	if err != nil {
 		return fmt.Errorf("OIDC issuer %s: %w", jwtCfg.Issuer, err)

@@ -2,12 +2,14 @@ package main_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,9 +17,11 @@ import (
 
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
 	"github.com/dnsreroute/dnsreroute/shared/dnscheck/dnstest"
+	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
 	"github.com/dnsreroute/dnsreroute/shared/edge/awsfake"
 	"github.com/dnsreroute/dnsreroute/shared/lambdatest"
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
 // The built bootstrap answers API Gateway (HTTP API, payload 2.0) events, with
@@ -111,5 +115,121 @@ func TestBootstrapServesHTTPAPIEvents(t *testing.T) {
 	}
 	if !rt.WaitForLog(`"status":401`, 5*time.Second) {
 		t.Errorf("the function did not log the request:\n%s", rt.Logs.String())
+	}
+}
+
+// The function starts while the OIDC issuer is unreachable (its keys used to be
+// fetched at cold start, and a failure stopped the function, API keys with it): API
+// keys work, user tokens answer 503 with Retry-After, and sign-in works once the
+// issuer is back.
+func TestBootstrapStartsWithTheIssuerDown(t *testing.T) {
+	client, table := dynamotest.NewTable(t)
+	store := dynamo.New(client, table)
+	ctx := context.Background()
+	if err := store.CreateOrg(ctx, reroute.Org{ID: "org_ci", Name: "CI", Plan: reroute.PlanFree, RouteLimit: 1, MemberLimit: 1},
+		reroute.Member{OrgID: "org_ci", Email: "owner@example.com", Role: reroute.RoleOwner, OrgName: "CI"}); err != nil {
+		t.Fatal(err)
+	}
+	secret, hash, hint, err := reroute.NewAPIKeySecret(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateAPIKey(ctx, reroute.APIKey{ID: "key_ci", OrgID: "org_ci", Name: "ci", Scope: reroute.ScopeRead,
+		Hash: hash, Hint: hint, CreatedBy: "owner@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+
+	var down atomic.Bool
+	down.Store(true)
+	var issuer *devstack.DevIssuer
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() { // unreachable: the connection closes without an answer
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		issuer.Handler().ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	if issuer, err = devstack.NewDevIssuer(srv.URL, "dashboard"); err != nil {
+		t.Fatal(err)
+	}
+	token, err := issuer.Mint("owner@example.com", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	fake := awsfake.New()
+	defer fake.Close()
+	rt := lambdatest.Start(t, lambdatest.Build(t, "github.com/dnsreroute/dnsreroute/functions/api"), map[string]string{
+		"DISTRIBUTION_ID":       "EDFDVBD6EXAMPLE",
+		"CONNECTION_GROUP_ID":   "cg_1",
+		"EDGE_ENDPOINT":         fake.URL(),
+		"DNS_SERVERS":           dnstest.Start(t).Addr,
+		"AWS_REGION":            "eu-west-1",
+		"TABLE_NAME":            table,
+		"SERVICE_HOSTNAME":      "redirect.example.com",
+		"OIDC_ISSUER":           srv.URL,
+		"OIDC_AUDIENCE":         "dashboard",
+		"DYNAMODB_ENDPOINT":     os.Getenv(dynamotest.EndpointEnv),
+		"AWS_ACCESS_KEY_ID":     "local",
+		"AWS_SECRET_ACCESS_KEY": "local",
+	})
+	get := func(path, bearer string) events.APIGatewayV2HTTPResponse {
+		t.Helper()
+		ev, err := json.Marshal(events.APIGatewayV2HTTPRequest{
+			Version: "2.0", RouteKey: "$default", RawPath: path,
+			Headers: map[string]string{"authorization": "Bearer " + bearer, "host": "api.example.com"},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{
+				DomainName: "api.example.com", RequestID: "req-1", Stage: "$default",
+				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: path, Protocol: "HTTP/1.1", SourceIP: "203.0.113.7"},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := rt.Invoke(ctx, ev)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", path, err, rt.Logs.String())
+		}
+		if res.Error != nil {
+			t.Fatalf("%s: function error: %s", path, res.Error)
+		}
+		var out events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(res.Payload, &out); err != nil {
+			t.Fatalf("%s: %v", res.Payload, err)
+		}
+		return out
+	}
+
+	for range 2 {
+		if out := get("/v1/orgs/org_ci/routes", secret); out.StatusCode != 200 {
+			t.Fatalf("API key with the issuer down: %d %s", out.StatusCode, out.Body)
+		}
+		out := get("/v1/me", token)
+		if out.StatusCode != 503 || !strings.Contains(out.Body, `"code":"issuer_unavailable"`) || out.Headers["Retry-After"] == "" {
+			t.Fatalf("user token with the issuer down: %d %v %s", out.StatusCode, out.Headers, out.Body)
+		}
+	}
+	down.Store(false)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out := get("/v1/me", token)
+		if out.StatusCode == 200 && strings.Contains(out.Body, `"email":"owner@example.com"`) {
+			break
+		}
+		if out.StatusCode != 503 || time.Now().After(deadline) {
+			t.Fatalf("user token once the issuer is back: %d %s\n%s", out.StatusCode, out.Body, rt.Logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if out := get("/v1/orgs/org_ci/routes", secret); out.StatusCode != 200 {
+		t.Fatalf("API key after: %d %s", out.StatusCode, out.Body)
+	}
+	if !rt.WaitForLog("loading the OIDC issuer's signing keys failed", 5*time.Second) {
+		t.Errorf("the failed load was not logged:\n%s", rt.Logs.String())
 	}
 }

@@ -50,9 +50,11 @@ func NewAuthenticator(tokens TokenVerifier, keys reroute.APIKeyStore, now func()
 
 // Authenticate returns the caller an Authorization header identifies. It fails with
 // CodeUnauthenticated and reason "missing_token" (no or a malformed header),
-// "invalid_api_key", "api_key_expired", "invalid_token" or "token_expired"; when
-// the key store cannot answer, with the store's error (CodeUnavailable), since
-// the caller may well be entitled.
+// "invalid_api_key", "api_key_expired", "invalid_token" or "token_expired"; with
+// CodeForbidden "email_not_verified" for a valid user token whose email is not
+// verified; and with CodeUnavailable, since the caller may well be entitled, when
+// the key store cannot answer (the store's error) or the issuer's keys are not
+// loaded yet ("issuer_unavailable": API keys work all the same).
 func (a *Authenticator) Authenticate(ctx context.Context, authorization string) (reroute.Caller, error) {
 	token, ok := bearerToken(authorization)
 	if !ok {
@@ -67,7 +69,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 	}
 	email, err := a.tokens.Verify(ctx, token)
 	if err != nil {
-		if reroute.ErrorCode(err) == reroute.CodeUnauthenticated {
+		switch reroute.ErrorCode(err) {
+		case reroute.CodeUnauthenticated, reroute.CodeForbidden, reroute.CodeUnavailable:
 			return reroute.Caller{}, err
 		}
 		return reroute.Caller{}, invalidToken("the token is not valid", err)

@@ -15,15 +15,21 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
-// fakeVerifier accepts the token "good-jwt" as ann@example.com.
+// fakeVerifier accepts the token "good-jwt" as ann@example.com; "unverified-jwt" has
+// an unverified email, and "early-jwt" comes before the issuer's keys.
 type fakeVerifier struct{ err error }
 
 func (f fakeVerifier) Verify(_ context.Context, token string) (string, error) {
 	if f.err != nil {
 		return "", f.err
 	}
-	if token == "good-jwt" {
+	switch token {
+	case "good-jwt":
 		return "ann@example.com", nil
+	case "unverified-jwt":
+		return "", &reroute.Error{Code: reroute.CodeForbidden, Reason: "email_not_verified", Message: "not verified"}
+	case "early-jwt":
+		return "", &reroute.Error{Code: reroute.CodeUnavailable, Reason: "issuer_unavailable", Message: "try again"}
 	}
 	return "", &reroute.Error{Code: reroute.CodeUnauthenticated, Reason: "invalid_token", Message: "the token is not valid"}
 }
@@ -82,6 +88,8 @@ func TestAuthenticate(t *testing.T) {
 		{"key too long", "Bearer " + readSecret + "x", "", "", reroute.CodeUnauthenticated, "invalid_api_key", 0},
 		{"user token", "Bearer good-jwt", "ann@example.com", "", "", "", 0},
 		{"bad user token", "Bearer bad-jwt", "", "", reroute.CodeUnauthenticated, "invalid_token", 0},
+		{"unverified email", "Bearer unverified-jwt", "", "", reroute.CodeForbidden, "email_not_verified", 0},
+		{"issuer keys not loaded", "Bearer early-jwt", "", "", reroute.CodeUnavailable, "issuer_unavailable", 0},
 		{"no header", "", "", "", reroute.CodeUnauthenticated, "missing_token", 0},
 		{"scheme only", "Bearer", "", "", reroute.CodeUnauthenticated, "missing_token", 0},
 		{"scheme and space", "Bearer ", "", "", reroute.CodeUnauthenticated, "missing_token", 0},

@@ -86,25 +86,34 @@ type jwksServer struct {
 	mu        sync.Mutex
 	keys      []signer
 	issuer    string // the discovery document's issuer; the server URL if ""
+	jwksURI   string // the discovery document's jwks_uri; the server's /keys if ""
 	fetches   atomic.Int64
-	jwksFails atomic.Bool
+	jwksFails atomic.Bool // the key set answers 503
+	down      atomic.Bool // the discovery document and the key set answer 503
 }
 
 func newJWKSServer(t testing.TB, keys ...signer) *jwksServer {
 	s := &jwksServer{keys: keys}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		if s.down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		s.mu.Lock()
-		iss := s.issuer
+		iss, uri := s.issuer, s.jwksURI
 		s.mu.Unlock()
 		if iss == "" {
 			iss = s.URL
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "jwks_uri": s.URL + "/keys"})
+		if uri == "" {
+			uri = s.URL + "/keys"
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "jwks_uri": uri})
 	})
 	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
 		s.fetches.Add(1)
-		if s.jwksFails.Load() {
+		if s.jwksFails.Load() || s.down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
@@ -148,6 +157,19 @@ func (s *jwksServer) claims() jwt.MapClaims {
 		"email_verified": true,
 		"iat":            now.Unix(),
 		"exp":            now.Add(time.Hour).Unix(),
+	}
+}
+
+// eventually calls f until it reports true, failing the test when it has not within
+// a deadline generous enough for a busy machine.
+func eventually(t testing.TB, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 60s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

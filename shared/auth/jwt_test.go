@@ -1,11 +1,14 @@
 package auth_test
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -73,9 +76,6 @@ func TestVerify(t *testing.T) {
 		{"email_verified string true", func() string {
 			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = "true" }))
 		}, "ann@example.com", ""},
-		{"email_verified absent", func() string {
-			return rs.sign(t, with(func(c jwt.MapClaims) { delete(c, "email_verified") }))
-		}, "ann@example.com", ""},
 		{"expired within leeway", func() string {
 			return rs.sign(t, with(func(c jwt.MapClaims) { c["exp"] = now.Add(-30 * time.Second).Unix() }))
 		}, "ann@example.com", ""},
@@ -142,15 +142,39 @@ func TestVerify(t *testing.T) {
 		}, "", "invalid_token"},
 		{"email_verified false", func() string {
 			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = false }))
-		}, "", "invalid_token"},
+		}, "", "email_not_verified"},
 		{"email_verified string false", func() string {
 			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = "false" }))
-		}, "", "invalid_token"},
+		}, "", "email_not_verified"},
 		{"email_verified null", func() string {
 			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = nil }))
-		}, "", "invalid_token"},
+		}, "", "email_not_verified"},
 		{"email_verified number", func() string {
 			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = 1 }))
+		}, "", "email_not_verified"},
+		{"email_verified absent", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { delete(c, "email_verified") }))
+		}, "", "email_not_verified"},
+		{"email_verified string True", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = "True" }))
+		}, "", "email_not_verified"},
+		{"email_verified string 1", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = "1" }))
+		}, "", "email_not_verified"},
+		{"email_verified object", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) { c["email_verified"] = map[string]any{"value": true} }))
+		}, "", "email_not_verified"},
+		{"unverified and expired", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) {
+				c["email_verified"] = false
+				c["exp"] = now.Add(-2 * time.Minute).Unix()
+			}))
+		}, "", "token_expired"},
+		{"unverified under another audience", func() string {
+			return rs.sign(t, with(func(c jwt.MapClaims) {
+				delete(c, "email_verified")
+				c["aud"] = "other-client"
+			}))
 		}, "", "invalid_token"},
 		{"no email", func() string {
 			return rs.sign(t, with(func(c jwt.MapClaims) { delete(c, "email") }))
@@ -200,9 +224,13 @@ func TestVerify(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Verify accepted the token (email %q)", email)
 			}
+			want := reroute.CodeUnauthenticated
+			if tt.reason == "email_not_verified" {
+				want = reroute.CodeForbidden
+			}
 			code, reason := reasonOf(t, err)
-			if code != reroute.CodeUnauthenticated || reason != tt.reason {
-				t.Errorf("error = %s/%s, want %s/%s (%v)", code, reason, reroute.CodeUnauthenticated, tt.reason, err)
+			if code != want || reason != tt.reason {
+				t.Errorf("error = %s/%s, want %s/%s (%v)", code, reason, want, tt.reason, err)
 			}
 			var e *reroute.Error
 			_ = errors.As(err, &e)
@@ -327,6 +355,9 @@ func TestVerifyRefreshFailureKeepsCache(t *testing.T) {
 	k := rsaSigner(0, "k")
 	srv := newJWKSServer(t, k)
 	v := newVerifier(t, srv, auth.JWTConfig{})
+	if _, err := v.Verify(t.Context(), k.sign(t, srv.claims())); err != nil {
+		t.Fatalf("before the failure: %v", err)
+	}
 	srv.jwksFails.Store(true)
 	if _, err := v.Verify(t.Context(), rsaSigner(1, "unknown").sign(t, srv.claims())); err == nil {
 		t.Fatal("unknown key accepted")
@@ -353,14 +384,11 @@ func TestNewJWTVerifierDiscovery(t *testing.T) {
 	}
 }
 
+// Only a configuration that can never work fails the constructor: whatever the
+// issuer answers is found out in the background.
 func TestNewJWTVerifierFails(t *testing.T) {
 	t.Parallel()
 	srv := newJWKSServer(t, rsaSigner(0, "k"))
-	lying := newJWKSServer(t, rsaSigner(0, "k"))
-	lying.issuer = "https://someone-else.example"
-	down := newJWKSServer(t, rsaSigner(0, "k"))
-	down.jwksFails.Store(true)
-
 	tests := []struct {
 		name string
 		cfg  auth.JWTConfig
@@ -368,11 +396,8 @@ func TestNewJWTVerifierFails(t *testing.T) {
 		{"no issuer", auth.JWTConfig{Audience: testAudience, JWKSURL: srv.URL + "/keys"}},
 		{"no audience", auth.JWTConfig{Issuer: srv.URL, JWKSURL: srv.URL + "/keys"}},
 		{"issuer not a URL", auth.JWTConfig{Issuer: "cognito", Audience: testAudience}},
-		{"no discovery document", auth.JWTConfig{Issuer: srv.URL + "/nothing", Audience: testAudience}},
-		{"discovery names another issuer", auth.JWTConfig{Issuer: lying.URL, Audience: testAudience}},
+		{"issuer not http", auth.JWTConfig{Issuer: "ftp://issuer.example", Audience: testAudience}},
 		{"JWKS URL not a URL", auth.JWTConfig{Issuer: srv.URL, Audience: testAudience, JWKSURL: "keys"}},
-		{"JWKS answers 503", auth.JWTConfig{Issuer: down.URL, Audience: testAudience}},
-		{"JWKS not found", auth.JWTConfig{Issuer: srv.URL, Audience: testAudience, JWKSURL: srv.URL + "/missing"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,6 +406,223 @@ func TestNewJWTVerifierFails(t *testing.T) {
 			if err == nil {
 				v.Close()
 				t.Fatal("NewJWTVerifier succeeded")
+			}
+		})
+	}
+}
+
+// An issuer that cannot give its keys keeps the verifier from checking tokens, not
+// from starting: each token is answered "unavailable" (a 503 for the API), never
+// "invalid" (which would sign the user out).
+func TestVerifyIssuerUnavailable(t *testing.T) {
+	t.Parallel()
+	k := rsaSigner(0, "k")
+	srv := newJWKSServer(t, k)
+	lying := newJWKSServer(t, k)
+	lying.issuer = "https://someone-else.example"
+	down := newJWKSServer(t, k)
+	down.down.Store(true)
+	jwksDown := newJWKSServer(t, k)
+	jwksDown.jwksFails.Store(true)
+	badJWKSURI := newJWKSServer(t, k)
+	badJWKSURI.jwksURI = "keys.json"
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // its port now refuses connections
+
+	tests := []struct {
+		name string
+		cfg  auth.JWTConfig
+		srv  *jwksServer
+	}{
+		{"discovery answers 503", auth.JWTConfig{Issuer: down.URL}, down},
+		{"JWKS answers 503", auth.JWTConfig{Issuer: jwksDown.URL}, jwksDown},
+		{"JWKS answers 503, URL configured", auth.JWTConfig{Issuer: jwksDown.URL, JWKSURL: jwksDown.URL + "/keys"}, jwksDown},
+		{"no discovery document", auth.JWTConfig{Issuer: srv.URL + "/nothing"}, srv},
+		{"discovery names another issuer", auth.JWTConfig{Issuer: lying.URL}, lying},
+		{"JWKS not found", auth.JWTConfig{Issuer: srv.URL, JWKSURL: srv.URL + "/missing"}, srv},
+		{"issuer refuses connections", auth.JWTConfig{Issuer: closed.URL}, srv},
+		{"JWKS refuses connections", auth.JWTConfig{Issuer: srv.URL, JWKSURL: closed.URL + "/keys"}, srv},
+		{"discovered JWKS URL not a URL", auth.JWTConfig{Issuer: badJWKSURI.URL}, badJWKSURI},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.cfg.Audience = testAudience
+			v, err := auth.NewJWTVerifier(t.Context(), tt.cfg, srv.Client())
+			if err != nil {
+				t.Fatalf("NewJWTVerifier: %v", err)
+			}
+			defer v.Close()
+			c := tt.srv.claims()
+			c["iss"] = tt.cfg.Issuer
+			for range 3 {
+				_, err := v.Verify(t.Context(), k.sign(t, c))
+				if code, reason := reasonOf(t, err); code != reroute.CodeUnavailable || reason != "issuer_unavailable" {
+					t.Fatalf("error = %s/%s (%v), want unavailable/issuer_unavailable", code, reason, err)
+				}
+			}
+			// A malformed token, or one of a refused algorithm, needs no key to be refused.
+			none := jwt.NewWithClaims(jwt.SigningMethodNone, c)
+			noneTok, err := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tok := range []string{"", "not.a.jwt", "garbage", noneTok} {
+				if _, err := v.Verify(t.Context(), tok); reroute.ErrorCode(err) != reroute.CodeUnauthenticated {
+					t.Errorf("token %q: %v", tok, err)
+				}
+			}
+		})
+	}
+}
+
+// Keys that arrive after the start are used as soon as they do: the failed loads
+// are retried, sooner while tokens wait for them.
+func TestVerifyKeysArriveLater(t *testing.T) {
+	t.Parallel()
+	k := ecSigner(0, "k")
+	srv := newJWKSServer(t, k)
+	srv.down.Store(true) // discovery too: the issuer is entirely down
+	v, err := auth.NewJWTVerifier(t.Context(), auth.JWTConfig{Issuer: srv.URL, Audience: testAudience}, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	tok := k.sign(t, srv.claims())
+	if _, err := v.Verify(t.Context(), tok); reroute.ErrorCode(err) != reroute.CodeUnavailable {
+		t.Fatalf("with the issuer down: %v", err)
+	}
+	srv.down.Store(false)
+	var last error
+	eventually(t, "a token verified once the issuer is back", func() bool {
+		_, last = v.Verify(t.Context(), tok)
+		if last != nil && reroute.ErrorCode(last) != reroute.CodeUnavailable {
+			t.Fatalf("while the keys load: %v", last)
+		}
+		return last == nil
+	})
+	// Loaded once: the keys are cached, and an unknown key id is an invalid token
+	// (after a refresh), never "unavailable".
+	fetches := srv.fetches.Load()
+	for range 5 {
+		if _, err := v.Verify(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := srv.fetches.Load(); got != fetches {
+		t.Errorf("JWKS fetches = %d after cached verifications, want %d", got, fetches)
+	}
+	_, err = v.Verify(t.Context(), ecSigner(1, "unknown").sign(t, srv.claims()))
+	if code, reason := reasonOf(t, err); code != reroute.CodeUnauthenticated || reason != "invalid_token" {
+		t.Errorf("unknown key id: %s/%s", code, reason)
+	}
+	if got := srv.fetches.Load(); got != fetches+1 {
+		t.Errorf("JWKS fetches = %d after an unknown key id, want %d (one refresh)", got, fetches+1)
+	}
+}
+
+// A key set that does not answer at all holds neither the constructor nor API
+// keys; a token waits for the fetch under way only as long as its context allows,
+// and works once the fetch completes.
+func TestVerifyWhileJWKSHangs(t *testing.T) {
+	t.Parallel()
+	k := rsaSigner(0, "k")
+	srv := newJWKSServer(t, k)
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 100)
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		http.Redirect(w, r, srv.URL+"/keys", http.StatusFound)
+	}))
+	defer hang.Close()
+	defer close(release)
+
+	// A client without a timeout: were the constructor to wait for the key set, it
+	// would not return before release.
+	v, err := auth.NewJWTVerifier(t.Context(), auth.JWTConfig{Issuer: srv.URL, Audience: testAudience, JWKSURL: hang.URL}, hang.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	<-arrived // the fetch is under way, and stays so until release
+
+	key, secret := newKey(t, "k", reroute.ScopeRead, time.Time{})
+	a := auth.NewAuthenticator(v, newMemKeys(key), nil, nil)
+	if c, err := a.Authenticate(t.Context(), "Bearer "+secret); err != nil || !c.IsKey() {
+		t.Fatalf("API key while the JWKS hangs: %+v, %v", c, err)
+	}
+	tok := k.sign(t, srv.claims())
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	_, err = a.Authenticate(ctx, "Bearer "+tok)
+	cancel()
+	if code, reason := reasonOf(t, err); code != reroute.CodeUnavailable || reason != "issuer_unavailable" {
+		t.Fatalf("token while the JWKS hangs: %s/%s", code, reason)
+	}
+
+	release <- struct{}{} // answers the fetch under way (or, were it timed out, the next)
+	eventually(t, "a token verified once the key set answers", func() bool {
+		c, err := a.Authenticate(t.Context(), "Bearer "+tok)
+		if err != nil && reroute.ErrorCode(err) != reroute.CodeUnavailable {
+			t.Fatalf("while the keys load: %v", err)
+		}
+		return err == nil && c.Email == "ann@example.com"
+	})
+}
+
+// Which issuers say an email is verified, and how.
+func TestVerifyEmailVerifiedSettings(t *testing.T) {
+	t.Parallel()
+	rs := rsaSigner(0, "rsa-1")
+	srv := newJWKSServer(t, rs)
+	strict := newVerifier(t, srv, auth.JWTConfig{})
+	optional := newVerifier(t, srv, auth.JWTConfig{EmailVerifiedOptional: true})
+	entra := newVerifier(t, srv, auth.JWTConfig{EmailVerifiedClaim: "xms_edov"})
+
+	absent := func(c jwt.MapClaims) { delete(c, "email_verified") }
+	tests := []struct {
+		name   string
+		v      *auth.JWTVerifier
+		change func(c jwt.MapClaims)
+		ok     bool
+	}{
+		{"required, true", strict, func(jwt.MapClaims) {}, true},
+		{"required, absent", strict, absent, false},
+		{"optional, absent", optional, absent, true},
+		{"optional, true", optional, func(jwt.MapClaims) {}, true},
+		{"optional, string true", optional, func(c jwt.MapClaims) { c["email_verified"] = "true" }, true},
+		{"optional, false", optional, func(c jwt.MapClaims) { c["email_verified"] = false }, false},
+		{"optional, string false", optional, func(c jwt.MapClaims) { c["email_verified"] = "false" }, false},
+		{"optional, null", optional, func(c jwt.MapClaims) { c["email_verified"] = nil }, false},
+		{"other claim, true", entra, func(c jwt.MapClaims) { absent(c); c["xms_edov"] = true }, true},
+		{"other claim, false", entra, func(c jwt.MapClaims) { c["xms_edov"] = false }, false},
+		{"other claim absent, email_verified true", entra, func(jwt.MapClaims) {}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := srv.claims()
+			tt.change(c)
+			email, err := tt.v.Verify(t.Context(), rs.sign(t, c))
+			if tt.ok {
+				if err != nil || email != "ann@example.com" {
+					t.Fatalf("Verify = %q, %v", email, err)
+				}
+				return
+			}
+			if code, reason := reasonOf(t, err); code != reroute.CodeForbidden || reason != "email_not_verified" {
+				t.Fatalf("error = %s/%s, want forbidden/email_not_verified", code, reason)
+			}
+			var e *reroute.Error
+			if errors.As(err, &e); !strings.Contains(e.Message, "not verified") {
+				t.Errorf("message %q does not say the email is not verified", e.Message)
 			}
 		})
 	}

@@ -118,10 +118,17 @@ func (d *DevIssuer) Audience() string { return d.audience }
 // Mint returns a signed RS256 ID token for email, valid for ttl (an hour if zero;
 // a negative ttl gives an already expired token, for tests).
 func (d *DevIssuer) Mint(email string, ttl time.Duration) (string, error) {
-	return d.mint(email, ttl, "")
+	return d.mint(email, ttl, "", nil)
 }
 
-func (d *DevIssuer) mint(email string, ttl time.Duration, nonce string) (string, error) {
+// MintWith is Mint with claims changed, for tests of the tokens the API refuses:
+// each entry sets a claim, or removes it when its value is nil (for example
+// "email_verified", which every other token of the dev issuer carries as true).
+func (d *DevIssuer) MintWith(email string, ttl time.Duration, claims map[string]any) (string, error) {
+	return d.mint(email, ttl, "", claims)
+}
+
+func (d *DevIssuer) mint(email string, ttl time.Duration, nonce string, change map[string]any) (string, error) {
 	e, err := reroute.NormalizeEmail(email)
 	if err != nil {
 		return "", err
@@ -143,6 +150,13 @@ func (d *DevIssuer) mint(email string, ttl time.Duration, nonce string) (string,
 	}
 	if nonce != "" {
 		claims["nonce"] = nonce
+	}
+	for k, v := range change {
+		if v == nil {
+			delete(claims, k)
+		} else {
+			claims[k] = v
+		}
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	t.Header["kid"] = d.kid
@@ -494,7 +508,7 @@ func (d *DevIssuer) token(w http.ResponseWriter, r *http.Request) {
 		subtle.ConstantTimeCompare([]byte(challenge), []byte(ac.challenge)) != 1:
 		oauthError(w, "invalid_grant", "code_verifier does not match the code_challenge")
 	default:
-		tok, err := d.mint(ac.email, devTokenTTL, ac.nonce)
+		tok, err := d.mint(ac.email, devTokenTTL, ac.nonce, nil)
 		if err != nil {
 			oauthError(w, "server_error", "the token could not be made")
 			return

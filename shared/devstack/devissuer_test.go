@@ -147,6 +147,47 @@ func TestDevIssuerMint(t *testing.T) {
 	}
 }
 
+// Every token the dev issuer mints says its email is verified, as the API requires;
+// MintWith makes the ones it refuses.
+func TestDevIssuerMintWith(t *testing.T) {
+	t.Parallel()
+	d, srv := startDevIssuer(t)
+	v := devVerifier(t, srv.URL, srv.Client())
+	claimsOf := func(token string) jwt.MapClaims {
+		claims := jwt.MapClaims{}
+		if _, _, err := jwt.NewParser().ParseUnverified(token, claims); err != nil {
+			t.Fatal(err)
+		}
+		return claims
+	}
+	tok, err := d.Mint("ann@example.com", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, ok := claimsOf(tok)["email_verified"].(bool); !ok || !ev {
+		t.Errorf("email_verified = %v, want true", claimsOf(tok)["email_verified"])
+	}
+	for _, change := range []map[string]any{{"email_verified": nil}, {"email_verified": false}} {
+		tok, err := d.MintWith("ann@example.com", 0, change)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, present := claimsOf(tok)["email_verified"]; present != (change["email_verified"] != nil) {
+			t.Errorf("%v: claims %v", change, claimsOf(tok))
+		}
+		if _, err := v.Verify(t.Context(), tok); reroute.ErrorCode(err) != reroute.CodeForbidden {
+			t.Errorf("%v: Verify error = %v, want forbidden", change, err)
+		}
+	}
+	tok, err = d.MintWith("ann@example.com", 0, map[string]any{"email": "bob@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if email, err := v.Verify(t.Context(), tok); err != nil || email != "bob@example.com" {
+		t.Errorf("Verify = %q, %v", email, err)
+	}
+}
+
 // Client serves the issuer in-process: a verifier can be built before anything listens.
 func TestDevIssuerClient(t *testing.T) {
 	t.Parallel()
