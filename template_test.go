@@ -449,7 +449,21 @@ func edgeCalls(t *testing.T) map[string]bool {
 			out[svc+":"+string(m[2])] = true
 		}
 	}
+	// Some calls are authorized as a second action too.
+	for call, also := range impliedActions {
+		if out[call] {
+			out[also] = true
+		}
+	}
 	return out
+}
+
+// impliedActions: a call that IAM also authorizes as another action. ACM
+// authorizes the tags of a RequestCertificate as acm:AddTagsToCertificate on
+// the new certificate (callers granted RequestCertificate alone are denied once
+// their requests carry tags), and shared/edge tags every certificate it requests.
+var impliedActions = map[string]string{
+	"acm:RequestCertificate": "acm:AddTagsToCertificate",
 }
 
 func TestTemplateGrantsWhatTheCodeCalls(t *testing.T) {
