@@ -103,6 +103,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Payments: payments,
 		Domains:  doms,
+		Limiter:  store, // DNS checks, counted in the table across instances
 		Auth:     auth.NewAuthenticator(verifier, store, time.Now, log),
 		Plans:    settings.Plans,
 		Config:   apiCfg,

@@ -293,6 +293,9 @@ func (s *Store) ClaimRoute(ctx context.Context, held, claimant reroute.Route) er
 	if err := checkKeys(claimant); err != nil {
 		return err
 	}
+	if err := reroute.CheckLoop(ctx, s, claimant); err != nil {
+		return err
+	}
 	if claimant.CreatedAt.IsZero() {
 		claimant.CreatedAt = s.now()
 	}

@@ -15,6 +15,7 @@ var (
 	MemberKey       = memberKey
 	APIKeyKey       = apiKeyKey
 	ReleaseKey      = releaseKey
+	RateKey         = rateKey
 )
 
 var (

@@ -1,6 +1,10 @@
 package dynamo
 
-import "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+import (
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
 
 // Every key of the table is built here and nowhere else, and every key value starts
 // with its entity type, so that items of different kinds can never collide and an
@@ -15,6 +19,7 @@ import "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 //	customer STRIPE#<cus_id>    ORG
 //	event    STRIPEEVT#<evt_id> EVT
 //	release  HOST#<host>        RELEASE
+//	rate     RATE#<kind>#<subj> WINDOW#<start>   (expiresAt: the window's end)
 //
 //	due work (sparse GSI2)      GSI2PK           GSI2SK
 //	route, release              DOMAINDUE        <nextCheckAt>#<host>
@@ -160,3 +165,10 @@ func domainDueSK(due, host string) string { return due + "#" + host }
 // domainDueBefore bounds a Query of what is due at or before the time due: '$'
 // sorts right after '#'.
 func domainDueBefore(due string) string { return due + "$" }
+
+// Rate-limit counters: one item per kind, subject and fixed window (its start in
+// Unix seconds), counted with a conditional update; the window being in the key,
+// a new window starts from nothing, and TTL removes the old ones.
+func rateKey(kind, subject string, windowStart int64) map[string]types.AttributeValue {
+	return tableKey("RATE#"+kind+"#"+subject, "WINDOW#"+strconv.FormatInt(windowStart, 10))
+}

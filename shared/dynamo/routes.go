@@ -121,9 +121,14 @@ func (s *Store) GetRoute(ctx context.Context, host string) (reroute.Route, error
 // so two orgs racing for one host cannot both win), and the org's count goes up
 // only while the org is live and below its route limit; the org's routeVersion goes
 // up with it. Below the limit no route is paused, so a new one never is. Zero
-// times are set to now.
+// times are set to now. A route whose target leads back to it through other
+// routes is refused before (reroute.CheckLoop: a read per hop), here where every
+// writer (the API, the import command) passes.
 func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 	if err := checkKeys(r); err != nil {
+		return err
+	}
+	if err := reroute.CheckLoop(ctx, s, r); err != nil {
 		return err
 	}
 	if r.CreatedAt.IsZero() {
@@ -188,10 +193,14 @@ func (s *Store) createCounted(ctx context.Context, orgID, noun string, put, coun
 
 // UpdateRoute replaces the settings of r.OrgID's route for r.Host, keeping its
 // creation time. Another org's route answers not found, like a missing one. A zero
-// UpdatedAt is set to now.
+// UpdatedAt is set to now. A target leading back to the route is refused, as in
+// CreateRoute.
 func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route) error {
 	if err := checkKeys(r); err != nil {
 		return errRouteNotFound()
+	}
+	if err := reroute.CheckLoop(ctx, s, r); err != nil {
+		return err
 	}
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = s.now()

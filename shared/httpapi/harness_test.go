@@ -74,11 +74,13 @@ func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
 	dnsServer := dnstest.Start(t)
 	deps := httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
-		Domains: newDomains(store, dnsServer, log),
-		Auth:    auth.NewAuthenticator(verifier, store, time.Now, log),
-		Plans:   reroute.DefaultCatalog(),
-		Config:  httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget},
-		Log:     log, Now: time.Now, Rand: rand.Reader,
+		Domains: newDomains(store, dnsServer, log), Limiter: store,
+		Auth:  auth.NewAuthenticator(verifier, store, time.Now, log),
+		Plans: reroute.DefaultCatalog(),
+		Config: httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget,
+			// Metered, but far above what any test but the metering's own asks.
+			RouteChecks: reroute.Rate{Max: 1000, Window: time.Hour}, OrgChecks: reroute.Rate{Max: 1000, Window: time.Hour}},
+		Log: log, Now: time.Now, Rand: rand.Reader,
 	}
 	if mutate != nil {
 		mutate(&deps)

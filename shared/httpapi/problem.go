@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/dnsreroute/dnsreroute/shared/logging"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
@@ -39,6 +41,8 @@ func statusOf(c reroute.Code) int {
 		return http.StatusNotFound
 	case reroute.CodeConflict:
 		return http.StatusConflict
+	case reroute.CodeRateLimited:
+		return http.StatusTooManyRequests
 	case reroute.CodeUnavailable:
 		return http.StatusServiceUnavailable
 	case reroute.CodeNotConfigured:
@@ -78,6 +82,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		}
 		if p.Code == "" {
 			p.Code = string(de.Code)
+		}
+		if de.RetryAfter > 0 && p.Status < 500 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((de.RetryAfter+time.Second-1)/time.Second)))
 		}
 	default:
 		p.Status, p.Code = http.StatusInternalServerError, "internal_error"

@@ -249,6 +249,9 @@ func (s *server) checkRoute(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.meterCheck(r.Context(), rt); err != nil {
+		return err
+	}
 	c, err := s.Domains.Check(r.Context(), rt)
 	if err != nil {
 		return err
@@ -259,6 +262,17 @@ func (s *server) checkRoute(w http.ResponseWriter, r *http.Request) error {
 	}
 	encodeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// meterCheck counts a DNS check against its route's and its org's limits, in
+// DynamoDB so that they hold across instances: past either, 429 with Retry-After.
+func (s *server) meterCheck(ctx context.Context, rt reroute.Route) error {
+	if s.Limiter == nil {
+		return nil
+	}
+	return s.Limiter.Take(ctx, s.Now(),
+		reroute.Limit{Kind: "route-check", Subject: rt.Host, What: "DNS checks of this route", Rate: s.Config.RouteChecks},
+		reroute.Limit{Kind: "org-check", Subject: rt.OrgID, What: "DNS checks in this org", Rate: s.Config.OrgChecks})
 }
 
 // routeInPath loads the org's route named in the path; another org's is not found.

@@ -27,6 +27,10 @@ type Config struct {
 	CNAMETarget string
 	// ServiceHost is the redirect service's own hostname, which no route may use.
 	ServiceHost string
+	// RouteChecks and OrgChecks bound the DNS checks of one route and of one
+	// org, each of which sends several DNS queries. Zero: a route about one
+	// every 10 s with a burst of 3 (3 every 30 s), an org 30 a minute.
+	RouteChecks, OrgChecks reroute.Rate
 }
 
 // Deps are everything the server uses. Payments is nil when billing is not
@@ -44,6 +48,9 @@ type Deps struct {
 	Log          *slog.Logger
 	Now          func() time.Time
 	Rand         io.Reader // for ids and API key secrets (crypto/rand.Reader outside tests)
+	// Limiter meters what costs us per request (DNS checks) across every
+	// instance; nil leaves it unmetered, for a single local process only.
+	Limiter reroute.RateLimiter
 }
 
 type server struct {
@@ -53,6 +60,12 @@ type server struct {
 
 // NewServer returns the API's handler.
 func NewServer(d Deps) http.Handler {
+	if d.Config.RouteChecks == (reroute.Rate{}) {
+		d.Config.RouteChecks = reroute.Rate{Max: 3, Window: 30 * time.Second}
+	}
+	if d.Config.OrgChecks == (reroute.Rate{}) {
+		d.Config.OrgChecks = reroute.Rate{Max: 30, Window: time.Minute}
+	}
 	s := &server{Deps: d, rules: reroute.Rules{ServiceHost: d.Config.ServiceHost}}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Code classifies an error so that each front (HTTP, Lambda, CLI) maps it once.
@@ -20,6 +21,9 @@ const (
 	CodeForbidden       Code = "forbidden"
 	CodeLimit           Code = "limit"
 	CodeUnavailable     Code = "unavailable"
+	// CodeRateLimited: too many requests of a kind; Error.RetryAfter says when
+	// the next one is allowed.
+	CodeRateLimited Code = "rate_limited"
 	// CodeNotConfigured: a feature the operator has not set up (billing without keys).
 	CodeNotConfigured Code = "not_configured"
 	CodeInternal      Code = "internal"
@@ -39,6 +43,9 @@ type Error struct {
 	Message string
 	Fields  []FieldError
 	Err     error
+	// RetryAfter, when set, is how long the caller should wait before trying
+	// again (a CodeRateLimited error's window's end).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -97,9 +97,11 @@ type RouteStore interface {
 	// CreateRoute stores a new route and counts it on its org, in one transaction:
 	// a host already routed is CodeConflict "host_taken", whichever org holds it; an
 	// org at its route limit is CodeLimit "plan_limit_reached"; a missing (or
-	// being-deleted) org is CodeNotFound.
+	// being-deleted) org is CodeNotFound; a target leading back to the route
+	// through other routes is CheckLoop's CodeInvalid.
 	CreateRoute(ctx context.Context, r Route) error
-	// UpdateRoute replaces a route of r.OrgID; CodeNotFound if that org has none.
+	// UpdateRoute replaces a route of r.OrgID; CodeNotFound if that org has none,
+	// CodeInvalid if its target leads back to it (CheckLoop).
 	UpdateRoute(ctx context.Context, r Route) error
 	// DeleteRoute removes orgID's route for host and uncounts it, in one
 	// transaction; CodeNotFound if that org has none.
