@@ -78,7 +78,17 @@ const (
 	// KindUpgrade: a plain-HTTP request for a route that sends HTTP to HTTPS;
 	// Status (301) and Location (the same URL over HTTPS) are set.
 	KindUpgrade
+	// KindTargetTooLong: the request target exceeds MaxTargetBytes: 414, and
+	// nothing of it is echoed.
+	KindTargetTooLong
 )
+
+// MaxTargetBytes bounds a request target (path, '?' and query) that is answered:
+// a kept path is echoed into Location and the page, so an unbounded one makes an
+// unbounded answer. It is CloudFront's own limit on a URL ("Maximum length of a
+// URL: 8,192 bytes", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html),
+// so nothing CloudFront forwards is refused.
+const MaxTargetBytes = 8192
 
 // Request is what the resolver needs of one request.
 type Request struct {
@@ -128,6 +138,9 @@ func (r *Resolver) Config() Config { return r.cfg }
 // over HTTPS first; the service's own hostname and routes that answer "not
 // configured" are never upgraded.
 func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
+	if targetLen(req.Path, req.Query) > MaxTargetBytes {
+		return Result{Kind: KindTargetTooLong, Status: 414}
+	}
 	host := reroute.LookupHost(req.Host)
 	switch {
 	case host == "":
@@ -149,6 +162,14 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 		res.HSTS = ru.hsts
 	}
 	return res
+}
+
+// targetLen is the length of the request target path and query came from.
+func targetLen(path, query string) int {
+	if query == "" {
+		return len(path)
+	}
+	return len(path) + 1 + len(query)
 }
 
 // lookup returns the rule for host (nil: no route). ok is false only when the store
@@ -213,6 +234,8 @@ func (k Kind) String() string {
 		return "service"
 	case KindUpgrade:
 		return "upgrade"
+	case KindTargetTooLong:
+		return "target_too_long"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
