@@ -59,12 +59,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           redirect.NewHandler(resolver, trust),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := redirect.NewServer(redirect.NewHandler(resolver, trust), slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	fmt.Fprintf(stdout, "redirector listening on http://%s (table %s at %s)\n", ln.Addr(), table, endpoint)
 	return serveUntilDone(ctx, srv, ln)
 }
