@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -121,6 +122,9 @@ type Resolver struct {
 	group  singleflight.Group
 	now    func() time.Time
 	log    *slog.Logger
+	// lookups counts the store's lookups (not the cache's hits, which would cost
+	// every request a shared counter).
+	lookups atomic.Uint64
 }
 
 // NewResolver builds a Resolver over finder. now is the clock (time.Now outside tests).
@@ -199,6 +203,7 @@ func (r *Resolver) lookup(ctx context.Context, host string) (ru *rule, ok bool) 
 func (r *Resolver) refresh(ctx context.Context, host string) (*rule, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.LookupTimeout)
 	defer cancel()
+	r.lookups.Add(1)
 	route, found, err := r.finder.FindRoute(ctx, host)
 	if err != nil {
 		return nil, err
@@ -221,6 +226,22 @@ func (r *Resolver) refresh(ctx context.Context, host string) (*rule, error) {
 
 // CachedHosts reports how many request hosts the cache holds.
 func (r *Resolver) CachedHosts() int { return r.cache.len() }
+
+// Stats is what the resolver has done so far.
+type Stats struct {
+	// CachedHosts is the number of request hosts in the cache.
+	CachedHosts int `json:"cachedHosts"`
+	// StoreLookups counts the lookups sent to the store (cache misses and
+	// refreshes, failed ones included); requests answered from the cache ask none.
+	StoreLookups uint64 `json:"storeLookups"`
+}
+
+// Stats reports the cache's size and how many lookups reached the store: a
+// second pass over hosts that leaves StoreLookups unchanged was answered from
+// the cache.
+func (r *Resolver) Stats() Stats {
+	return Stats{CachedHosts: r.cache.len(), StoreLookups: r.lookups.Load()}
+}
 
 func (k Kind) String() string {
 	switch k {

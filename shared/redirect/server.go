@@ -1,6 +1,7 @@
 package redirect
 
 import (
+	"encoding/json"
 	"log"
 	"net/http"
 	"time"
@@ -32,4 +33,21 @@ func NewServer(h http.Handler, errLog *log.Logger) *http.Server {
 		MaxHeaderBytes:    ServerMaxHeaderBytes,
 		ErrorLog:          errLog,
 	}
+}
+
+// StatsHandler answers GET with res's Stats as JSON. It is meant for a listener of
+// its own on a private address (a benchmark checks with it that its hosts are
+// answered from the cache), never for the redirector's, where every path of a
+// customer's hostname is a redirect.
+func StatsHandler(res *Resolver) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", contentTypeJSON)
+		w.Header().Set("Cache-Control", noStore)
+		_ = json.NewEncoder(w).Encode(res.Stats())
+	})
 }
