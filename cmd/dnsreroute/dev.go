@@ -102,8 +102,8 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		return fmt.Errorf("redirector: %w", err)
 	}
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
-	apiSrv := &http.Server{Handler: apiHandler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
-	srv := &http.Server{Handler: redirect.NewHandler(resolver, false), ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
+	apiSrv := devstack.NewAPIServer(apiHandler, errLog)
+	srv := redirect.NewServer(redirect.NewHandler(resolver, false), errLog)
 
 	fmt.Fprintf(stdout, `DNSReRoute is running locally (Ctrl-C stops everything):
   dashboard       http://%[6]s/

@@ -21,7 +21,8 @@ import (
 
 const usage = `usage:
   dnsreroute dev [flags]                      run DynamoDB Local and the redirector
-  dnsreroute serve [-addr HOST:PORT]          run the redirector alone (configured by environment)
+  dnsreroute serve [-addr HOST:PORT] [-stats-addr HOST:PORT]
+                                              run the redirector alone (configured by environment)
   dnsreroute table ensure [flags]             create the table from template.yaml if missing
   dnsreroute routes add HOST TARGET [flags]   add a route
   dnsreroute routes list [flags]              list an org's routes

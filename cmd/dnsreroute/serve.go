@@ -25,6 +25,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", envOr(getenv, "REDIRECT_ADDR", defaultRedirect), "listen address")
+	statsAddr := fs.String("stats-addr", "", "if set, a private address answering GET /stats with the cache's counters (JSON)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
@@ -59,14 +60,31 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           redirect.NewHandler(resolver, trust),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	srv := redirect.NewServer(redirect.NewHandler(resolver, trust), errLog)
 	fmt.Fprintf(stdout, "redirector listening on http://%s (table %s at %s)\n", ln.Addr(), table, endpoint)
-	return serveUntilDone(ctx, srv, ln)
+	if *statsAddr == "" {
+		return serveUntilDone(ctx, srv, ln)
+	}
+	statsLn, err := net.Listen("tcp", *statsAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("stats: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/stats", redirect.StatsHandler(resolver))
+	fmt.Fprintf(stdout, "cache counters at http://%s/stats\n", statsLn.Addr())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	serve := func(s *http.Server, l net.Listener) {
+		err := serveUntilDone(ctx, s, l)
+		cancel() // one ending ends the other
+		errs <- err
+	}
+	go serve(redirect.NewServer(mux, errLog), statsLn)
+	go serve(srv, ln)
+	return errors.Join(<-errs, <-errs)
 }
 
 // serveUntilDone serves until ctx ends, then shuts the server down gracefully.

@@ -484,29 +484,30 @@ const batchGetMax = 100
 const maxUnprocessedRetries = 4
 
 // FindRoute returns the route that serves host: the exact name first, then the
-// longest wildcard that covers it. All candidates are read with one BatchGetItem
-// (one per 100 candidates), eventually consistent: the redirector caches anyway.
-// A disabled route is returned like any other: what it answers is the caller's call.
-// So is a paused one, marked Paused: when a route is found, one more GetItem
-// (eventually consistent, projected) reads its org's pausedFrom. A route whose org
-// is missing or being deleted reads as paused.
+// longest wildcard that covers it. All candidates (at most 100, see
+// reroute.Candidates) are read with one BatchGetItem, eventually consistent: the
+// redirector caches anyway. A disabled route is returned like any other: what it
+// answers is the caller's call. So is a paused one, marked Paused: when a route is
+// found, one more GetItem (eventually consistent, projected) reads its org's
+// pausedFrom. A route whose org is missing or being deleted reads as paused. A
+// lookup is thus two round trips at most, whatever the host, retries of keys
+// DynamoDB leaves unprocessed aside.
 func (s *Store) FindRoute(ctx context.Context, host string) (reroute.Route, bool, error) {
 	if host == "" {
 		return reroute.Route{}, false, nil
 	}
 	cands := reroute.Candidates(host)
-	var items []map[string]types.AttributeValue
-	for start := 0; start < len(cands); start += batchGetMax {
-		chunk := cands[start:min(start+batchGetMax, len(cands))]
-		keys := make([]map[string]types.AttributeValue, len(chunk))
-		for i, c := range chunk {
-			keys[i] = routeKey(c)
-		}
-		got, err := s.batchGet(ctx, keys)
-		if err != nil {
-			return reroute.Route{}, false, err
-		}
-		items = append(items, got...)
+	if len(cands) > batchGetMax {
+		// Candidates guarantees otherwise; a second batch would break the bound.
+		return reroute.Route{}, false, fmt.Errorf("%d route candidates for %q, more than one BatchGetItem takes", len(cands), host)
+	}
+	keys := make([]map[string]types.AttributeValue, len(cands))
+	for i, c := range cands {
+		keys[i] = routeKey(c)
+	}
+	items, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return reroute.Route{}, false, err
 	}
 	best, bestRank := -1, len(cands)
 	for i, it := range items {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -503,24 +504,67 @@ func TestFindRoute(t *testing.T) {
 	}
 }
 
-// TestFindRouteManyCandidates checks a host with more candidates than one
-// BatchGetItem takes, the match lying in the second batch.
-func TestFindRouteManyCandidates(t *testing.T) {
+// countingAPI counts the calls that reach DynamoDB.
+type countingAPI struct {
+	dynamo.API
+	calls atomic.Int64
+}
+
+func (c *countingAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.calls.Add(1)
+	return c.API.GetItem(ctx, in, opts...)
+}
+
+func (c *countingAPI) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	c.calls.Add(1)
+	return c.API.Query(ctx, in, opts...)
+}
+
+func (c *countingAPI) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.calls.Add(1)
+	for _, ka := range in.RequestItems {
+		// "The maximum number of items that can be retrieved in a single
+		// BatchGetItem operation is 100": https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+		if len(ka.Keys) > 100 {
+			return nil, fmt.Errorf("ValidationException: Too many items requested for the BatchGetItem call (%d)", len(ka.Keys))
+		}
+	}
+	return c.API.BatchGetItem(ctx, in, opts...)
+}
+
+// TestFindRouteDeepHostRoundTrips checks that a host of 127 labels (the most 253
+// bytes can hold) costs at most two round trips, found or not: one BatchGetItem of
+// every candidate, and the org's pause read when a route is found.
+func TestFindRouteDeepHostRoundTrips(t *testing.T) {
 	t.Parallel()
-	s := newStore(t, "org-a")
-	host := strings.Repeat("a.", 120) + "example.com"
-	if n := len(reroute.Candidates(host)); n <= 100 {
-		t.Fatalf("only %d candidates", n)
+	client, table := dynamotest.NewTable(t)
+	seed := dynamo.New(client, table)
+	mustOrg(t, seed, "org-a")
+	host := strings.Repeat("a.", 126) + "a" // 127 labels, 253 bytes
+	if n := strings.Count(host, ".") + 1; n != 127 || len(host) != 253 {
+		t.Fatalf("host has %d labels, %d bytes", n, len(host))
 	}
-	mustCreate(t, s, route("org-a", "*.example.com"))
-	got, found, err := s.FindRoute(t.Context(), host)
-	if err != nil || !found || got.Host != "*.example.com" {
-		t.Fatalf("FindRoute = %+v, %v, %v; want *.example.com", got, found, err)
+	deepest := "*." + strings.Join(strings.Split(host, ".")[127-reroute.MaxWildcardBaseLabels:], ".")
+	mustCreate(t, seed, route("org-a", "*.a.a"), route("org-a", deepest))
+	tests := []struct {
+		name, host, want string
+		maxCalls         int64
+	}{
+		{"deepest wildcard in bounds wins", host, deepest, 2},
+		{"shallower wildcard", strings.Repeat("a.", 122) + "b.a.a", "*.a.a", 2},
+		{"no route", strings.Repeat("a.", 126) + "b", "", 1},
 	}
-	mustCreate(t, s, route("org-a", "*."+host[4:]))
-	got, found, err = s.FindRoute(t.Context(), host)
-	if err != nil || !found || got.Host != "*."+host[4:] {
-		t.Fatalf("FindRoute = %q, %v, %v; want the longest wildcard", got.Host, found, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &countingAPI{API: client}
+			got, found, err := dynamo.New(api, table).FindRoute(t.Context(), tt.host)
+			if err != nil || found != (tt.want != "") || got.Host != tt.want {
+				t.Fatalf("FindRoute = %q, %v, %v; want %q", got.Host, found, err, tt.want)
+			}
+			if n := api.calls.Load(); n > tt.maxCalls {
+				t.Errorf("%d DynamoDB calls, want at most %d", n, tt.maxCalls)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Handler is the net/http front: local runs and self-hosted servers.
@@ -16,6 +17,7 @@ type Handler struct {
 	contentHTML   []string
 	contentJSON   []string
 	hsts          []string
+	closeConn     []string
 }
 
 // NewHandler serves res over HTTP. With trustForwarded the host is taken from
@@ -31,6 +33,7 @@ func NewHandler(res *Resolver, trustForwarded bool) *Handler {
 		contentHTML:    []string{contentTypeHTML},
 		contentJSON:    []string{contentTypeJSON},
 		hsts:           []string{hstsValue},
+		closeConn:      []string{"close"},
 	}
 	for _, v := range []string{rd.permanent, rd.negative, noStore, "public, max-age=300"} {
 		h.cacheControls[v] = []string{v}
@@ -50,6 +53,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := h.renderer.Render(res, r.Method, path)
 
 	hdr := w.Header()
+	if r.ContentLength != 0 {
+		// A redirect never reads a body. Left pending, net/http would read up to
+		// 256 KB of it, before answering or after, for as long as the client
+		// trickles it; instead the answer goes at once, no more is read, and the
+		// connection closes. It also closes after a request with Transfer-Encoding,
+		// as RFC 9112 section 6.1 requires when it came with a Content-Length too
+		// (net/http drops that header before a handler could see it).
+		hdr["Connection"] = h.closeConn
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
 	if resp.Location != "" {
 		hdr["Location"] = []string{resp.Location}
 	}

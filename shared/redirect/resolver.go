@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -78,7 +79,17 @@ const (
 	// KindUpgrade: a plain-HTTP request for a route that sends HTTP to HTTPS;
 	// Status (301) and Location (the same URL over HTTPS) are set.
 	KindUpgrade
+	// KindTargetTooLong: the request target exceeds MaxTargetBytes: 414, and
+	// nothing of it is echoed.
+	KindTargetTooLong
 )
+
+// MaxTargetBytes bounds a request target (path, '?' and query) that is answered:
+// a kept path is echoed into Location and the page, so an unbounded one makes an
+// unbounded answer. It is CloudFront's own limit on a URL ("Maximum length of a
+// URL: 8,192 bytes", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html),
+// so nothing CloudFront forwards is refused.
+const MaxTargetBytes = 8192
 
 // Request is what the resolver needs of one request.
 type Request struct {
@@ -111,6 +122,9 @@ type Resolver struct {
 	group  singleflight.Group
 	now    func() time.Time
 	log    *slog.Logger
+	// lookups counts the store's lookups (not the cache's hits, which would cost
+	// every request a shared counter).
+	lookups atomic.Uint64
 }
 
 // NewResolver builds a Resolver over finder. now is the clock (time.Now outside tests).
@@ -128,6 +142,9 @@ func (r *Resolver) Config() Config { return r.cfg }
 // over HTTPS first; the service's own hostname and routes that answer "not
 // configured" are never upgraded.
 func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
+	if targetLen(req.Path, req.Query) > MaxTargetBytes {
+		return Result{Kind: KindTargetTooLong, Status: 414}
+	}
 	host := reroute.LookupHost(req.Host)
 	switch {
 	case host == "":
@@ -149,6 +166,14 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 		res.HSTS = ru.hsts
 	}
 	return res
+}
+
+// targetLen is the length of the request target path and query came from.
+func targetLen(path, query string) int {
+	if query == "" {
+		return len(path)
+	}
+	return len(path) + 1 + len(query)
 }
 
 // lookup returns the rule for host (nil: no route). ok is false only when the store
@@ -178,6 +203,7 @@ func (r *Resolver) lookup(ctx context.Context, host string) (ru *rule, ok bool) 
 func (r *Resolver) refresh(ctx context.Context, host string) (*rule, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.LookupTimeout)
 	defer cancel()
+	r.lookups.Add(1)
 	route, found, err := r.finder.FindRoute(ctx, host)
 	if err != nil {
 		return nil, err
@@ -201,6 +227,22 @@ func (r *Resolver) refresh(ctx context.Context, host string) (*rule, error) {
 // CachedHosts reports how many request hosts the cache holds.
 func (r *Resolver) CachedHosts() int { return r.cache.len() }
 
+// Stats is what the resolver has done so far.
+type Stats struct {
+	// CachedHosts is the number of request hosts in the cache.
+	CachedHosts int `json:"cachedHosts"`
+	// StoreLookups counts the lookups sent to the store (cache misses and
+	// refreshes, failed ones included); requests answered from the cache ask none.
+	StoreLookups uint64 `json:"storeLookups"`
+}
+
+// Stats reports the cache's size and how many lookups reached the store: a
+// second pass over hosts that leaves StoreLookups unchanged was answered from
+// the cache.
+func (r *Resolver) Stats() Stats {
+	return Stats{CachedHosts: r.cache.len(), StoreLookups: r.lookups.Load()}
+}
+
 func (k Kind) String() string {
 	switch k {
 	case KindRedirect:
@@ -213,6 +255,8 @@ func (k Kind) String() string {
 		return "service"
 	case KindUpgrade:
 		return "upgrade"
+	case KindTargetTooLong:
+		return "target_too_long"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }

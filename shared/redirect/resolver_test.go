@@ -3,6 +3,8 @@ package redirect_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -228,5 +230,31 @@ func TestCacheIsBounded(t *testing.T) {
 	res.Resolve(context.Background(), redirect.Request{Host: "h0.example.com", Path: "/"})   // evicted: asks
 	if n := f.calls.Load() - calls; n != 1 {
 		t.Errorf("store calls = %d, want 1 (only the evicted host)", n)
+	}
+}
+
+// TestStats checks the counters a benchmark warms the cache with: a second pass
+// over the same hosts asks the store nothing more.
+func TestStats(t *testing.T) {
+	f := frontFinder()
+	res := newResolver(f, newClock(), redirect.Config{})
+	hosts := []string{"old.example.com", "temp.example.com", "nobody.example.com"}
+	for pass := range 2 {
+		for _, h := range hosts {
+			res.Resolve(context.Background(), redirect.Request{Host: h, Path: "/"})
+		}
+		if got, want := res.Stats(), (redirect.Stats{CachedHosts: 3, StoreLookups: 3}); got != want {
+			t.Errorf("pass %d: Stats = %+v, want %+v", pass+1, got, want)
+		}
+	}
+	rec := httptest.NewRecorder()
+	redirect.StatsHandler(res).ServeHTTP(rec, httptest.NewRequest("GET", "/stats", nil))
+	if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != `{"cachedHosts":3,"storeLookups":3}` {
+		t.Errorf("GET /stats: %d %s", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	redirect.StatsHandler(res).ServeHTTP(rec, httptest.NewRequest("POST", "/stats", nil))
+	if rec.Code != 405 {
+		t.Errorf("POST /stats: %d", rec.Code)
 	}
 }

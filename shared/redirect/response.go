@@ -63,6 +63,8 @@ const (
 		`<h1>This domain is not configured</h1><p>No redirect is set up for this hostname. If it is yours, add a route for it in your dashboard.</p></html>`
 	unavailablePage = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Temporarily unavailable</title>` +
 		`<h1>Temporarily unavailable</h1><p>This redirect cannot be looked up right now. Please try again in a few seconds.</p></html>`
+	tooLongPage = `<!doctype html><html lang="en"><meta charset="utf-8"><title>URI too long</title>` +
+		`<h1>URI too long</h1><p>This address is longer than 8,192 bytes, which no redirect serves.</p></html>`
 	homePage = `<!doctype html><html lang="en"><meta charset="utf-8"><title>DNSReRoute</title>` +
 		`<h1>DNSReRoute</h1><p>This is a redirect service: point a CNAME for your hostname here and add a route in your dashboard, and every request for it is redirected.</p></html>`
 	healthBody = `{"status":"ok"}`
@@ -102,6 +104,8 @@ func (rd *Renderer) Render(res Result, method, path string) Response {
 		out = Response{Status: res.Status, Location: res.Location, ContentType: contentTypeHTML, CacheControl: rd.permanent, link: escapeLink(res.Location)}
 	case KindUnavailable:
 		out = Response{Status: 503, ContentType: contentTypeHTML, CacheControl: noStore, RetryAfter: retryAfterSecs, body: unavailablePage}
+	case KindTargetTooLong:
+		out = Response{Status: 414, ContentType: contentTypeHTML, CacheControl: noStore, body: tooLongPage}
 	case KindService:
 		out = rd.service(path)
 	default:

@@ -130,16 +130,36 @@ func (ru *rule) location(path, query string) string {
 	return b.String()
 }
 
-// mustEscape reports the bytes a request line may still carry (raw UTF-8 from a
-// careless client) that a Location header must not.
-func mustEscape(c byte) bool {
-	return c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' || c == '{' || c == '|' || c == '}'
+// mustEscape marks the bytes a request line may still carry (raw UTF-8 from a
+// careless client, spaces, controls) that a Location header must not. '#' is one:
+// kept raw, it would end the path and turn the rest into a fragment the target
+// never sees. '%' is handled by needsEscape: an existing escape is kept as sent.
+var mustEscape = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c <= ' ' || c >= 0x7f || strings.IndexByte("\"#<>\\^`{|}", byte(c)) >= 0
+	}
+	return t
+}()
+
+// needsEscape reports whether s[i] must be percent-encoded in a Location: one of
+// mustEscape's bytes, or a '%' that does not start an escape ("%2F" stays, a lone
+// "100%" becomes "100%25").
+func needsEscape(s string, i int) bool {
+	c := s[i]
+	if c == '%' {
+		return i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])
+	}
+	return mustEscape[c]
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func escapeGrowth(s string) int {
 	n := 0
 	for i := 0; i < len(s); i++ {
-		if mustEscape(s[i]) {
+		if needsEscape(s, i) {
 			n += 2
 		}
 	}
@@ -150,7 +170,8 @@ func writeEscaped(b *strings.Builder, s string) {
 	const hex = "0123456789ABCDEF"
 	start := 0
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; mustEscape(c) {
+		if needsEscape(s, i) {
+			c := s[i]
 			b.WriteString(s[start:i])
 			b.WriteByte('%')
 			b.WriteByte(hex[c>>4])

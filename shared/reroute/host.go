@@ -14,6 +14,12 @@ import (
 const (
 	maxHostLen  = 253
 	maxLabelLen = 63
+	// MaxWildcardBaseLabels bounds how deep a wildcard's base may be
+	// ("*.a.b.example.com" has a base of 4 labels). With it, Candidates lists at
+	// most 100 names whatever the request host, so a route lookup is one
+	// DynamoDB BatchGetItem (100 keys at most per call): a Host of 127 one-letter
+	// labels costs no more round trips than "www.example.com".
+	MaxWildcardBaseLabels = 100
 )
 
 // hostProfile is IDNA's lookup profile: it maps (lowercases, width-folds) and applies
@@ -63,6 +69,9 @@ func NormalizeHost(host string) (string, error) {
 	if wildcard {
 		if len(ascii)+2 > maxHostLen {
 			return "", fmt.Errorf("a hostname is at most %d characters", maxHostLen)
+		}
+		if strings.Count(ascii, ".")+1 > MaxWildcardBaseLabels {
+			return "", fmt.Errorf("a wildcard's base is at most %d labels", MaxWildcardBaseLabels)
 		}
 		return "*." + ascii, nil
 	}
@@ -144,17 +153,24 @@ func WildcardMatches(wildcard, host string) bool {
 
 // Candidates lists the route hosts that may answer a request host, best first:
 // the exact name, then wildcards from the longest to the shortest. A wildcard's base
-// is never a public suffix, so "*.com" and "*.co.uk" are never candidates.
+// is never a public suffix, so "*.com" and "*.co.uk" are never candidates, nor
+// deeper than MaxWildcardBaseLabels, so there are at most MaxWildcardBaseLabels
+// candidates (a public suffix has a label at least).
 func Candidates(host string) []string {
 	out := []string{host}
 	ps, _ := publicsuffix.PublicSuffix(host)
+	labels := strings.Count(host, ".") + 1
 	for i := 0; i < len(host); i++ {
 		if host[i] != '.' {
 			continue
 		}
+		labels--
 		suffix := host[i+1:]
 		if len(suffix) <= len(ps) || !strings.Contains(suffix, ".") {
 			break
+		}
+		if labels > MaxWildcardBaseLabels {
+			continue // no route can have a base this deep
 		}
 		out = append(out, "*."+suffix)
 	}

@@ -72,6 +72,9 @@ func TestNormalizeHost(t *testing.T) {
 		{name: "wildcard IDN", in: "*.bücher.example", want: "*.xn--bcher-kva.example"},
 		{name: "wildcard of 253 bytes", in: "*." + base251, want: "*." + base251},
 		{name: "wildcard over 253 bytes", in: "*." + base251 + "x", wantErr: "at most 253"},
+		{name: "wildcard base of 100 labels", in: "*." + strings.Repeat("a.", 98) + "example.com", want: "*." + strings.Repeat("a.", 98) + "example.com"},
+		{name: "wildcard base over 100 labels", in: "*." + strings.Repeat("a.", 99) + "example.com", wantErr: "at most 100 labels"},
+		{name: "exact name over 100 labels", in: strings.Repeat("a.", 99) + "example.com", want: strings.Repeat("a.", 99) + "example.com"},
 		{name: "wildcard in a middle label", in: "a.*.example.com", wantErr: "whole leftmost label"},
 		{name: "wildcard as part of a label", in: "*example.com", wantErr: "whole leftmost label"},
 		{name: "wildcard as label suffix", in: "a*.example.com", wantErr: "whole leftmost label"},
@@ -295,6 +298,33 @@ func TestCandidates(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCandidatesBounded checks that the deepest request host (127 labels in 253
+// bytes) has at most 100 candidates, one BatchGetItem's worth, and that the
+// deepest wildcard a route can have is among them.
+func TestCandidatesBounded(t *testing.T) {
+	t.Parallel()
+	host := strings.Repeat("a.", 121) + "example.com" // 123 labels, 253 bytes
+	if len(host) > 253 {
+		t.Fatalf("fixture of %d bytes", len(host))
+	}
+	got := reroute.Candidates(host)
+	if len(got) > reroute.MaxWildcardBaseLabels {
+		t.Fatalf("%d candidates, want at most %d", len(got), reroute.MaxWildcardBaseLabels)
+	}
+	deepest := "*." + strings.Repeat("a.", 98) + "example.com"
+	if n, err := reroute.NormalizeHost(deepest); err != nil || n != deepest {
+		t.Fatalf("NormalizeHost(deepest wildcard) = %q, %v", n, err)
+	}
+	if got[0] != host || got[1] != deepest || got[len(got)-1] != "*.example.com" {
+		t.Errorf("Candidates = %q..., want the host, %q first, *.example.com last", got[:2], deepest)
+	}
+	for _, c := range got[1:] {
+		if !reroute.WildcardMatches(c, host) {
+			t.Errorf("candidate %q does not match", c)
+		}
 	}
 }
 
