@@ -185,7 +185,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	base := "http://" + ln.Addr().String()
 	issuer, handler, err := newAPI(ctx, base, store, log)
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return err
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
@@ -196,7 +196,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer scancel()
 		_ = srv.Shutdown(sctx)
-		<-served
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(stderr, "apiload: serving the API: %v\n", err)
+		}
 	}()
 
 	bound := cfg.duration.String()

@@ -69,7 +69,11 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		if err != nil {
 			return fmt.Errorf("start DynamoDB Local: %w", err)
 		}
-		defer ddb.Stop()
+		defer func() {
+			if err := ddb.Stop(); err != nil {
+				log.Warn("stopping DynamoDB Local", "err", err)
+			}
+		}()
 		*dynamoEndpoint = ddb.Endpoint()
 	}
 	client := devstack.NewDynamoDBClient(*dynamoEndpoint)
