@@ -11,6 +11,9 @@ SAM_BUILD_DIR := $(CURDIR)/.aws-sam/build
 # makes a version change reinstall it.
 STRIPE_MOCK_VERSION := v0.203.0
 STRIPE_MOCK_STAMP := $(BIN_DIR)/.stripe-mock-$(STRIPE_MOCK_VERSION)
+# golangci-lint, pinned; configured by .golangci.yml.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT_STAMP := $(BIN_DIR)/.golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 # Lambda (provided.al2023, arm64): static, no RPC shim, reproducible, stripped.
 LAMBDA_GOENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
@@ -23,7 +26,7 @@ PKG_ApiFunction := ./functions/api
 PKG_StripeWebhookFunction := ./functions/stripe-webhook
 PKG_DomainsFunction := ./functions/domains
 
-.PHONY: all dev test build lint bench load tools stripe-mock web web-test chromium clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: all dev test build lint golangci-lint bench load tools stripe-mock web web-test chromium clean $(addprefix build-,$(FUNCTIONS))
 
 all: build
 
@@ -41,6 +44,15 @@ $(STRIPE_MOCK_STAMP): FORCE # the binary was removed: install it again
 endif
 $(STRIPE_MOCK_STAMP):
 	GOBIN=$(BIN_DIR) $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+	@touch $@
+
+## golangci-lint: install the pinned linter into bin (make lint runs it)
+golangci-lint: $(GOLANGCI_LINT_STAMP)
+ifeq ($(wildcard $(BIN_DIR)/golangci-lint),)
+$(GOLANGCI_LINT_STAMP): FORCE # the binary was removed: install it again
+endif
+$(GOLANGCI_LINT_STAMP):
+	GOBIN=$(BIN_DIR) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	@touch $@
 
 ## web: the dashboard SPA (web/), built into web/dist; npm ci installs into web/node_modules
@@ -82,11 +94,12 @@ $(SAM_BUILD_DIR)/%/bootstrap: FORCE
 build-RedirectFunction build-ApiFunction build-StripeWebhookFunction build-DomainsFunction:
 	$(LAMBDA_GOENV) $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap $(PKG_$(@:build-%=%))
 
-## lint: gofmt, go vet and cfn-lint (when installed)
-lint:
+## lint: gofmt, go vet, golangci-lint (.golangci.yml) and cfn-lint (when installed)
+lint: golangci-lint
 	@out=$$(find . -name '*.go' -not -path '*/node_modules/*' -not -path './.aws-sam/*' | xargs gofmt -l); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(BIN_DIR)/golangci-lint run ./...
 	@if command -v cfn-lint >/dev/null; then echo cfn-lint template.yaml; cfn-lint template.yaml; \
 	  else echo "cfn-lint not installed: skipping the template lint (pip install cfn-lint)"; fi
 

@@ -1,13 +1,15 @@
 // Command apiload puts the management API under load, end to end over real HTTP:
 //
 //	go run ./cmd/testenv -- go run ./cmd/apiload -clients 50 -duration 30s
+//	go run ./cmd/testenv -- go run ./cmd/apiload -clients 4 -requests 4
 //
 // It creates a fresh table in the DynamoDB at DYNAMODB_ENDPOINT, serves the API on
 // a loopback port exactly as `make dev` wires it (dev issuer, JWKS verifier, the
 // real authenticator and store), and runs N concurrent clients, each its own user:
 // half with a free org made through the API, half with an enterprise org made in
 // the store. Each client alternately creates a route (a new hostname every time)
-// and lists its org's routes. A full org answers 403 plan_limit_reached, which is
+// and lists its org's routes, for a duration or, with -requests, a number of
+// requests per client (whatever the machine's speed). A full org answers 403 plan_limit_reached, which is
 // expected; any other answer or transport error is an error, and apiload exits
 // non-zero if there was one. It reports requests, req/s and latency percentiles
 // per operation.
@@ -68,6 +70,7 @@ var errUsage = errors.New("usage")
 // Bounds of a run, whatever the flags say.
 const (
 	maxClients      = 2000
+	maxPerClient    = 1_000_000
 	maxDuration     = time.Hour
 	maxBodySample   = 512 // bytes of an unexpected answer's body that are shown
 	maxBodyRead     = 1 << 20
@@ -80,7 +83,8 @@ const (
 // config is a run's settings, from the flags.
 type config struct {
 	clients     int
-	duration    time.Duration
+	duration    time.Duration // 0 with perClient
+	perClient   int           // requests each client sends; 0: for duration
 	maxRequests int64
 	showErrors  int
 	table       string
@@ -94,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs.IntVar(&c.clients, "clients", 50, fmt.Sprintf("concurrent clients, each its own user and org (1..%d)", maxClients))
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "how long the clients send requests (at most 1h)")
+	fs.IntVar(&c.perClient, "requests", 0, "instead of -duration: how many requests each client sends, then stops")
 	fs.Int64Var(&c.maxRequests, "max-requests", 1_000_000, "stop after this many requests in all")
 	fs.IntVar(&c.showErrors, "show-errors", 5, "how many unexpected answers to print in full")
 	fs.StringVar(&c.table, "table", "", `table to create ("apiload-<random>" if empty)`)
@@ -106,6 +111,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
 	}
+	durationSet := false
+	fs.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
 	switch {
 	case fs.NArg() != 0:
 		fmt.Fprintf(stderr, "apiload: unexpected arguments %q\n", fs.Args())
@@ -113,7 +120,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	case c.clients < 1 || c.clients > maxClients:
 		fmt.Fprintf(stderr, "apiload: -clients must be 1..%d\n", maxClients)
 		return c, errUsage
-	case c.duration <= 0 || c.duration > maxDuration:
+	case c.perClient < 0 || c.perClient > maxPerClient:
+		fmt.Fprintf(stderr, "apiload: -requests must be 1..%d\n", maxPerClient)
+		return c, errUsage
+	case c.perClient > 0 && durationSet:
+		fmt.Fprintln(stderr, "apiload: -requests and -duration exclude each other: a run is bounded by one")
+		return c, errUsage
+	case c.perClient == 0 && (c.duration <= 0 || c.duration > maxDuration):
 		fmt.Fprintln(stderr, "apiload: -duration must be more than 0 and at most 1h")
 		return c, errUsage
 	case c.maxRequests < 1:
@@ -122,6 +135,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	case c.showErrors < 0:
 		fmt.Fprintln(stderr, "apiload: -show-errors must be 0 or more")
 		return c, errUsage
+	}
+	if c.perClient > 0 {
+		c.duration = 0
 	}
 	c.logLevel = logging.ParseLevel(*level)
 	if c.table == "" {
@@ -169,7 +185,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	base := "http://" + ln.Addr().String()
 	issuer, handler, err := newAPI(ctx, base, store, log)
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return err
 	}
 	srv := devstack.NewAPIServer(handler, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
@@ -179,10 +195,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer scancel()
 		_ = srv.Shutdown(sctx)
-		<-served
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(stderr, "apiload: serving the API: %v\n", err)
+		}
 	}()
 
-	fmt.Fprintf(stdout, "apiload: %d clients for %s against %s (table %s)\n", cfg.clients, cfg.duration, base, cfg.table)
+	bound := cfg.duration.String()
+	if cfg.perClient > 0 {
+		bound = fmt.Sprintf("%d requests each", cfg.perClient)
+	}
+	fmt.Fprintf(stdout, "apiload: %d clients for %s against %s (table %s)\n", cfg.clients, bound, base, cfg.table)
 	l := &loader{cfg: cfg, base: base, issuer: issuer, store: store, http: newHTTPClient(cfg.clients), errs: &errorLog{max: cfg.showErrors}}
 	setupStart := time.Now()
 	users, err := l.setup(ctx)
@@ -329,8 +351,12 @@ type user struct {
 // setup makes each client's user and org, concurrently, a few at a time.
 func (l *loader) setup(ctx context.Context) ([]user, error) {
 	users := make([]user, l.cfg.clients)
-	// Tokens outlive the run, whatever its length.
+	// Tokens outlive the run, whatever its length (a run by count is bounded by
+	// its context only).
 	ttl := l.cfg.duration + 10*time.Minute
+	if l.cfg.perClient > 0 {
+		ttl = maxDuration + 10*time.Minute
+	}
 	run := rand.Text()[:8]
 	var wg sync.WaitGroup
 	errs := make([]error, len(users))
@@ -432,10 +458,14 @@ type results struct {
 	elapsed time.Duration
 }
 
-// load runs the clients until the duration is over, the request budget is spent,
-// or ctx ends. A request under way when the time is up is finished and counted.
+// load runs the clients until the duration is over (or each has sent its
+// requests), the request budget is spent, or ctx ends. A request under way when
+// the time is up is finished and counted.
 func (l *loader) load(ctx context.Context, users []user) results {
 	deadline := time.Now().Add(l.cfg.duration)
+	if l.cfg.perClient > 0 {
+		deadline = time.Time{} // no deadline: the count ends the run
+	}
 	per := make([]results, len(users))
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -457,7 +487,10 @@ func (l *loader) load(ctx context.Context, users []user) results {
 func (l *loader) client(ctx context.Context, u *user, deadline time.Time) results {
 	var r results
 	routes := "/v1/orgs/" + u.org + "/routes"
-	for i := 0; ctx.Err() == nil && time.Now().Before(deadline); i++ {
+	for i := 0; ctx.Err() == nil && (deadline.IsZero() || time.Now().Before(deadline)); i++ {
+		if l.cfg.perClient > 0 && i == l.cfg.perClient {
+			break
+		}
 		if l.sent.Add(1) > l.cfg.maxRequests {
 			break
 		}

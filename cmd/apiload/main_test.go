@@ -21,6 +21,8 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"no duration", []string{"-duration", "0s"}},
 		{"too long", []string{"-duration", "2h"}},
 		{"no requests", []string{"-max-requests", "0"}},
+		{"negative count", []string{"-requests", "-1"}},
+		{"count and duration", []string{"-requests", "4", "-duration", "1s"}},
 		{"arguments", []string{"extra"}},
 		{"unknown flag", []string{"-nope"}},
 	}
@@ -78,20 +80,22 @@ func TestRunNeedsAnEndpoint(t *testing.T) {
 	}
 }
 
-// A short run against DynamoDB Local: every answer expected, both operations
-// reported, the free orgs filled (their second create is refused).
+// A short run against DynamoDB Local, bounded by a count of requests, so that
+// what it sends does not depend on the machine's speed: every answer expected,
+// both operations reported, the free orgs filled (their second create is refused).
 func TestRunShortLoad(t *testing.T) {
 	t.Parallel()
 	if os.Getenv("DYNAMODB_ENDPOINT") == "" {
 		t.Fatal("DynamoDB Local is not running: use `make test`, or set DYNAMODB_ENDPOINT")
 	}
 	var stdout, stderr bytes.Buffer
-	err := run(t.Context(), []string{"-clients", "4", "-duration", "1s"}, os.Getenv, &stdout, &stderr)
+	err := run(t.Context(), []string{"-clients", "4", "-requests", "4"}, os.Getenv, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("run = %v\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
 	}
 	out := stdout.String()
-	for _, want := range []string{"setup: 4 users, 2 free orgs through the API, 2 enterprise orgs", "unexpected answers: 0\n"} {
+	for _, want := range []string{"apiload: 4 clients for 4 requests each", "setup: 4 users, 2 free orgs through the API, 2 enterprise orgs",
+		", 16 requests\n", "unexpected answers: 0\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
@@ -106,15 +110,20 @@ func TestRunShortLoad(t *testing.T) {
 		limited, _ = strconv.Atoi(m[2])
 		return requests, limited
 	}
-	if n, _ := row("create"); n == 0 {
-		t.Errorf("no creates:\n%s", out)
-	}
-	if n, _ := row("list"); n == 0 {
-		t.Errorf("no lists:\n%s", out)
-	}
-	// A free org holds one route: each free client's second create is refused.
-	if _, limited := row("create"); limited < 2 {
-		t.Errorf("%d creates refused at the limit, want at least 2:\n%s", limited, out)
+	// Each client: create, list, create, list. A free org holds one route: each
+	// of the two free clients' second create is refused, and nothing else.
+	for _, want := range []struct {
+		op                string
+		requests, limited int
+	}{
+		{"create", 8, 2},
+		{"list", 8, 0},
+		{"create 201", 6, 0},
+		{"create 403", 2, 2},
+	} {
+		if n, limited := row(want.op); n != want.requests || limited != want.limited {
+			t.Errorf("%s: %d requests, %d refused at the limit; want %d and %d:\n%s", want.op, n, limited, want.requests, want.limited, out)
+		}
 	}
 	if stderr.Len() != 0 {
 		t.Errorf("stderr = %q, want nothing (no API log at warn or above)", stderr.String())

@@ -30,6 +30,10 @@ import (
 // chromiumPath is Debian's Chromium (make chromium installs it).
 const chromiumPath = "/usr/bin/chromium"
 
+// browserWait bounds each wait for the page or the stack: generous, since a busy
+// machine may take long, and a wait ends as soon as its condition holds.
+const browserWait = time.Minute
+
 // screenshotDir is where each step's screenshot goes (git-ignored), from the
 // repository's root; the test runs in cmd/dnsreroute.
 const screenshotDir = "../../.screenshots"
@@ -115,7 +119,7 @@ func TestBrowserDashboard(t *testing.T) {
 	})
 	b.step("04-redirector", func() {
 		// The resolver caches a miss for a second; the route was added just now.
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(browserWait)
 		for {
 			status, loc, err := redirectRequest(redirectURL, host)
 			if err == nil && status == http.StatusMovedPermanently && loc == target {
@@ -426,7 +430,7 @@ func (b *browser) checkErrors(step string) {
 
 func (b *browser) run(actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, browserWait)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.screenshot("failed")
@@ -448,7 +452,7 @@ func (b *browser) waitJS(expr, what string) {
 	b.t.Helper()
 	// A plain loop rather than chromedp.Poll: a poll that spans a navigation (the
 	// sign-in's redirects) fails with "Inspected target navigated".
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(browserWait)
 	var last error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
@@ -486,7 +490,7 @@ func (f legacyFunc) Do(ctx context.Context) error { return f(ctx) }
 // setScope picks the first scope offered, whatever the Scope field is.
 func (b *browser) setScope() {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, browserWait)
 	defer cancel()
 	nodes, err := chromedp.Run(ctx, chromedp.Nodes(field("Scope")))
 	if err != nil {

@@ -54,20 +54,29 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	table := fs.String("table", defaultTable, "table name")
 	toolsDir := fs.String("tools", "tools", "folder holding the installed tools (make tools)")
 	webDir := fs.String("web", "web/dist", "folder of the built dashboard (make web)")
+	stateFile := fs.String("state", defaultStateFile, "file telling the local commands where this stack runs (removed on exit)")
+	dynamoEndpoint := fs.String("dynamodb-endpoint", "", "a running DynamoDB to use instead of starting DynamoDB Local")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	log := logging.New(stderr, logging.ParseLevel(envOr(getenv, "LOG_LEVEL", "info")))
 
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
-		return err
+	if *dynamoEndpoint == "" {
+		if err := os.MkdirAll(*dataDir, 0o750); err != nil {
+			return err
+		}
+		ddb, err := devstack.StartDynamoDBLocal(ctx, devstack.DynamoDBLocalOptions{ToolsDir: *toolsDir, Port: *dynamoPort, DataDir: *dataDir})
+		if err != nil {
+			return fmt.Errorf("start DynamoDB Local: %w", err)
+		}
+		defer func() {
+			if err := ddb.Stop(); err != nil {
+				log.Warn("stopping DynamoDB Local", "err", err)
+			}
+		}()
+		*dynamoEndpoint = ddb.Endpoint()
 	}
-	ddb, err := devstack.StartDynamoDBLocal(ctx, devstack.DynamoDBLocalOptions{ToolsDir: *toolsDir, Port: *dynamoPort, DataDir: *dataDir})
-	if err != nil {
-		return fmt.Errorf("start DynamoDB Local: %w", err)
-	}
-	defer ddb.Stop()
-	client := devstack.NewDynamoDBClient(ddb.Endpoint())
+	client := devstack.NewDynamoDBClient(*dynamoEndpoint)
 	if err := dynamo.EnsureTable(ctx, client, dnsreroute.Template(), *table); err != nil {
 		return fmt.Errorf("create table %s: %w", *table, err)
 	}
@@ -113,7 +122,14 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
   redirector      http://%[1]s   (try: curl -i -H 'Host: old.example.com' http://%[1]s/some/path?x=1)
   health          http://localhost:%[2]s/healthz
   DynamoDB Local  %[3]s   table %[4]s, data in %[5]s
-`, ln.Addr(), portOf(ln.Addr()), ddb.Endpoint(), *table, *dataDir, apiLn.Addr())
+`, ln.Addr(), portOf(ln.Addr()), *dynamoEndpoint, *table, *dataDir, apiLn.Addr())
+	removeState, err := writeDevState(*stateFile, devState{PID: os.Getpid(), DynamoDBEndpoint: *dynamoEndpoint, Table: *table,
+		API: "http://" + apiLn.Addr().String(), Redirector: "http://" + ln.Addr().String()})
+	if err != nil {
+		return err
+	}
+	defer removeState()
+	fmt.Fprintf(stdout, "  local commands  go run ./cmd/dnsreroute routes list   (they find this stack in %s)\n", *stateFile)
 	go runDomainWorker(ctx, doms, devWorkerPeriod, log)
 	errs := make(chan error, 2)
 	go func() { errs <- serveUntilDone(ctx, apiSrv, apiLn) }()

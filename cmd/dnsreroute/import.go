@@ -14,9 +14,11 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
-// importRoutes adds the routes of a CSV file (host,target[,status]; "#" comments),
-// validating every line before writing any, then writing a few at a time.
-func importRoutes(ctx context.Context, store reroute.RouteStore, path string, defStatus int,
+// importRoutes adds the routes of a CSV file (host,target[,status]; "#" comments)
+// to org, validating every line, and that they fit in the org's plan, before
+// writing any, then writing a few at a time (the store still refuses each route
+// beyond the limit, should others be added meanwhile).
+func importRoutes(ctx context.Context, store reroute.RouteStore, org reroute.Org, path string, defStatus int,
 	newRoute func(host, target string, status int) (reroute.Route, error), stdout io.Writer) error {
 	in := io.Reader(os.Stdin)
 	if path != "-" {
@@ -60,6 +62,10 @@ func importRoutes(ctx context.Context, store reroute.RouteStore, path string, de
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("nothing imported:\n%w", errors.Join(problems...))
+	}
+	if room := org.RouteLimit - org.RouteCount; len(routes) > room {
+		return fmt.Errorf("nothing imported: the file has %d routes, and the %s plan of %s allows %d, of which it has %d: upgrade, or remove routes",
+			len(routes), org.Plan, orgName(org), org.RouteLimit, org.RouteCount)
 	}
 
 	const workers = 16

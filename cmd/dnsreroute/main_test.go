@@ -7,48 +7,43 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
-// The command is tested through run, as a user types it, against DynamoDB Local.
-func TestRoutesCommands(t *testing.T) {
-	_, table := dynamotest.NewTable(t)
-	endpoint := os.Getenv(dynamotest.EndpointEnv)
-	getenv := func(k string) string {
-		return map[string]string{"DYNAMODB_ENDPOINT": endpoint, "TABLE_NAME": table}[k]
+// createOrg makes an org on plan with owner as its first member, as the API does.
+func createOrg(t *testing.T, store *dynamo.Store, id, name, plan, owner string) {
+	t.Helper()
+	p, ok := reroute.DefaultCatalog().Get(plan)
+	if !ok {
+		t.Fatalf("no plan %s", plan)
 	}
-	csv := filepath.Join(t.TempDir(), "routes.csv")
-	if err := os.WriteFile(csv, []byte("# host,target,status\na.example.com,https://a.example.org/\nb.example.com, https://b.example.org/x,302\n"), 0o644); err != nil {
-		t.Fatal(err)
+	now := time.Now().UTC()
+	err := store.CreateOrg(context.Background(),
+		reroute.Org{ID: id, Name: name, Plan: p.Name, RouteLimit: p.RouteLimit, MemberLimit: p.MemberLimit, CreatedAt: now, UpdatedAt: now},
+		reroute.Member{OrgID: id, Email: owner, Role: reroute.RoleOwner, OrgName: name, CreatedAt: now})
+	if err != nil {
+		t.Fatalf("creating org %s: %v", id, err)
 	}
-	bad := filepath.Join(t.TempDir(), "bad.csv")
-	if err := os.WriteFile(bad, []byte("c.example.com,https://c.example.org/\nbad_host.com,https://x.example.org/\nd.example.com\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+}
 
-	steps := []struct {
-		args    string
-		wantOut string
-		wantErr string
-	}{
-		{args: "table ensure", wantOut: "is ready"},
-		{args: "routes add Old.Example.com. https://new.example.org/ -keep-path", wantOut: "added old.example.com -> https://new.example.org/ (301)"},
-		{args: "routes add old.example.com https://other.example.org/", wantErr: "already routed"},
-		{args: "routes add other.example.com https://other.example.org/ -org someone-else", wantOut: "added other.example.com"},
-		{args: "routes add loop.example.com https://loop.example.com/", wantErr: "redirect forever"},
-		{args: "routes add x.example.com ftp://x.example.org/", wantErr: "http:// or https://"},
-		{args: "routes add x.example.com https://x.example.org/ -status 200", wantErr: "301, 302, 307 or 308"},
-		{args: "routes add onlyhost.example.com", wantErr: "wants HOST TARGET"},
-		{args: "routes import " + csv, wantOut: "imported 2 of 2 routes"},
-		{args: "routes import " + bad, wantErr: "line 2"},
-		{args: "routes list", wantOut: "https://b.example.org/x   302"},
-		{args: "routes rm old.example.com", wantOut: "removed old.example.com"},
-		{args: "routes rm old.example.com", wantErr: "no such route"},
-		{args: "routes rm other.example.com", wantErr: "no such route"}, // another org's
-		{args: "routes frobnicate", wantErr: "usage"},
-	}
+type step struct {
+	args    string
+	wantOut string
+	wantErr string
+	before  func() // run before the command
+}
+
+// runSteps runs each step's command through run, as a user types it.
+func runSteps(t *testing.T, getenv func(string) string, steps []step) {
+	t.Helper()
 	for _, s := range steps {
+		if s.before != nil {
+			s.before()
+		}
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), strings.Fields(s.args), getenv, &stdout, &stderr)
 		got := stdout.String()
@@ -62,14 +57,114 @@ func TestRoutesCommands(t *testing.T) {
 			t.Errorf("%s: %v, output %q, want %q", s.args, err, got, s.wantOut)
 		}
 	}
+}
+
+// The routes commands act on an org that exists, chosen by -org, by -user or as
+// the only one, within its plan's limits, as the API does; tested through run
+// against DynamoDB Local.
+func TestRoutesCommands(t *testing.T) {
+	client, table := dynamotest.NewTable(t)
+	store := dynamo.New(client, table)
+	endpoint := os.Getenv(dynamotest.EndpointEnv)
+	getenv := func(k string) string {
+		return map[string]string{"DYNAMODB_ENDPOINT": endpoint, "TABLE_NAME": table}[k]
+	}
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "routes.csv")
+	if err := os.WriteFile(csv, []byte("# host,target,status\na.example.com,https://a.example.org/\nb.example.com, https://b.example.org/x,302\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(bad, []byte("c.example.com,https://c.example.org/\nbad_host.com,https://x.example.org/\nd.example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	runSteps(t, getenv, []step{
+		{args: "table ensure", wantOut: "is ready"},
+		{args: "routes list", wantErr: "has no org yet: sign in to the dashboard"},
+		{args: "routes add old.example.com https://new.example.org/ -org org_one", wantErr: "no org org_one"},
+		{args: "routes add Old.Example.com. https://new.example.org/ -keep-path", wantOut: `added old.example.com -> https://new.example.org/ (301) to org "One" (org_one)`,
+			before: func() { createOrg(t, store, "org_one", "One", reroute.PlanDeveloper, "you@example.com") }},
+		{args: "routes add old.example.com https://other.example.org/", wantErr: "already routed"},
+		{args: "routes list", wantErr: "choose the org with -org ID:\n  org_",
+			before: func() { createOrg(t, store, "org_two", "Two", reroute.PlanFree, "two@example.com") }},
+		{args: "routes list -org org_nope", wantErr: "no org org_nope in table " + table + "; there are:\n  org_"},
+		{args: "routes list -user nobody@example.com", wantErr: "nobody@example.com belongs to no org"},
+		{args: "routes add other.example.com https://other.example.org/ -org org_two", wantOut: "added other.example.com"},
+		{args: "routes add more.example.com https://other.example.org/ -user two@example.com", wantErr: "the free plan allows 1 route"},
+		{args: "routes import " + csv + " -org org_two", wantErr: "nothing imported: the file has 2 routes, and the free plan"},
+		{args: "routes add loop.example.com https://loop.example.com/ -org org_one", wantErr: "redirect forever"},
+		{args: "routes add x.example.com ftp://x.example.org/ -org org_one", wantErr: "http:// or https://"},
+		{args: "routes add x.example.com https://x.example.org/ -status 200 -org org_one", wantErr: "301, 302, 307 or 308"},
+		{args: "routes add onlyhost.example.com -org org_one", wantErr: "wants HOST TARGET"},
+		{args: "routes import " + csv + " -user you@example.com", wantOut: "imported 2 of 2 routes"},
+		{args: "routes import " + bad + " -org org_one", wantErr: "line 2"},
+		{args: "routes list -user you@example.com", wantOut: "https://b.example.org/x   302"},
+		{args: "routes list -org org_one", wantOut: `org "One" (org_one): developer plan, 3 of 10 routes`},
+		{args: "routes rm old.example.com -org org_one", wantOut: `removed old.example.com from org "One" (org_one)`},
+		{args: "routes rm old.example.com -org org_one", wantErr: `org "One" (org_one) has no route old.example.com`},
+		{args: "routes rm other.example.com -org org_one", wantErr: "has no route other.example.com"}, // another org's
+		{args: "routes frobnicate", wantErr: "usage"},
+	})
 
 	var stdout bytes.Buffer
-	if err := run(context.Background(), []string{"routes", "list"}, getenv, &stdout, &bytes.Buffer{}); err != nil {
+	if err := run(context.Background(), []string{"routes", "list", "-org", "org_one"}, getenv, &stdout, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, gone := range []string{"old.example.com", "c.example.com", "other.example.com"} {
 		if strings.Contains(stdout.String(), gone) {
 			t.Errorf("list shows %s, which should not be there:\n%s", gone, stdout.String())
 		}
+	}
+}
+
+// Without -endpoint, the commands find the table in the file `dnsreroute dev`
+// writes, and say what to do when there is none or it is stale.
+func TestLocalCommandsFindTheStack(t *testing.T) {
+	client, table := dynamotest.NewTable(t)
+	createOrg(t, dynamo.New(client, table), "org_one", "One", reroute.PlanFree, "you@example.com")
+	endpoint := os.Getenv(dynamotest.EndpointEnv)
+	noEnv := func(string) string { return "" }
+	dir := t.TempDir()
+	write := func(name string, st devState) string {
+		path := filepath.Join(dir, name)
+		if _, err := writeDevState(path, st); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	running := write("running.json", devState{PID: 1, DynamoDBEndpoint: endpoint, Table: table, API: "http://127.0.0.1:18080"})
+	gone := write("gone.json", devState{PID: 1, DynamoDBEndpoint: "http://127.0.0.1:1", Table: table})
+	noTable := write("notable.json", devState{PID: 1, DynamoDBEndpoint: endpoint, Table: "no-such-table"})
+	if err := os.WriteFile(filepath.Join(dir, "broken.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	runSteps(t, noEnv, []step{
+		{args: "routes list -state " + running, wantOut: `org "One" (org_one): free plan, 0 of 1 routes`},
+		{args: "routes add old.example.com https://new.example.org/ -state " + running, wantOut: "added old.example.com"},
+		{args: "routes rm old.example.com -state " + running, wantOut: "removed old.example.com"},
+		{args: "routes list -state " + filepath.Join(dir, "missing.json"), wantErr: "no local stack found: `make dev` writes " + filepath.Join(dir, "missing.json")},
+		{args: "routes list -state " + filepath.Join(dir, "missing.json"), wantErr: "-endpoint http://HOST:PORT and -table NAME"},
+		{args: "routes list -state " + filepath.Join(dir, "broken.json"), wantErr: "-endpoint"},
+		{args: "routes list -state " + gone, wantErr: "http://127.0.0.1:1, which " + gone + " names, does not answer"},
+		{args: "routes list -state " + gone, wantErr: "name another DynamoDB with -endpoint"},
+		{args: "routes list -state " + noTable, wantErr: "has no table no-such-table"},
+		{args: "routes list -endpoint http://127.0.0.1:1", wantErr: "DynamoDB at http://127.0.0.1:1 does not answer"},
+		{args: "table ensure -state " + filepath.Join(dir, "missing.json"), wantErr: "-endpoint"},
+	})
+
+	// A state file is removed by the stack that wrote it, not by another's.
+	path := filepath.Join(dir, "dev.json")
+	remove, err := writeDevState(path, devState{PID: 1, DynamoDBEndpoint: endpoint, Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeDevState(path, devState{PID: 2, DynamoDBEndpoint: endpoint, Table: table}); err != nil {
+		t.Fatal(err)
+	}
+	remove()
+	if st, err := readDevState(path); err != nil || st.PID != 2 {
+		t.Errorf("the second stack's file: %+v, %v; want it kept", st, err)
 	}
 }

@@ -5,18 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
-	"github.com/dnsreroute/dnsreroute/shared/devstack"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
-
-// defaultOrg owns the routes made from the command line unless -org names another;
-// the org is made on first use.
-const defaultOrg = "local"
 
 func runRoutes(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -25,19 +19,52 @@ func runRoutes(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fs := flag.NewFlagSet("routes "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", envOr(getenv, "DYNAMODB_ENDPOINT", "http://127.0.0.1:"+strconv.Itoa(defaultDynamoPort)), "DynamoDB endpoint")
-	table := fs.String("table", envOr(getenv, "TABLE_NAME", defaultTable), "table name")
-	org := fs.String("org", defaultOrg, "org that owns the routes")
+	local := addLocalFlags(fs, getenv)
+	orgID := fs.String("org", "", "id of the org whose routes these are (default: the only org of -user, or the only org in the table)")
+	user := fs.String("user", "", "email of a member: choose among their orgs")
 	status := fs.Int("status", reroute.DefaultStatus, "redirect status: 301, 302, 307 or 308")
 	keepPath := fs.Bool("keep-path", false, "append the request path to the target's path")
 	keepQuery := fs.Bool("keep-query", false, "merge the request query into the target's")
 	disabled := fs.Bool("disabled", false, "add the route switched off")
 	serviceHost := fs.String("service-host", devServiceHost, "the service's own hostname, which no route may use")
 
-	store := func() *dynamo.Store { return dynamo.New(devstack.NewDynamoDBClient(*endpoint), *table) }
+	var want struct {
+		n     int
+		names string
+	}
+	switch args[0] {
+	case "add":
+		want.n, want.names = 2, "HOST TARGET"
+	case "import":
+		want.n, want.names = 1, "FILE"
+	case "list":
+	case "rm", "remove", "delete":
+		want.n, want.names = 1, "HOST"
+	default:
+		fmt.Fprintf(stderr, "unknown routes command %q\n%s\n", args[0], usage)
+		return errUsage
+	}
+	pos, err := parse(fs, args[1:], want.n, want.names)
+	if err != nil {
+		return err
+	}
+	stack, err := local.resolve()
+	if err != nil {
+		return err
+	}
+	if err := stack.check(ctx); err != nil {
+		return err
+	}
+	store := dynamo.New(stack.client(), stack.table)
+	org, err := chooseOrg(ctx, stack, store, *orgID, *user)
+	if err != nil {
+		return err
+	}
+	// Routes are made as the API makes them, in the org's own plan: the store
+	// refuses one beyond its route limit, in the same transaction.
 	newRoute := func(host, target string, status int) (reroute.Route, error) {
 		now := time.Now().UTC()
-		r := reroute.Route{Host: host, Target: target, OrgID: *org, Status: status, KeepPath: *keepPath, KeepQuery: *keepQuery, Enabled: !*disabled,
+		r := reroute.Route{Host: host, Target: target, OrgID: org.ID, Status: status, KeepPath: *keepPath, KeepQuery: *keepQuery, Enabled: !*disabled,
 			HTTPSRedirect: true, CreatedAt: now, UpdatedAt: now}
 		if err := (reroute.Rules{ServiceHost: *serviceHost}).Normalize(&r); err != nil {
 			return r, err
@@ -49,40 +76,24 @@ func runRoutes(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	switch args[0] {
 	case "add":
-		pos, err := parse(fs, args[1:], 2, "HOST TARGET")
-		if err != nil {
-			return err
-		}
 		r, err := newRoute(pos[0], pos[1], *status)
 		if err != nil {
 			return err
 		}
-		if err := ensureOrg(ctx, store(), *org); err != nil {
+		if err := store.CreateRoute(ctx, r); err != nil {
 			return err
 		}
-		if err := store().CreateRoute(ctx, r); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "added %s -> %s (%d)\n", r.Host, r.Target, r.Status)
+		fmt.Fprintf(stdout, "added %s -> %s (%d) to %s\n", r.Host, r.Target, r.Status, orgName(org))
 		return nil
 	case "import":
-		pos, err := parse(fs, args[1:], 1, "FILE")
-		if err != nil {
-			return err
-		}
-		if err := ensureOrg(ctx, store(), *org); err != nil {
-			return err
-		}
-		return importRoutes(ctx, store(), pos[0], *status, newRoute, stdout)
+		return importRoutes(ctx, store, org, pos[0], *status, newRoute, stdout)
 	case "list":
-		if _, err := parse(fs, args[1:], 0, ""); err != nil {
-			return err
-		}
+		fmt.Fprintf(stdout, "%s: %s plan, %d of %d routes\n", orgName(org), org.Plan, org.RouteCount, org.RouteLimit)
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "HOST\tTARGET\tSTATUS\tKEEP PATH\tKEEP QUERY\tENABLED")
 		page := reroute.PageRequest{Limit: reroute.MaxPageSize}
 		for {
-			p, err := store().ListRoutes(ctx, *org, page)
+			p, err := store.ListRoutes(ctx, org.ID, page)
 			if err != nil {
 				return err
 			}
@@ -94,43 +105,24 @@ func runRoutes(ctx context.Context, args []string, getenv func(string) string, s
 			}
 			page.Cursor = p.NextCursor
 		}
-	case "rm", "remove", "delete":
-		pos, err := parse(fs, args[1:], 1, "HOST")
-		if err != nil {
-			return err
-		}
+	default: // rm
 		host, err := reroute.NormalizeHost(pos[0])
 		if err != nil {
 			return err
 		}
-		if err := store().DeleteRoute(ctx, *org, host); err != nil {
+		if err := store.DeleteRoute(ctx, org.ID, host); err != nil {
+			if reroute.IsNotFound(err) {
+				return fmt.Errorf("%s has no route %s", orgName(org), host)
+			}
 			return err
 		}
-		fmt.Fprintf(stdout, "removed %s\n", host)
+		fmt.Fprintf(stdout, "removed %s from %s\n", host, orgName(org))
 		return nil
 	}
-	fmt.Fprintf(stderr, "unknown routes command %q\n%s\n", args[0], usage)
-	return errUsage
 }
 
-// ensureOrg creates the org the command line's routes go to, unless it exists: on
-// the enterprise plan's limits and without members, since routes need an org to
-// be counted on. An org made otherwise keeps its own plan and limits.
-func ensureOrg(ctx context.Context, store reroute.OrgStore, id string) error {
-	plan, ok := reroute.DefaultCatalog().Get(reroute.PlanEnterprise)
-	if !ok {
-		return fmt.Errorf("no %s plan in the catalog", reroute.PlanEnterprise)
-	}
-	now := time.Now().UTC()
-	err := store.CreateOrg(ctx, reroute.Org{
-		ID: id, Name: id, Plan: plan.Name, RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit,
-		CreatedAt: now, UpdatedAt: now,
-	}, reroute.Member{})
-	if reroute.ErrorCode(err) == reroute.CodeConflict {
-		return nil // it exists
-	}
-	return err
-}
+// orgName names an org in the command's output.
+func orgName(o reroute.Org) string { return fmt.Sprintf("org %q (%s)", o.Name, o.ID) }
 
 // parse reads flags given before or after the positional arguments, and checks
 // that exactly n positional arguments were given.

@@ -5,10 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/dnsreroute/dnsreroute"
-	"github.com/dnsreroute/dnsreroute/shared/devstack"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 )
 
@@ -21,14 +19,17 @@ func runTable(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fs := flag.NewFlagSet("table ensure", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", envOr(getenv, "DYNAMODB_ENDPOINT", "http://127.0.0.1:"+strconv.Itoa(defaultDynamoPort)), "DynamoDB endpoint")
-	table := fs.String("table", envOr(getenv, "TABLE_NAME", defaultTable), "table name")
+	local := addLocalFlags(fs, getenv)
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
-	if err := dynamo.EnsureTable(ctx, devstack.NewDynamoDBClient(*endpoint), dnsreroute.Template(), *table); err != nil {
+	stack, err := local.resolve()
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "table %s is ready at %s\n", *table, *endpoint)
+	if err := dynamo.EnsureTable(ctx, stack.client(), dnsreroute.Template(), stack.table); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "table %s is ready at %s\n", stack.table, stack.endpoint)
 	return nil
 }

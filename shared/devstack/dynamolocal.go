@@ -73,7 +73,7 @@ func StartDynamoDBLocal(ctx context.Context, opts DynamoDBLocalOptions) (*Dynamo
 	if opts.DataDir == "" {
 		args = append(args, "-inMemory")
 	} else {
-		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("DynamoDB Local data folder: %w", err)
 		}
 		abs, err := filepath.Abs(opts.DataDir)

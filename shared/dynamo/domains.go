@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -206,7 +207,7 @@ func (s *Store) DueDomains(ctx context.Context, now time.Time, limit int) ([]rer
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": avS(domainDuePK), ":end": avS(domainDueBefore(formatTime(now))),
 		},
-		Limit: aws.Int32(int32(limit)),
+		Limit: aws.Int32(int32(min(limit, math.MaxInt32))), // a batch size is configured, unbounded above
 	})
 	if err != nil {
 		return nil, unavailable(err)

@@ -90,7 +90,7 @@ func Start(t testing.TB, bootstrap string, env map[string]string) *Runtime {
 		w.WriteHeader(http.StatusAccepted)
 	})
 	rt.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go rt.srv.Serve(ln)
+	go func() { _ = rt.srv.Serve(ln) }() // ends with ErrServerClosed at stop
 
 	cmd := exec.Command(bootstrap)
 	cmd.Env = []string{
@@ -117,12 +117,12 @@ func Start(t testing.TB, bootstrap string, env map[string]string) *Runtime {
 
 func (rt *Runtime) stop() {
 	_ = rt.cmd.Process.Kill()
-	<-rt.exited
+	exit := <-rt.exited
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = rt.srv.Shutdown(ctx)
 	if rt.t.Failed() {
-		rt.t.Logf("function output:\n%s", rt.Logs.String())
+		rt.t.Logf("function output (then %v):\n%s", exit, rt.Logs.String())
 	}
 }
 

@@ -40,12 +40,6 @@ func (f *memFinder) put(r reroute.Route) {
 	f.routes[r.Host] = r
 }
 
-func (f *memFinder) remove(host string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.routes, host)
-}
-
 func (f *memFinder) fail(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
