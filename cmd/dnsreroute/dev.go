@@ -178,6 +178,7 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Payments: payments,
 		Domains:  doms,
+		Limiter:  store, // DNS checks metered as on AWS
 		Auth:     auth.NewAuthenticator(verifier, store, time.Now, log),
 		Plans:    settings.Plans,
 		Config: httpapi.Config{
