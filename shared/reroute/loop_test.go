@@ -33,8 +33,9 @@ func (m *routeMap) FindRoute(_ context.Context, host string) (reroute.Route, boo
 
 func newRouteMap(pairs ...string) *routeMap {
 	m := &routeMap{routes: map[string]reroute.Route{}}
-	for i := 0; i < len(pairs); i += 2 {
-		m.routes[pairs[i]] = reroute.Route{Host: pairs[i], Target: pairs[i+1], Enabled: true}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		host, target := pairs[i], pairs[i+1]
+		m.routes[host] = reroute.Route{Host: host, Target: target, Enabled: true}
 	}
 	return m
 }
