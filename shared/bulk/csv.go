@@ -61,7 +61,8 @@ func ParseCSV(r io.Reader) ([]Entry, error) {
 		return nil, &ParseError{Errors: []LineError{{Reason: fmt.Sprintf("the file is larger than %d MiB", MaxBytes>>20)}}}
 	}
 	data = bytes.TrimPrefix(data, bom)
-	if lines := bytes.Count(data, []byte{'\n'}); lines > MaxLines || lines == MaxLines && !bytes.HasSuffix(data, []byte{'\n'}) {
+	lines := bytes.Count(data, []byte{'\n'})
+	if lines > MaxLines || lines == MaxLines && !bytes.HasSuffix(data, []byte{'\n'}) {
 		return nil, &ParseError{Errors: []LineError{{Line: MaxLines + 1, Reason: fmt.Sprintf("the file has more than %d lines", MaxLines)}}}
 	}
 
@@ -69,8 +70,8 @@ func ParseCSV(r io.Reader) ([]Entry, error) {
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
 	cr.ReuseRecord = true
-	p := parser{hosts: hostCache{}, seen: map[sourceKey]int{}}
-	var entries []Entry
+	p := parser{hosts: hostCache{}, seen: make(map[sourceKey]int, lines+1)}
+	entries := make([]Entry, 0, lines+1)
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -89,6 +90,9 @@ func ParseCSV(r io.Reader) ([]Entry, error) {
 		if e, ok := p.line(line, rec); ok {
 			entries = append(entries, e)
 		}
+	}
+	if len(entries) == 0 {
+		entries = nil
 	}
 	return entries, p.errs.result()
 }
