@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dnsreroute/dnsreroute/shared/redirect"
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
 // warmResolver has a static and a keep-path route, and a keep-path route that
@@ -131,6 +132,58 @@ func BenchmarkResolveManyHosts(b *testing.B) {
 	for b.Loop() {
 		res.Resolve(ctx, redirect.Request{Host: hosts[i%len(hosts)], Path: "/"})
 		i++
+	}
+}
+
+// rulesResolver has one cached host with n exact and n subpath rules (n ≥ 1),
+// among them the rules the benchmarks request.
+func rulesResolver(b *testing.B, n int, opts reroute.PathOptions) *redirect.Resolver {
+	r := route("rules.example.com", "", func(r *reroute.Route) { r.PathOptions = opts })
+	r.Target = ""
+	for i := range n {
+		j := (i + n/2) % n // the requested rules, 0, sit among the others
+		r.PathRules = append(r.PathRules,
+			reroute.PathRule{Source: fmt.Sprintf("/page-%d/item", j), Target: fmt.Sprintf("https://new.example.org/p/%d", j), Status: 301},
+			reroute.PathRule{Source: fmt.Sprintf("/section-%d", j), Target: "https://new.example.org/s", Status: 301, Subpath: true, KeepSuffix: true})
+	}
+	if err := (reroute.Rules{}).Normalize(&r); err != nil {
+		b.Fatal(err)
+	}
+	res := newResolver(newMemFinder(r), newClock(), redirect.Config{})
+	if got := res.Resolve(context.Background(), redirect.Request{Host: "rules.example.com", Path: "/page-0/item"}); got.Location != "https://new.example.org/p/0" {
+		b.Fatalf("warm-up: %v %q", got.Kind, got.Location)
+	}
+	return res
+}
+
+// BenchmarkResolveRules resolves on a cache hit on a host with 1, 1,000 and
+// 10,000 rules of each kind: the cost grows with the request path's depth, not
+// with the number of rules.
+func BenchmarkResolveRules(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1, 1_000, 10_000} {
+		for _, ic := range []bool{false, true} {
+			res := rulesResolver(b, n, reroute.PathOptions{IgnoreCase: ic})
+			for _, c := range []struct{ name, path, want string }{
+				{"exact", "/page-0/item", "https://new.example.org/p/0"},
+				{"subpath", "/section-0/a/b", "https://new.example.org/s/a/b"},
+				{"miss", "/nothing/here/at/all", ""},
+				{"exact-upper", "/Page-0/Item", "https://new.example.org/p/0"},
+			} {
+				if !ic && c.name == "exact-upper" {
+					continue
+				}
+				name := fmt.Sprintf("rules=%d/ignorecase=%v/%s", n, ic, c.name)
+				b.Run(name, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if got := res.Resolve(ctx, redirect.Request{Host: "rules.example.com", Path: c.path, Secure: true}); got.Location != c.want {
+							b.Fatalf("got %v %q", got.Kind, got.Location)
+						}
+					}
+				})
+			}
+		}
 	}
 }
 

@@ -5,11 +5,11 @@ import (
 	"time"
 )
 
-// entry is what the cache knows of one request host: the rule that answers it, or
-// nil when no route matches (a negative entry).
+// entry is what the cache knows of one request host: the compiled route that
+// answers it, or nil when no route matches (a negative entry).
 type entry struct {
 	host       string
-	rule       *rule
+	route      *route
 	fetched    time.Time
 	freshUntil time.Time // serve without asking the store until then
 	retryAt    time.Time // after a failed refresh: serve stale, don't ask again until then
@@ -48,15 +48,15 @@ func (c *cache) get(host string) (entry, bool) {
 }
 
 // put stores what the store answered for host, evicting the least recently used.
-func (c *cache) put(host string, ru *rule, fetched, freshUntil time.Time) {
+func (c *cache) put(host string, ro *route, fetched, freshUntil time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.items[host]; ok {
-		e.rule, e.fetched, e.freshUntil, e.retryAt = ru, fetched, freshUntil, time.Time{}
+		e.route, e.fetched, e.freshUntil, e.retryAt = ro, fetched, freshUntil, time.Time{}
 		c.moveToFront(e)
 		return
 	}
-	e := &entry{host: host, rule: ru, fetched: fetched, freshUntil: freshUntil}
+	e := &entry{host: host, route: ro, fetched: fetched, freshUntil: freshUntil}
 	c.items[host] = e
 	c.pushFront(e)
 	for len(c.items) > c.max {

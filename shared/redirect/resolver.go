@@ -82,6 +82,8 @@ const (
 	// KindTargetTooLong: the request target exceeds MaxTargetBytes: 414, and
 	// nothing of it is echoed.
 	KindTargetTooLong
+	// KindGone: no path rule matches and the route's fallback is "gone": 410.
+	KindGone
 )
 
 // MaxTargetBytes bounds a request target (path, '?' and query) that is answered:
@@ -152,18 +154,30 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 	case host == r.cfg.ServiceHost:
 		return Result{Kind: KindService}
 	}
-	ru, ok := r.lookup(ctx, host)
+	ro, ok := r.lookup(ctx, host)
 	switch {
 	case !ok:
 		return Result{Kind: KindUnavailable, Status: 503}
-	case ru == nil || !ru.enabled:
+	case ro == nil || !ro.enabled:
 		return Result{Kind: KindNotConfigured, Status: 404}
-	case !req.Secure && ru.upgrade && !r.cfg.NoHTTPS:
+	case !req.Secure && ro.upgrade && !r.cfg.NoHTTPS:
 		return Result{Kind: KindUpgrade, Status: upgradeStatus, Location: upgradeLocation(host, req.Path, req.Query)}
 	}
-	res := Result{Kind: KindRedirect, Status: ru.status, Location: ru.location(req.Path, req.Query), rule: ru}
+	var res Result
+	if ru, loc, matched := ro.match(req.Path, req.Query); matched {
+		res = Result{Kind: KindRedirect, Status: ru.status, Location: loc, rule: ru}
+	} else {
+		switch {
+		case ro.fallback != nil:
+			res = Result{Kind: KindRedirect, Status: ro.fallback.status, Location: ro.fallback.target, rule: ro.fallback}
+		case ro.gone:
+			res = Result{Kind: KindGone, Status: 410}
+		default:
+			return Result{Kind: KindNotConfigured, Status: 404}
+		}
+	}
 	if req.Secure {
-		res.HSTS = ru.hsts
+		res.HSTS = ro.hsts
 	}
 	return res
 }
@@ -176,22 +190,22 @@ func targetLen(path, query string) int {
 	return len(path) + 1 + len(query)
 }
 
-// lookup returns the rule for host (nil: no route). ok is false only when the store
+// lookup returns the compiled route for host (nil: no route). ok is false only when the store
 // failed and nothing usable is known.
-func (r *Resolver) lookup(ctx context.Context, host string) (ru *rule, ok bool) {
+func (r *Resolver) lookup(ctx context.Context, host string) (ro *route, ok bool) {
 	now := r.now()
 	e, cached := r.cache.get(host)
 	if cached && (now.Before(e.freshUntil) || now.Before(e.retryAt)) {
-		return e.rule, true
+		return e.route, true
 	}
 	v, err, _ := r.group.Do(host, func() (any, error) { return r.refresh(ctx, host) })
 	if err == nil {
-		return v.(*rule), true
+		return v.(*route), true
 	}
 	if cached && now.Sub(e.fetched) < r.cfg.MaxStale {
 		r.cache.backOff(host, now.Add(r.cfg.RetryBackoff))
 		r.log.WarnContext(ctx, "serving stale route: store lookup failed", "host", host, "age", now.Sub(e.fetched).String(), "err", err)
-		return e.rule, true
+		return e.route, true
 	}
 	r.log.ErrorContext(ctx, "store lookup failed and nothing is cached", "host", host, "err", err)
 	return nil, false
@@ -200,7 +214,7 @@ func (r *Resolver) lookup(ctx context.Context, host string) (ru *rule, ok bool) 
 // refresh asks the store for host and caches the answer. It runs once per host at a
 // time (singleflight); its context outlives the first caller's cancellation so that
 // the callers sharing it are not failed by one that left.
-func (r *Resolver) refresh(ctx context.Context, host string) (*rule, error) {
+func (r *Resolver) refresh(ctx context.Context, host string) (*route, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.LookupTimeout)
 	defer cancel()
 	r.lookups.Add(1)
@@ -213,15 +227,15 @@ func (r *Resolver) refresh(ctx context.Context, host string) (*rule, error) {
 		r.cache.put(host, nil, now, now.Add(r.cfg.NegativeTTL))
 		return nil, nil
 	}
-	ru, err := compile(route)
+	ro, err := compile(route)
 	if err != nil {
 		// A stored target that does not parse was never valid: treat as no route.
 		r.log.ErrorContext(ctx, "stored route has an invalid target", "host", route.Host, "err", err)
 		r.cache.put(host, nil, now, now.Add(r.cfg.NegativeTTL))
 		return nil, nil
 	}
-	r.cache.put(host, ru, now, now.Add(r.cfg.PositiveTTL))
-	return ru, nil
+	r.cache.put(host, ro, now, now.Add(r.cfg.PositiveTTL))
+	return ro, nil
 }
 
 // CachedHosts reports how many request hosts the cache holds.
@@ -257,6 +271,8 @@ func (k Kind) String() string {
 		return "upgrade"
 	case KindTargetTooLong:
 		return "target_too_long"
+	case KindGone:
+		return "gone"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }

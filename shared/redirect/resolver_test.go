@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dnsreroute/dnsreroute/shared/redirect"
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
 func TestResolveLocation(t *testing.T) {
@@ -256,5 +257,60 @@ func TestStats(t *testing.T) {
 	redirect.StatsHandler(res).ServeHTTP(rec, httptest.NewRequest("POST", "/stats", nil))
 	if rec.Code != 405 {
 		t.Errorf("POST /stats: %d", rec.Code)
+	}
+}
+
+// TestPathRulesBeyondCorpus covers what the shared corpus cannot say: long paths
+// past the stack buffer, request targets that are not paths, stored sources that
+// were never made canonical, and the 410 page as rendered.
+func TestPathRulesBeyondCorpus(t *testing.T) {
+	long := "/docs/" + strings.Repeat("Ab%7e/", 100) // over the stack buffer, not canonical
+	withRules := func(r reroute.Route) reroute.Route {
+		r.PathRules = []reroute.PathRule{
+			{Source: "/Docs", Target: "https://docs.example.org/m", Status: 301, Subpath: true, KeepSuffix: true},
+			{Source: "/caf\xc3\xa9", Target: "https://new.example.org/cafe", Status: 302}, // stored raw
+		}
+		r.PathOptions.IgnoreCase = true
+		return r
+	}
+	f := newMemFinder(
+		withRules(route("rules.example.com", "")),
+		withRules(route("whole.example.com", "https://new.example.org/base/", keepPath)),
+		func() reroute.Route {
+			r := withRules(route("gone.example.com", ""))
+			r.Fallback = reroute.Fallback{Kind: reroute.FallbackGone}
+			return r
+		}(),
+	)
+	res := newResolver(f, newClock(), redirect.Config{})
+	rd := redirect.NewRenderer(res.Config())
+	tests := []struct {
+		name, host, path string
+		status           int
+		location         string
+	}{
+		{"a long path that needs folding", "rules.example.com", long, 301, "https://docs.example.org/m/" + strings.Repeat("Ab~/", 100)},
+		{"a stored raw source matches its escapes", "rules.example.com", "/CAF%C3%A9", 302, "https://new.example.org/cafe"},
+		{"a target that is not a path falls to the root rule", "whole.example.com", "*", 301, "https://new.example.org/base/*"},
+		{"an empty path is the root", "whole.example.com", "", 301, "https://new.example.org/base/"},
+		{"an empty path without a root rule", "rules.example.com", "", 404, ""},
+	}
+	for _, tt := range tests {
+		got := res.Resolve(context.Background(), redirect.Request{Host: tt.host, Path: tt.path, Secure: true})
+		if got.Status != tt.status || got.Location != tt.location {
+			t.Errorf("%s: %s%s = %d %q, want %d %q", tt.name, tt.host, tt.path, got.Status, got.Location, tt.status, tt.location)
+		}
+	}
+
+	gone := res.Resolve(context.Background(), redirect.Request{Host: "gone.example.com", Path: "/x", Secure: true})
+	if gone.Kind != redirect.KindGone || gone.Kind.String() != "gone" {
+		t.Fatalf("gone fallback: %v", gone.Kind)
+	}
+	out := rd.Render(gone, "GET", "/x")
+	if out.Status != 410 || out.Location != "" || out.CacheControl != "public, max-age=10" || !strings.Contains(out.Body(), "gone") {
+		t.Errorf("410 rendered as %d %q %q %q", out.Status, out.Location, out.CacheControl, out.Body())
+	}
+	if head := rd.Render(gone, "HEAD", "/x"); head.Status != 410 || head.Body() != "" {
+		t.Errorf("HEAD 410: %d %q", head.Status, head.Body())
 	}
 }

@@ -63,6 +63,8 @@ const (
 		`<h1>This domain is not configured</h1><p>No redirect is set up for this hostname. If it is yours, add a route for it in your dashboard.</p></html>`
 	unavailablePage = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Temporarily unavailable</title>` +
 		`<h1>Temporarily unavailable</h1><p>This redirect cannot be looked up right now. Please try again in a few seconds.</p></html>`
+	gonePage = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Gone</title>` +
+		`<h1>This page is gone</h1><p>The address you asked for has been removed on purpose, and nothing replaces it.</p></html>`
 	tooLongPage = `<!doctype html><html lang="en"><meta charset="utf-8"><title>URI too long</title>` +
 		`<h1>URI too long</h1><p>This address is longer than 8,192 bytes, which no redirect serves.</p></html>`
 	homePage = `<!doctype html><html lang="en"><meta charset="utf-8"><title>DNSReRoute</title>` +
@@ -104,6 +106,9 @@ func (rd *Renderer) Render(res Result, method, path string) Response {
 		out = Response{Status: res.Status, Location: res.Location, ContentType: contentTypeHTML, CacheControl: rd.permanent, link: escapeLink(res.Location)}
 	case KindUnavailable:
 		out = Response{Status: 503, ContentType: contentTypeHTML, CacheControl: noStore, RetryAfter: retryAfterSecs, body: unavailablePage}
+	case KindGone:
+		// Cached as briefly as "not configured": the owner may add a rule for it.
+		out = Response{Status: 410, ContentType: contentTypeHTML, CacheControl: rd.negative, HSTS: res.HSTS, body: gonePage}
 	case KindTargetTooLong:
 		out = Response{Status: 414, ContentType: contentTypeHTML, CacheControl: noStore, body: tooLongPage}
 	case KindService:

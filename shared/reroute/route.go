@@ -2,6 +2,7 @@ package reroute
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -15,15 +16,26 @@ const (
 	DefaultStatus = StatusMovedPermanently
 )
 
-// Route sends every request for Host (an exact name or a "*." wildcard) to Target.
+// Route answers the requests for Host (an exact name or a "*." wildcard): with its
+// Target, its PathRules, or its Fallback.
+//
+// A route with a Target behaves as if it had one more rule: a subpath rule on "/"
+// to Target with Status, KeepSuffix = KeepPath and KeepQuery = KeepQuery. Every
+// path matches it, and any more specific rule beats it. A route without a Target
+// answers a path no rule matches with its Fallback (by default "not configured").
 type Route struct {
 	Host      string
 	OrgID     string
-	Target    string
+	Target    string // optional when the route has path rules
 	Status    int
 	KeepPath  bool // append the request path to the target's path
 	KeepQuery bool // merge the request query into the target's
-	Enabled   bool
+	// PathRules are matched before Target, the most specific first: an exact
+	// rule beats a subpath one, a longer subpath beats a shorter one.
+	PathRules   []PathRule
+	PathOptions PathOptions
+	Fallback    Fallback
+	Enabled     bool
 	// Paused is set by the store when the org's plan allows fewer routes than it
 	// has: its newest routes beyond the limit are paused, and resume, oldest first,
 	// as the org upgrades or frees room. A paused route answers "not configured".
@@ -54,8 +66,11 @@ type Rules struct {
 	ServiceHost string
 }
 
-// Normalize validates r and puts its host and target in canonical form; a zero
-// status becomes DefaultStatus. Every failing field is reported at once.
+// Normalize validates r and puts its host, target, rules and fallback in canonical
+// form; a zero status becomes DefaultStatus. Every failing field is reported at
+// once, a rule's as "rules[3].source". A route needs a target or at least one
+// rule; no two rules may have the same source under its PathOptions ("/A" and
+// "/a" with IgnoreCase, "/a" and "/a/" with IgnoreTrailingSlash).
 func (rules Rules) Normalize(r *Route) error {
 	var v invalid
 	host, err := NormalizeHost(r.Host)
@@ -75,17 +90,19 @@ func (rules Rules) Normalize(r *Route) error {
 	if r.OrgID == "" {
 		v.add("orgId", "a route belongs to an org")
 	}
-	target, err := NormalizeTarget(r.Target)
-	if err != nil {
-		v.add("target", "%s", err)
-	} else if err == nil && host != "" {
-		if err := rules.checkLoop(host, target); err != nil {
+	// Rules alone are enough; without any, the target is what the route does.
+	if r.Target != "" || len(r.PathRules) == 0 {
+		if target, err := rules.normalizeTargetFor(host, r.Target); err != nil {
 			v.add("target", "%s", err)
+		} else {
+			r.Target = target
 		}
 	}
-	if err == nil {
-		r.Target = target
+	for i := range r.PathRules {
+		rules.normalizeRule(host, &r.PathRules[i], fmt.Sprintf("rules[%d].", i), &v)
 	}
+	checkSources(r, &v)
+	rules.normalizeFallback(host, &r.Fallback, r.Target != "", &v)
 	return v.err()
 }
 
