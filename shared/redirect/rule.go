@@ -220,7 +220,7 @@ func bufString(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	return unsafe.String(&b[0], len(b))
+	return unsafe.String(&b[0], len(b)) //nolint:gosec // G103: audited above; the string never outlives b (BenchmarkResolveRules keeps it allocation-free)
 }
 
 // upgradeStatus answers a plain-HTTP request that a route sends to HTTPS.
