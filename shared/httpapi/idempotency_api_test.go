@@ -99,8 +99,8 @@ func TestIdempotencyKeys(t *testing.T) {
 	}
 	cases := []struct {
 		name  string
-		fail  int  // CreateRoute calls that fail first
-		panic bool // and panic rather than answer 503
+		fail  int32 // CreateRoute calls that fail first
+		panic bool  // and panic rather than answer 503
 		steps []step
 		hosts []string
 	}{
@@ -142,7 +142,7 @@ func TestIdempotencyKeys(t *testing.T) {
 			e := newAPIEnvWith(t, func(d *httpapi.Deps) {
 				d.Now = clk.Now
 				f := &failingRoutes{RouteStore: d.Routes, panic: c.panic}
-				f.left.Store(int32(c.fail))
+				f.left.Store(c.fail)
 				d.Routes = f
 			})
 			tok := e.token("alice@example.com")
