@@ -59,6 +59,9 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, now time.Time, scope, k
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
+		if len(ccf.Item) == 0 {
+			return nil, unavailable(errors.New("idempotency key: the condition failed without returning the item"))
+		}
 		var cur idempotencyItem
 		if err := attributevalue.UnmarshalMap(ccf.Item, &cur); err != nil {
 			return nil, fmt.Errorf("decoding idempotency key: %w", err)
