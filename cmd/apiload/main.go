@@ -248,10 +248,11 @@ func newAPI(ctx context.Context, issuerURL string, store *dynamo.Store, log *slo
 		domains.Config{CNAMETarget: serviceHost}, time.Now, rand.Reader, log)
 	api := httpapi.NewServer(httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
-		Limiter: store, // DNS checks metered as on AWS
-		Domains: doms,
-		Auth:    auth.NewAuthenticator(verifier, store, time.Now, log),
-		Plans:   reroute.DefaultCatalog(),
+		Idempotency: store, // Idempotency-Key of POST requests, kept 24 h
+		Limiter:     store, // DNS checks metered as on AWS
+		Domains:     doms,
+		Auth:        auth.NewAuthenticator(verifier, store, time.Now, log),
+		Plans:       reroute.DefaultCatalog(),
 		Config: httpapi.Config{
 			CORSOrigins: []string{issuerURL},
 			CNAMETarget: serviceHost,

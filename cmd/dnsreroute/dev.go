@@ -176,11 +176,12 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 	}
 	api := httpapi.NewServer(httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
-		Payments: payments,
-		Domains:  doms,
-		Limiter:  store, // DNS checks metered as on AWS
-		Auth:     auth.NewAuthenticator(verifier, store, time.Now, log),
-		Plans:    settings.Plans,
+		Idempotency: store, // Idempotency-Key of POST requests, kept 24 h
+		Payments:    payments,
+		Domains:     doms,
+		Limiter:     store, // DNS checks metered as on AWS
+		Auth:        auth.NewAuthenticator(verifier, store, time.Now, log),
+		Plans:       settings.Plans,
 		Config: httpapi.Config{
 			CORSOrigins: []string{issuerURL},
 			CNAMETarget: devServiceHost,

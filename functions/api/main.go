@@ -101,15 +101,16 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	doms := domains.New(store, edge.NewCloudFront(awsCfg, edgeCfg), dnscheck.New(dnsCfg), domainCfg, time.Now, rand.Reader, log)
 	handler := httpapi.NewServer(httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
-		Payments: payments,
-		Domains:  doms,
-		Limiter:  store, // DNS checks, counted in the table across instances
-		Auth:     auth.NewAuthenticator(verifier, store, time.Now, log),
-		Plans:    settings.Plans,
-		Config:   apiCfg,
-		Log:      log,
-		Now:      time.Now,
-		Rand:     rand.Reader,
+		Idempotency: store, // Idempotency-Key of POST requests, kept 24 h
+		Payments:    payments,
+		Domains:     doms,
+		Limiter:     store, // DNS checks, counted in the table across instances
+		Auth:        auth.NewAuthenticator(verifier, store, time.Now, log),
+		Plans:       settings.Plans,
+		Config:      apiCfg,
+		Log:         log,
+		Now:         time.Now,
+		Rand:        rand.Reader,
 	})
 	log.Info("api function ready", "table", table, "issuer", jwtCfg.Issuer, "corsOrigins", apiCfg.CORSOrigins, "billing", settings.Enabled())
 	lambda.StartWithOptions(httpadapter.NewV2(handler).ProxyWithContext, lambda.WithContext(ctx))

@@ -1,6 +1,8 @@
 package dynamo
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -20,6 +22,7 @@ import (
 //	event    STRIPEEVT#<evt_id> EVT
 //	release  HOST#<host>        RELEASE
 //	rate     RATE#<kind>#<subj> WINDOW#<start>   (expiresAt: the window's end)
+//	idem key IDEMPOTENCY#<sha256> KEY            (expiresAt: claim lease, then 24 h)
 //
 //	due work (sparse GSI2)      GSI2PK           GSI2SK
 //	route, release              DOMAINDUE        <nextCheckAt>#<host>
@@ -171,4 +174,14 @@ func domainDueBefore(due string) string { return due + "$" }
 // a new window starts from nothing, and TTL removes the old ones.
 func rateKey(kind, subject string, windowStart int64) map[string]types.AttributeValue {
 	return tableKey("RATE#"+kind+"#"+subject, "WINDOW#"+strconv.FormatInt(windowStart, 10))
+}
+
+// Idempotency keys: one item per scope (who sent the key) and key, named by the
+// SHA-256 of both, so that a key of any length or content makes a bounded,
+// well-formed key and two callers' keys never meet. TTL removes them.
+const idempotencySK = "KEY"
+
+func idempotencyKey(scope, key string) map[string]types.AttributeValue {
+	sum := sha256.Sum256([]byte(scope + "\x00" + key)) // the key is printable ASCII: no NUL
+	return tableKey("IDEMPOTENCY#"+hex.EncodeToString(sum[:]), idempotencySK)
 }

@@ -74,7 +74,7 @@ func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
 	dnsServer := dnstest.Start(t)
 	deps := httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
-		Domains: newDomains(store, dnsServer, log), Limiter: store,
+		Domains: newDomains(store, dnsServer, log), Limiter: store, Idempotency: store,
 		Auth:  auth.NewAuthenticator(verifier, store, time.Now, log),
 		Plans: reroute.DefaultCatalog(),
 		Config: httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget,

@@ -85,7 +85,12 @@ func (s *server) handler(e endpoint) http.Handler {
 			}
 			r = r.WithContext(withCaller(r.Context(), caller))
 		}
-		if err := e.handle(w, r); err != nil {
+		handle := e.handle
+		if e.method == http.MethodPost && !e.public {
+			// After authentication: a key belongs to who sends it.
+			handle = func(w http.ResponseWriter, r *http.Request) error { return s.idempotent(w, r, e.handle) }
+		}
+		if err := handle(w, r); err != nil {
 			writeError(w, r, s.Log, err)
 		}
 	})
