@@ -34,8 +34,9 @@ func TestBootstrapRunsTheDomainWorker(t *testing.T) {
 	dns := dnstest.Start(t)
 	dns.Set(t, target+". 60 IN A 192.0.2.10", "www.shop.example. 60 IN CNAME "+target+".", "gone.shop.example. 60 IN CNAME "+target+".")
 	// CloudFront sees the same DNS: it refuses a tenant for a hostname whose
-	// CNAME does not reach it.
-	res := dnscheck.New(dnscheck.Config{Servers: []string{dns.Addr}, Timeout: time.Second})
+	// CNAME does not reach it. The timeout is a ceiling only (the server is on
+	// loopback, but the machine may be loaded).
+	res := dnscheck.New(dnscheck.Config{Servers: []string{dns.Addr}, Timeout: 10 * time.Second})
 	fake.SetDNSCheck(func(domain string) bool {
 		l, err := res.LookupDomain(context.Background(), domain, target)
 		return err == nil && reroute.CheckDNS(domain, target, l).PointsAtUs

@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,17 +22,78 @@ import (
 	"time"
 )
 
-// Build compiles the main package pkg (an import path) as Lambda builds it, for this
-// machine's architecture so that it can run here, and returns the bootstrap's path.
+// Build compiles the main package pkg (an import path, or a directory relative to
+// the test's package) with the runtime's build tag, lambda.norpc, and returns the
+// bootstrap's path. It is built for this machine, with the settings the test binary
+// itself was built with (CGO_ENABLED, -race, -trimpath, build tags), so that every
+// package the test's own build compiled comes from the build cache: with other
+// settings (Lambda's CGO_ENABLED=0 and -trimpath) the whole dependency graph is
+// compiled again, which on a cold cache and a loaded machine takes longer than a
+// test's -timeout. The build is bounded by the test's deadline: past it, the test
+// fails saying so.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	if dl, ok := testDeadline(t); ok {
+		ctx, cancel = context.WithDeadline(context.Background(), dl)
+	}
+	defer cancel()
+	env, flags := buildSettings()
+	args := append(append([]string{"build"}, flags...), "-ldflags=-s -w", "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.WaitDelay = 5 * time.Second // a compiler still writing the output pipe
+	start := time.Now()
+	b, err := cmd.CombinedOutput()
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("building %s: stopped after %s to leave the test time to report before its -timeout; the build cache is cold or the machine overloaded: %v\n%s",
+			pkg, time.Since(start).Round(time.Second), err, b)
+	case err != nil:
 		t.Fatalf("build %s: %v\n%s", pkg, err, b)
 	}
 	return out
+}
+
+// testDeadline is when Build must give up: a minute, or a tenth of the time
+// left if less, before the test binary's -timeout panics with every goroutine's
+// stack and no word of what took so long.
+func testDeadline(t testing.TB) (time.Time, bool) {
+	d, ok := t.(interface{ Deadline() (time.Time, bool) })
+	if !ok {
+		return time.Time{}, false
+	}
+	dl, ok := d.Deadline()
+	if !ok {
+		return time.Time{}, false
+	}
+	return dl.Add(-min(time.Minute, time.Until(dl)/10)), true
+}
+
+// buildSettings is the environment and flags that build a package as the test
+// binary was built (read from its build information), plus the runtime's tag.
+func buildSettings() (env, flags []string) {
+	tags := []string{"lambda.norpc"}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "CGO_ENABLED":
+				env = append(env, "CGO_ENABLED="+s.Value)
+			case "-race", "-msan", "-asan", "-trimpath":
+				if s.Value == "true" {
+					flags = append(flags, s.Key)
+				}
+			case "-tags":
+				for tag := range strings.SplitSeq(s.Value, ",") {
+					if tag != "" && !slices.Contains(tags, tag) {
+						tags = append(tags, tag)
+					}
+				}
+			}
+		}
+	}
+	return env, append(flags, "-tags", strings.Join(tags, ","))
 }
 
 // Result is what the function answered to one invocation.
@@ -106,6 +169,9 @@ func Start(t testing.TB, bootstrap string, env map[string]string) *Runtime {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Stdout, cmd.Stderr = rt.Logs, rt.Logs
+	// Its output is copied from pipes, which a process it started may hold open
+	// after it ends: the wait for it stops a little after its end all the same.
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bootstrap, err)
 	}
@@ -120,7 +186,9 @@ func (rt *Runtime) stop() {
 	exit := <-rt.exited
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_ = rt.srv.Shutdown(ctx)
+	if rt.srv.Shutdown(ctx) != nil {
+		_ = rt.srv.Close()
+	}
 	if rt.t.Failed() {
 		rt.t.Logf("function output (then %v):\n%s", exit, rt.Logs.String())
 	}

@@ -3,10 +3,12 @@
 package dnstest
 
 import (
+	"context"
 	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -28,14 +30,40 @@ func Start(t testing.TB) *Server {
 	s := &Server{records: map[string][]dns.RR{}}
 	pc, ln := listen(t)
 	s.Addr = pc.LocalAddr().String()
-	udp := &dns.Server{PacketConn: pc, Handler: s}
-	tcp := &dns.Server{Listener: ln, Handler: s}
-	go func() { _ = udp.ActivateAndServe() }()
-	go func() { _ = tcp.ActivateAndServe() }()
+	started := make(chan struct{}, 2)
+	failed := make(chan error, 2)
+	notify := func() { started <- struct{}{} }
+	udp := &dns.Server{PacketConn: pc, Handler: s, NotifyStartedFunc: notify}
+	tcp := &dns.Server{Listener: ln, Handler: s, NotifyStartedFunc: notify}
+	for _, srv := range []*dns.Server{udp, tcp} {
+		go func() {
+			if err := srv.ActivateAndServe(); err != nil {
+				failed <- err
+			}
+		}()
+	}
 	t.Cleanup(func() {
-		_ = udp.Shutdown()
-		_ = tcp.Shutdown()
+		// Shutdown waits for the servers' loops to end, without a bound of its own.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, srv := range []*dns.Server{udp, tcp} {
+			if err := srv.ShutdownContext(ctx); ctx.Err() != nil {
+				t.Errorf("DNS server still serving after %s: %v", 30*time.Second, err)
+			}
+		}
 	})
+	// Serving before returning: a server shut down before it started would
+	// start afterwards and serve on, past the test.
+	timeout := time.After(30 * time.Second)
+	for range 2 {
+		select {
+		case <-started:
+		case err := <-failed:
+			t.Fatalf("DNS server: %v", err)
+		case <-timeout:
+			t.Fatal("DNS server not serving after 30s")
+		}
+	}
 	return s
 }
 

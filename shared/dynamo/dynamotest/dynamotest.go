@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dnsreroute/dnsreroute"
@@ -22,9 +23,19 @@ import (
 // EndpointEnv names the variable holding DynamoDB Local's URL (set by cmd/testenv).
 const EndpointEnv = "DYNAMODB_ENDPOINT"
 
+// requestCeiling bounds one request to DynamoDB Local, which answers in
+// milliseconds, in seconds on a loaded machine: a test whose context has no
+// deadline fails with the request's error instead of waiting for its -timeout.
+const requestCeiling = 2 * time.Minute
+
 // NewClient returns a client for a local endpoint, with static credentials and a
-// fixed region so that nothing is read from the machine's AWS configuration.
-func NewClient(endpoint string) *dynamodb.Client { return devstack.NewDynamoDBClient(endpoint) }
+// fixed region so that nothing is read from the machine's AWS configuration, and
+// each request bounded.
+func NewClient(endpoint string) *dynamodb.Client {
+	return dynamodb.New(devstack.NewDynamoDBClient(endpoint).Options(), func(o *dynamodb.Options) {
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(requestCeiling)
+	})
+}
 
 // NewTable creates a table of its own for t from template.yaml and deletes it when t
 // ends. It fails, rather than skips, without DynamoDB Local: a skipped store test
