@@ -86,6 +86,7 @@ export BENCH_HOSTS_FILE="$PWD/$OUT/hosts.txt"
 rm -rf "$OUT/parts" && mkdir -p "$OUT/parts"
 split -l 100 -d -a 3 "$OUT/routes.csv" "$OUT/parts/org"
 for part in "$OUT"/parts/org*; do
+  "$OUT/dnsreroute" orgs add "bench-${part##*/}" -plan enterprise >/dev/null
   "$OUT/dnsreroute" routes import "$part" -keep-path -keep-query -org "bench-${part##*/}" >/dev/null
 done
 echo "imported $(cat "$OUT/routes.csv" | wc -l) routes into $(ls "$OUT/parts" | wc -l) orgs"

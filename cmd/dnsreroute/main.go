@@ -7,6 +7,7 @@
 //	dnsreroute routes list [-org ID]               list an org's routes
 //	dnsreroute routes rm HOST [-org ID]            remove a route
 //	dnsreroute routes import FILE [-org ID]        add routes from CSV lines host,target[,status]
+//	dnsreroute orgs add ID [-plan P]               add an org without members on a plan
 package main
 
 import (
@@ -28,6 +29,7 @@ const usage = `usage:
   dnsreroute routes list [flags]              list an org's routes
   dnsreroute routes rm HOST [flags]           remove a route
   dnsreroute routes import FILE [flags]       add routes from CSV lines host,target[,status] ("-" reads stdin)
+  dnsreroute orgs add ID [-name N] [-plan P]  add an org without members on a plan (for the operator's own tools)
 Run a command with -h for its flags.`
 
 func main() {
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runTable(ctx, args[1:], getenv, stdout, stderr)
 	case "routes":
 		return runRoutes(ctx, args[1:], getenv, stdout, stderr)
+	case "orgs":
+		return runOrgs(ctx, args[1:], getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -168,3 +168,25 @@ func TestLocalCommandsFindTheStack(t *testing.T) {
 		t.Errorf("the second stack's file: %+v, %v; want it kept", st, err)
 	}
 }
+
+// The operator's `orgs add` makes an org without members on a plan, whose limits
+// the route commands then keep.
+func TestOrgsAdd(t *testing.T) {
+	_, table := dynamotest.NewTable(t)
+	endpoint := os.Getenv(dynamotest.EndpointEnv)
+	getenv := func(k string) string {
+		return map[string]string{"DYNAMODB_ENDPOINT": endpoint, "TABLE_NAME": table}[k]
+	}
+	runSteps(t, getenv, []step{
+		{args: "orgs add bench-1 -plan enterprise", wantOut: `added org "bench-1" (bench-1): enterprise plan, up to 100 routes`},
+		{args: "orgs add bench-1", wantErr: "an org bench-1 exists already"},
+		{args: "orgs add bench-2 -plan platinum", wantErr: `no plan "platinum"`},
+		{args: "orgs add", wantErr: "wants ID"},
+		{args: "orgs frobnicate", wantErr: "usage"},
+		{args: "orgs add small -name Small", wantOut: `added org "Small" (small): free plan, up to 1 routes`},
+		{args: "routes add a.example.com https://a.example.org/ -org small", wantOut: "added a.example.com"},
+		{args: "routes add b.example.com https://b.example.org/ -org small", wantErr: "the free plan allows 1 route"},
+		{args: "routes add b.example.com https://b.example.org/ -org bench-1", wantOut: "added b.example.com"},
+		{args: "routes list -org bench-1", wantOut: "enterprise plan, 1 of 100 routes"},
+	})
+}
