@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,7 +44,13 @@ type apiEnv struct {
 	checker *openAPIChecker
 	logs    *lockedBuffer
 	dns     *dnstest.Server // the DNS the API's domain checks ask
+	// authSkew moves the authenticator's clock ahead of the wall clock, so that
+	// a test sees a key expire without waiting for it.
+	authSkew *atomic.Int64
 }
+
+// advanceAuthClock moves the clock the authenticator judges expiry by d ahead.
+func (e *apiEnv) advanceAuthClock(d time.Duration) { e.authSkew.Add(int64(d)) }
 
 func newAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
@@ -72,10 +79,12 @@ func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
 	logs := &lockedBuffer{}
 	log := logging.New(logs, slog.LevelInfo)
 	dnsServer := dnstest.Start(t)
+	authSkew := new(atomic.Int64)
+	authNow := func() time.Time { return time.Now().Add(time.Duration(authSkew.Load())) }
 	deps := httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Domains: newDomains(store, dnsServer, log), Limiter: store, Idempotency: store,
-		Auth:  auth.NewAuthenticator(verifier, store, time.Now, log),
+		Auth:  auth.NewAuthenticator(verifier, store, authNow, log),
 		Plans: reroute.DefaultCatalog(),
 		Config: httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget,
 			// Metered, but far above what any test but the metering's own asks.
@@ -86,7 +95,7 @@ func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
 		mutate(&deps)
 	}
 	h := httpapi.NewServer(deps)
-	return &apiEnv{t: t, h: h, store: store, issuer: issuer, checker: newOpenAPIChecker(t), logs: logs, dns: dnsServer}
+	return &apiEnv{t: t, h: h, store: store, issuer: issuer, checker: newOpenAPIChecker(t), logs: logs, dns: dnsServer, authSkew: authSkew}
 }
 
 // newDomains is the domain lifecycle on the local edge (a hostname is served at
