@@ -97,3 +97,30 @@ func TestNotConfiguredPage(t *testing.T) {
 		})
 	}
 }
+
+type discard struct{ n int }
+
+func (d *discard) WriteString(s string) (int, error) { d.n += len(s); return len(s), nil }
+
+// TestNotConfiguredPageFromCacheAllocatesNothing: a paused, disabled or unknown
+// host answered from the cache is resolved and streamed without building its page.
+func TestNotConfiguredPageFromCacheAllocatesNothing(t *testing.T) {
+	f := newMemFinder(route("paused.example.com", "https://new.example.org/", paused), route("off.example.com", "https://new.example.org/", disabled))
+	res := newResolver(f, newClock(), redirect.Config{})
+	rd := redirect.NewRenderer(res.Config())
+	ctx := context.Background()
+	for _, host := range []string{"paused.example.com", "off.example.com", "nobody.example.com"} {
+		req := redirect.Request{Host: host, Path: "/"}
+		res.Resolve(ctx, req) // fills the cache
+		w := &discard{}
+		allocs := testing.AllocsPerRun(100, func() {
+			rd.Render(res.Resolve(ctx, req), "GET", req.Path).WriteBody(w)
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per answer, want 0", host, allocs)
+		}
+		if want := len(rd.Render(res.Resolve(ctx, req), "GET", "/").Body()); w.n != 101*want {
+			t.Errorf("%s: streamed %d bytes, want %d", host, w.n, 101*want)
+		}
+	}
+}
