@@ -140,7 +140,7 @@ func TestBootstrapAnswersSampleEvents(t *testing.T) {
 		bodyHas      string
 	}{
 		{"redirect-cloudfront.json", eventFile(t, "redirect-cloudfront.json"), 301, "https://new.example.org/some/path?x=1&utm_source=mail", "public, max-age=3600", `<a href="https://new.example.org/some/path?x=1&amp;utm_source=mail">`},
-		{"redirect-unknown-host.json", eventFile(t, "redirect-unknown-host.json"), 404, "", "public, max-age=10", "not configured"},
+		{"redirect-unknown-host.json", eventFile(t, "redirect-unknown-host.json"), 404, "", "public, max-age=10", "No redirect is set up for <b>unknown.example.net</b>"},
 		{"redirect-healthz.json", eventFile(t, "redirect-healthz.json"), 200, "", "no-store", `{"status":"ok"}`},
 		// A plain-HTTP viewer is upgraded only for a route with HTTPS redirect whose
 		// domain is active at the edge; this route's domain is not (the upgrade

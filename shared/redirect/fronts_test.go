@@ -45,10 +45,16 @@ func frontCases() []frontCase {
 			answer{301, "https://new.example.org/a", "public, max-age=3600", html, "", "", true}},
 		{"body escapes the location", "GET", "amp.example.com", "", "/?b=<2>",
 			answer{301, "https://amp.example.org/?a=1&b=%3C2%3E", "public, max-age=3600", html, "", `href="https://amp.example.org/?a=1&amp;b=%3C2%3E"`, false}},
-		{"unknown host 404", "GET", "nobody.example.com", "", "/",
-			answer{404, "", "public, max-age=10", html, "", "not configured", false}},
-		{"disabled 404", "GET", "off.example.com", "", "/",
-			answer{404, "", "public, max-age=10", html, "", "not configured", false}},
+		{"unknown host 404 names the host", "GET", "nobody.example.com", "", "/",
+			answer{404, "", "public, max-age=10", html, "", "<b>nobody.example.com</b>", false}},
+		{"unknown host shown as looked up", "GET", "B\u00fccher.Example.com.", "", "/",
+			answer{404, "", "public, max-age=10", html, "", "<b>xn--bcher-kva.example.com</b>", false}},
+		{"disabled 404 says switched off", "GET", "off.example.com", "", "/",
+			answer{404, "", "public, max-age=10", html, "", "switched off by its owner", false}},
+		{"paused 404 says paused", "GET", "paused.example.com", "", "/",
+			answer{404, "", "public, max-age=10", html, "", "<b>paused.example.com</b> is paused by its owner", false}},
+		{"HEAD 404 has no body", "HEAD", "nobody.example.com", "", "/",
+			answer{404, "", "public, max-age=10", html, "", "", true}},
 		{"healthz on a customer host redirects", "GET", "old.example.com", "", "/healthz",
 			answer{301, "https://new.example.org/healthz", "public, max-age=3600", html, "", "", false}},
 		{"service healthz", "GET", "redirect.dnsreroute.test", "", "/healthz",
@@ -56,7 +62,7 @@ func frontCases() []frontCase {
 		{"service home", "GET", "redirect.dnsreroute.test", "", "/",
 			answer{200, "", "public, max-age=300", html, "", "redirect service", false}},
 		{"service other path", "GET", "redirect.dnsreroute.test", "", "/nope",
-			answer{404, "", "public, max-age=10", html, "", "not configured", false}},
+			answer{404, "", "public, max-age=10", html, "", "Page not found", false}},
 		{"forwarded host is trusted", "GET", "redirect.dnsreroute.test", "Old.Example.com", "/p",
 			answer{301, "https://new.example.org/p", "public, max-age=3600", html, "", "", false}},
 	}
@@ -69,6 +75,7 @@ func frontFinder() *memFinder {
 		route("perm.example.com", "https://perm.example.org/", status(308)),
 		route("amp.example.com", "https://amp.example.org/?a=1", keepQuery),
 		route("off.example.com", "https://off.example.org/", disabled),
+		route("paused.example.com", "https://paused.example.org/", paused),
 	)
 }
 

@@ -112,9 +112,9 @@ func TestLambdaFrontScheme(t *testing.T) {
 		{"HEAD upgrade has no body", true, "HEAD", "up.example.com", map[string]string{"cloudfront-forwarded-proto": "http"}, answer{301, "https://up.example.com/p?x=1", "public, max-age=3600", "text/html; charset=utf-8", "", "", true}, ""},
 		{"pending certificate: redirect over http", true, "GET", "pendingcert.example.com", map[string]string{"cloudfront-forwarded-proto": "http"}, redirected, ""},
 		{"service host over http: no upgrade", true, "GET", "redirect.dnsreroute.test", map[string]string{"cloudfront-forwarded-proto": "http"},
-			answer{404, "", "public, max-age=10", "text/html; charset=utf-8", "", "not configured", false}, ""},
+			answer{404, "", "public, max-age=10", "text/html; charset=utf-8", "", "Page not found", false}, ""},
 		{"paused route over https: not configured, no HSTS", true, "GET", "paused.example.com", map[string]string{"cloudfront-forwarded-proto": "https"},
-			answer{404, "", "public, max-age=10", "text/html; charset=utf-8", "", "not configured", false}, ""},
+			answer{404, "", "public, max-age=10", "text/html; charset=utf-8", "", "is paused by its owner", false}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,9 +177,9 @@ func TestHTTPFrontScheme(t *testing.T) {
 		{"HSTS only route over plain HTTP: no HSTS", false, false, "hsts.example.com", "", redirected, ""},
 		{"failed domain over plain HTTP: no upgrade", false, false, "failed.example.com", "", redirected, ""},
 		{"disabled route over plain HTTP: not configured", false, false, "off.example.com", "",
-			answer{404, "", "public, max-age=10", "text/html; charset=utf-8", "", "not configured", false}, ""},
+			answer{404, "", "public, max-age=10", "text/html; charset=utf-8", "", "switched off", false}, ""},
 		{"service host over plain HTTP: no upgrade", false, false, "redirect.dnsreroute.test", "",
-			answer{404, "", "public, max-age=10", "text/html; charset=utf-8", "", "not configured", false}, ""},
+			answer{404, "", "public, max-age=10", "text/html; charset=utf-8", "", "Page not found", false}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

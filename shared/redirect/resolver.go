@@ -73,7 +73,7 @@ type Kind uint8
 
 const (
 	KindRedirect      Kind = iota + 1 // a route answers: Status and Location are set
-	KindNotConfigured                 // no route, or a disabled one: 404
+	KindNotConfigured                 // no redirect for the request: 404, Reason says why
 	KindUnavailable                   // the store failed and nothing is known: 503
 	KindService                       // the service's own hostname
 	// KindUpgrade: a plain-HTTP request for a route that sends HTTP to HTTPS;
@@ -84,6 +84,18 @@ const (
 	KindTargetTooLong
 	// KindGone: no path rule matches and the route's fallback is "gone": 410.
 	KindGone
+)
+
+// Reason says why a KindNotConfigured result has no redirect: its page tells the
+// visitor which, without naming the route's owner.
+type Reason uint8
+
+const (
+	ReasonNone        Reason = iota
+	ReasonUnknownHost        // no route for the host (or no usable host at all)
+	ReasonPaused             // the route is paused: its org's plan has no room for it
+	ReasonDisabled           // the route's owner switched it off
+	ReasonNoRule             // the route has no rule for the path and no fallback
 )
 
 // MaxTargetBytes bounds a request target (path, '?' and query) that is answered:
@@ -113,7 +125,10 @@ type Result struct {
 	// HSTS is the Strict-Transport-Security value the answer carries, or "": set
 	// only on an HTTPS redirect of a route with HSTS on.
 	HSTS string
-	rule *rule
+	// Reason is set on KindNotConfigured only.
+	Reason Reason
+	rule   *rule
+	host   string // the host looked up (normalized), shown on the not-configured page
 }
 
 // Resolver decides the answer for a request host. It is safe for concurrent use.
@@ -150,7 +165,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 	host := reroute.LookupHost(req.Host)
 	switch {
 	case host == "":
-		return Result{Kind: KindNotConfigured, Status: 404}
+		return Result{Kind: KindNotConfigured, Status: 404, Reason: ReasonUnknownHost}
 	case host == r.cfg.ServiceHost:
 		return Result{Kind: KindService}
 	}
@@ -158,8 +173,10 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 	switch {
 	case !ok:
 		return Result{Kind: KindUnavailable, Status: 503}
-	case ro == nil || !ro.enabled:
-		return Result{Kind: KindNotConfigured, Status: 404}
+	case ro == nil:
+		return Result{Kind: KindNotConfigured, Status: 404, Reason: ReasonUnknownHost, host: host}
+	case !ro.enabled:
+		return Result{Kind: KindNotConfigured, Status: 404, Reason: ro.off, host: host}
 	case !req.Secure && ro.upgrade && !r.cfg.NoHTTPS:
 		return Result{Kind: KindUpgrade, Status: upgradeStatus, Location: upgradeLocation(host, req.Path, req.Query)}
 	}
@@ -173,7 +190,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 		case ro.gone:
 			res = Result{Kind: KindGone, Status: 410}
 		default:
-			return Result{Kind: KindNotConfigured, Status: 404}
+			return Result{Kind: KindNotConfigured, Status: 404, Reason: ReasonNoRule, host: host}
 		}
 	}
 	if req.Secure {
@@ -275,4 +292,20 @@ func (k Kind) String() string {
 		return "gone"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+func (r Reason) String() string {
+	switch r {
+	case ReasonNone:
+		return "none"
+	case ReasonUnknownHost:
+		return "unknown host"
+	case ReasonPaused:
+		return "paused"
+	case ReasonDisabled:
+		return "disabled"
+	case ReasonNoRule:
+		return "no rule"
+	}
+	return fmt.Sprintf("Reason(%d)", uint8(r))
 }

@@ -18,12 +18,17 @@ type Response struct {
 	RetryAfter   string
 	// HSTS is the Strict-Transport-Security value, or "" for none.
 	HSTS string
-	body string // a fixed page, or "" when link is set
+	body string // a fixed page, or the head of one that shows host; "" when link is set
 	link string // the redirect page's link, HTML-escaped
+	host string // the not-configured page's hostname, HTML-escaped: body, host, tail
+	tail string
 }
 
 // Body returns the response body as one string.
 func (r Response) Body() string {
+	if r.host != "" {
+		return r.body + r.host + r.tail
+	}
 	if r.link == "" {
 		return r.body
 	}
@@ -43,6 +48,10 @@ func (r Response) WriteBody(w io.StringWriter) {
 		if r.body != "" {
 			_, _ = w.WriteString(r.body)
 		}
+		if r.host != "" {
+			_, _ = w.WriteString(r.host)
+			_, _ = w.WriteString(r.tail)
+		}
 		return
 	}
 	_, _ = w.WriteString(redirectHead)
@@ -59,8 +68,6 @@ const (
 	healthPath      = "/healthz"
 	retryAfterSecs  = "5"
 
-	notConfiguredPage = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Domain not configured</title>` +
-		`<h1>This domain is not configured</h1><p>No redirect is set up for this hostname. If it is yours, add a route for it in your dashboard.</p></html>`
 	unavailablePage = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Temporarily unavailable</title>` +
 		`<h1>Temporarily unavailable</h1><p>This redirect cannot be looked up right now. Please try again in a few seconds.</p></html>`
 	gonePage = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Gone</title>` +
@@ -114,10 +121,10 @@ func (rd *Renderer) Render(res Result, method, path string) Response {
 	case KindService:
 		out = rd.service(path)
 	default:
-		out = Response{Status: 404, ContentType: contentTypeHTML, CacheControl: rd.negative, body: notConfiguredPage}
+		out = rd.notConfigured(res.Reason, res.host)
 	}
 	if method == "HEAD" {
-		out.body, out.link = "", ""
+		out.body, out.link, out.host, out.tail = "", "", "", ""
 	}
 	return out
 }
@@ -130,7 +137,69 @@ func (rd *Renderer) service(path string) Response {
 	case "", "/":
 		return Response{Status: 200, ContentType: contentTypeHTML, CacheControl: "public, max-age=300", body: homePage}
 	}
-	return Response{Status: 404, ContentType: contentTypeHTML, CacheControl: rd.negative, body: notConfiguredPage}
+	return Response{Status: 404, ContentType: contentTypeHTML, CacheControl: rd.negative, body: notFoundPage}
+}
+
+// notConfigured answers a request no redirect serves, with the page for reason
+// showing host. Every reason is a 404 cached for the negative TTL, a paused route's
+// too: its org may resume it at any moment, and a 503 would tell crawlers to keep
+// retrying a pause that may last as long as the plan does. The page is streamed in
+// three parts, so it costs no allocation on the HTTP front.
+func (rd *Renderer) notConfigured(reason Reason, host string) Response {
+	out := Response{Status: 404, ContentType: contentTypeHTML, CacheControl: rd.negative}
+	if int(reason) >= len(notConfiguredPages) || notConfiguredPages[reason].head == "" {
+		reason = ReasonUnknownHost
+	}
+	p := &notConfiguredPages[reason]
+	if host == "" {
+		out.body = p.noHost
+		return out
+	}
+	out.body, out.host, out.tail = p.head, escapeLink(host), p.tail
+	return out
+}
+
+// A not-configured page: head, the hostname, tail. It names the hostname asked
+// for and never the route's owner or org. Inline CSS only: no request leaves the
+// page, and it must read at 375 px as well as on a desktop.
+type notConfiguredPage struct{ head, tail, noHost string }
+
+const (
+	pageStyle = `<style>` +
+		`body{margin:0;padding:12vh 1.25rem 2rem;font:1rem/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2937;background:#f3f4f6}` +
+		`main{max-width:34rem;margin:0 auto;padding:1.75rem 1.5rem;background:#fff;border-radius:.75rem;box-shadow:0 1px 3px #0002}` +
+		`h1{margin:0 0 .75rem;font-size:1.45rem;line-height:1.25}p{margin:.75rem 0 0}` +
+		`b{font-family:ui-monospace,Menlo,Consolas,monospace;font-weight:600;overflow-wrap:anywhere}` +
+		`footer{max-width:34rem;margin:1rem auto 0;text-align:center;font-size:.85rem;color:#6b7280}` +
+		`@media(prefers-color-scheme:dark){body{color:#e5e7eb;background:#111827}main{background:#1f2937}footer{color:#9ca3af}}` +
+		`</style>`
+	pageStart = `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
+		`<meta name="viewport" content="width=device-width, initial-scale=1"><title>`
+	pageBody = `</title>` + pageStyle + `</head><body><main><h1>`
+	pageEnd  = `</main><footer>DNSReRoute</footer></body></html>`
+	noHost   = `this hostname`
+
+	unknownHead = pageStart + `Domain not configured` + pageBody + `This domain is not configured</h1><p>No redirect is set up for <b>`
+	unknownTail = `</b>.</p><p>If you followed a link or typed this address, it may be mistyped, or the site may have moved to another address.</p>` +
+		`<p>If this domain is yours, add a route for it in your dashboard.</p>` + pageEnd
+	pausedHead = pageStart + `Redirect paused` + pageBody + `This redirect is paused</h1><p>The redirect for <b>`
+	pausedTail = `</b> is paused by its owner.</p><p>It may come back at any time: please try again later.</p>` +
+		`<p>If this domain is yours, your dashboard shows how to resume it.</p>` + pageEnd
+	disabledHead = pageStart + `Redirect switched off` + pageBody + `This redirect is switched off</h1><p>The redirect for <b>`
+	disabledTail = `</b> has been switched off by its owner.</p><p>The site may have moved: look for its new address.</p>` +
+		`<p>If this domain is yours, switch its route back on in your dashboard.</p>` + pageEnd
+	noRuleHead = pageStart + `Page not found` + pageBody + `No redirect for this page</h1><p>Nothing is set up for this path on <b>`
+	noRuleTail = `</b>.</p><p>The link may be wrong, or the page may have moved.</p>` +
+		`<p>If this domain is yours, add a path rule or a fallback for it in your dashboard.</p>` + pageEnd
+
+	notFoundPage = pageStart + `Page not found` + pageBody + `Page not found</h1><p>There is nothing at this address.</p>` + pageEnd
+)
+
+var notConfiguredPages = [...]notConfiguredPage{
+	ReasonUnknownHost: {unknownHead, unknownTail, unknownHead + noHost + unknownTail},
+	ReasonPaused:      {pausedHead, pausedTail, pausedHead + noHost + pausedTail},
+	ReasonDisabled:    {disabledHead, disabledTail, disabledHead + noHost + disabledTail},
+	ReasonNoRule:      {noRuleHead, noRuleTail, noRuleHead + noHost + noRuleTail},
 }
 
 // The page a client that does not follow Location shows: head, link, mid, link, tail.

@@ -17,6 +17,9 @@ import (
 // path segment, whatever the number of rules.
 type route struct {
 	enabled bool
+	// off says why a route that is not enabled does not answer: its owner switched
+	// it off (ReasonDisabled, which wins), or it is beyond its plan (ReasonPaused).
+	off Reason
 	// upgrade: a plain-HTTP request is sent to HTTPS first (HTTPSRedirect on and
 	// the domain active at the edge; never for a route that is not enabled).
 	upgrade bool
@@ -54,6 +57,12 @@ func compile(r reroute.Route) (*route, error) {
 	ro := &route{
 		enabled: r.Enabled && !r.Paused, // a paused route answers like a disabled one
 		opts:    r.PathOptions,
+	}
+	switch {
+	case !r.Enabled:
+		ro.off = ReasonDisabled
+	case r.Paused:
+		ro.off = ReasonPaused
 	}
 	// Upgrading a domain the edge does not serve over HTTPS yet (no certificate)
 	// would send its visitors to a site that fails.
