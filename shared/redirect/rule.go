@@ -301,26 +301,17 @@ func (ru *rule) location(suffix, query string) string {
 	return b.String()
 }
 
-// mustEscape marks the bytes a request line may still carry (raw UTF-8 from a
-// careless client, spaces, controls) that a Location header must not. '#' is one:
-// kept raw, it would end the path and turn the rest into a fragment the target
-// never sees. '%' is handled by needsEscape: an existing escape is kept as sent.
-var mustEscape = func() (t [256]bool) {
-	for c := 0; c < 256; c++ {
-		t[c] = c <= ' ' || c >= 0x7f || strings.IndexByte("\"#<>\\^`{|}", byte(c)) >= 0
-	}
-	return t
-}()
-
-// needsEscape reports whether s[i] must be percent-encoded in a Location: one of
-// mustEscape's bytes, or a '%' that does not start an escape ("%2F" stays, a lone
-// "100%" becomes "100%25").
+// needsEscape reports whether s[i] must be percent-encoded in a Location: a byte
+// a request line may still carry but a Location must not (raw UTF-8, spaces,
+// controls, and '#', which kept raw would turn the rest of the path into a
+// fragment the target never sees; reroute.MustEscapeInPath), or a '%' that does
+// not start an escape ("%2F" stays, a lone "100%" becomes "100%25").
 func needsEscape(s string, i int) bool {
 	c := s[i]
 	if c == '%' {
 		return i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])
 	}
-	return mustEscape[c]
+	return reroute.MustEscapeInPath(c)
 }
 
 func isHex(c byte) bool {

@@ -127,6 +127,11 @@ var pathMustEscape = func() (t [256]bool) {
 	return t
 }()
 
+// MustEscapeInPath reports whether a path carries byte c percent-encoded, in a
+// canonical source and in a Location alike: the one list, so that the redirector
+// escapes a kept path exactly as rules are matched.
+func MustEscapeInPath(c byte) bool { return pathMustEscape[c] }
+
 // unreserved are RFC 3986's unreserved characters, which mean the same escaped or
 // not: the canonical form has them raw.
 var unreserved = func() (t [256]bool) {
