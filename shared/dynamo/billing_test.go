@@ -523,7 +523,7 @@ func TestDowngradePausesRoutes(t *testing.T) {
 	// An update keeps a paused route paused.
 	upd := route("org-a", hosts[5])
 	upd.Target = "https://elsewhere.example.net/"
-	if err := s.UpdateRoute(ctx, upd); err != nil {
+	if err := s.UpdateRoute(ctx, upd, reroute.KeepRules); err != nil {
 		t.Fatal(err)
 	}
 	wantActive(t, s, "org-a", hosts, 1)

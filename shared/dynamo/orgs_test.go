@@ -237,7 +237,7 @@ func TestRouteCount(t *testing.T) {
 			wantCode: reroute.CodeLimit, wantReason: "plan_limit_reached", wantA: 3, wantB: 1},
 		{name: "taken and over the limit: taken", do: func() error { return s.CreateRoute(ctx, route("org-a", "b1.example.com")) },
 			wantCode: reroute.CodeConflict, wantReason: "host_taken", wantA: 3, wantB: 1},
-		{name: "update counts nothing", do: func() error { return s.UpdateRoute(ctx, route("org-a", "a3.example.com")) }, wantA: 3, wantB: 1},
+		{name: "update counts nothing", do: func() error { return s.UpdateRoute(ctx, route("org-a", "a3.example.com"), reroute.KeepRules) }, wantA: 3, wantB: 1},
 		{name: "org-b deletes a1", do: func() error { return s.DeleteRoute(ctx, "org-b", "a1.example.com") },
 			wantCode: reroute.CodeNotFound, wantReason: "route_not_found", wantA: 3, wantB: 1},
 		{name: "delete a1", do: func() error { return s.DeleteRoute(ctx, "org-a", "a1.example.com") }, wantA: 2, wantB: 1},

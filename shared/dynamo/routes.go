@@ -195,7 +195,7 @@ func (s *Store) createCounted(ctx context.Context, orgID, noun string, put, coun
 // creation time. Another org's route answers not found, like a missing one. A zero
 // UpdatedAt is set to now. A target leading back to the route is refused, as in
 // CreateRoute.
-func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route) error {
+func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route, _ reroute.RulesUpdate) error {
 	if err := checkKeys(r); err != nil {
 		return errRouteNotFound()
 	}

@@ -104,7 +104,7 @@ func TestRouteLifecycle(t *testing.T) {
 	upd := r
 	upd.Target, upd.Status, upd.KeepPath, upd.KeepQuery, upd.Enabled = "https://new.example.org/", reroute.StatusPermanentRedirect, false, true, false
 	upd.CreatedAt, upd.UpdatedAt = time.Time{}, time.Time{} // the store keeps the one and sets the other
-	if err := s.UpdateRoute(ctx, upd); err != nil {
+	if err := s.UpdateRoute(ctx, upd, reroute.KeepRules); err != nil {
 		t.Fatal(err)
 	}
 	got, err = s.GetRoute(ctx, r.Host)
@@ -128,7 +128,7 @@ func TestRouteLifecycle(t *testing.T) {
 	_, err = s.GetRoute(ctx, r.Host)
 	wantErr(t, err, reroute.CodeNotFound, "")
 	wantErr(t, s.DeleteRoute(ctx, r.OrgID, r.Host), reroute.CodeNotFound, "")
-	wantErr(t, s.UpdateRoute(ctx, upd), reroute.CodeNotFound, "")
+	wantErr(t, s.UpdateRoute(ctx, upd, reroute.KeepRules), reroute.CodeNotFound, "")
 	// Once deleted, the host is free for anyone.
 	if err := s.CreateRoute(ctx, route("org-b", r.Host)); err != nil {
 		t.Fatalf("creating a deleted host again: %v", err)
@@ -230,10 +230,10 @@ func TestOtherOrgsRoute(t *testing.T) {
 		{name: "update", do: func(ctx context.Context) error {
 			r := route("org-b", "www.example.com")
 			r.Target = "https://evil.example.net/"
-			return s.UpdateRoute(ctx, r)
+			return s.UpdateRoute(ctx, r, reroute.KeepRules)
 		}},
 		{name: "delete", do: func(ctx context.Context) error { return s.DeleteRoute(ctx, "org-b", "www.example.com") }},
-		{name: "update missing", do: func(ctx context.Context) error { return s.UpdateRoute(ctx, route("org-b", "nothing.example.com")) }},
+		{name: "update missing", do: func(ctx context.Context) error { return s.UpdateRoute(ctx, route("org-b", "nothing.example.com"), reroute.KeepRules) }},
 		{name: "delete missing", do: func(ctx context.Context) error { return s.DeleteRoute(ctx, "org-b", "nothing.example.com") }},
 		{name: "delete without org", do: func(ctx context.Context) error { return s.DeleteRoute(ctx, "", "www.example.com") }},
 	}
@@ -671,7 +671,7 @@ func TestStoreUnavailable(t *testing.T) {
 	}{
 		{name: "get", do: func(ctx context.Context) error { _, err := s.GetRoute(ctx, r.Host); return err }},
 		{name: "create", do: func(ctx context.Context) error { return s.CreateRoute(ctx, r) }},
-		{name: "update", do: func(ctx context.Context) error { return s.UpdateRoute(ctx, r) }},
+		{name: "update", do: func(ctx context.Context) error { return s.UpdateRoute(ctx, r, reroute.KeepRules) }},
 		{name: "delete", do: func(ctx context.Context) error { return s.DeleteRoute(ctx, r.OrgID, r.Host) }},
 		{name: "list", do: func(ctx context.Context) error {
 			_, err := s.ListRoutes(ctx, r.OrgID, reroute.PageRequest{})

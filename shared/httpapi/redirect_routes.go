@@ -343,7 +343,7 @@ func (s *server) updateRoute(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rt.UpdatedAt = s.Now().UTC()
-	if err := s.Routes.UpdateRoute(r.Context(), rt); err != nil {
+	if err := s.Routes.UpdateRoute(r.Context(), rt, reroute.KeepRules); err != nil {
 		return err
 	}
 	encodeJSON(w, http.StatusOK, s.toRouteJSON(rt))

@@ -32,6 +32,9 @@ type Org struct {
 	Plan        string
 	RouteLimit  int
 	MemberLimit int
+	// RuleLimit bounds each route's path rules; the store checks it in the write
+	// that sets them, as it checks RouteLimit.
+	RuleLimit   int
 	RouteCount  int
 	MemberCount int
 	OwnerCount  int

@@ -2,12 +2,14 @@ package reroute
 
 // Plan is what an org pays for and what it may use.
 type Plan struct {
-	Name        string   `json:"name"`
-	Title       string   `json:"title"`
-	RouteLimit  int      `json:"routeLimit"`
-	MemberLimit int      `json:"memberLimit"`
-	Price       string   `json:"price"`
-	Features    []string `json:"features"`
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	RouteLimit  int    `json:"routeLimit"`
+	MemberLimit int    `json:"memberLimit"`
+	// RuleLimit bounds the path rules of each route (its whole-host target aside).
+	RuleLimit int      `json:"ruleLimit"`
+	Price     string   `json:"price"`
+	Features  []string `json:"features"`
 	// StripePriceID is the Stripe price that bills the plan; "" for free plans.
 	StripePriceID string `json:"-"`
 }
@@ -28,12 +30,12 @@ type Catalog []Plan
 // DefaultCatalog is the service's plans: the one place their limits are written.
 func DefaultCatalog() Catalog {
 	return Catalog{
-		{Name: PlanFree, Title: "Free", RouteLimit: 1, MemberLimit: 1, Price: "$0",
-			Features: []string{"1 route", "HTTPS redirects", "301, 302, 307 and 308"}},
-		{Name: PlanDeveloper, Title: "Developer", RouteLimit: 10, MemberLimit: 5, Price: "$10 / month",
-			Features: []string{"10 routes", "Wildcard routes", "Up to 5 members", "API keys"}},
-		{Name: PlanEnterprise, Title: "Enterprise", RouteLimit: 100, MemberLimit: 50, Price: "$80 / month",
-			Features: []string{"100 routes", "Wildcard routes", "Up to 50 members", "API keys", "Priority support"}},
+		{Name: PlanFree, Title: "Free", RouteLimit: 1, MemberLimit: 1, RuleLimit: 25, Price: "$0",
+			Features: []string{"1 route", "25 path rules", "HTTPS redirects", "301, 302, 307 and 308"}},
+		{Name: PlanDeveloper, Title: "Developer", RouteLimit: 10, MemberLimit: 5, RuleLimit: 1000, Price: "$10 / month",
+			Features: []string{"10 routes", "1,000 path rules per route", "CSV import and export", "Wildcard routes", "Up to 5 members", "API keys"}},
+		{Name: PlanEnterprise, Title: "Enterprise", RouteLimit: 100, MemberLimit: 50, RuleLimit: 10000, Price: "$80 / month",
+			Features: []string{"100 routes", "10,000 path rules per route", "CSV import and export", "Wildcard routes", "Up to 50 members", "API keys", "Priority support"}},
 	}
 }
 

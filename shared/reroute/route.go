@@ -32,10 +32,17 @@ type Route struct {
 	KeepQuery bool // merge the request query into the target's
 	// PathRules are matched before Target, the most specific first: an exact
 	// rule beats a subpath one, a longer subpath beats a shorter one.
-	PathRules   []PathRule
-	PathOptions PathOptions
-	Fallback    Fallback
-	Enabled     bool
+	PathRules []PathRule
+	// RuleCount is len(PathRules) as stored; lists of routes carry it without
+	// the rules themselves (ListRoutes leaves PathRules nil).
+	RuleCount int
+	// RulesVersion is the version of the stored rules, set by the store and moved
+	// on by every write of them: an update holds only while it is still the
+	// version read, so two edits of one route's rules never lose either.
+	RulesVersion int64
+	PathOptions  PathOptions
+	Fallback     Fallback
+	Enabled      bool
 	// Paused is set by the store when the org's plan allows fewer routes than it
 	// has: its newest routes beyond the limit are paused, and resume, oldest first,
 	// as the org upgrades or frees room. A paused route answers "not configured".
@@ -109,23 +116,40 @@ func (rules Rules) Normalize(r *Route) error {
 // RouteStore keeps routes. Implementations enforce that a hostname belongs to one
 // org at a time, in the database rather than by reading first.
 type RouteStore interface {
-	// GetRoute returns the route stored under exactly host, or a CodeNotFound error.
+	// GetRoute returns the route stored under exactly host, with all its path
+	// rules and their RulesVersion, or a CodeNotFound error.
 	GetRoute(ctx context.Context, host string) (Route, error)
-	// CreateRoute stores a new route and counts it on its org, in one transaction:
+	// CreateRoute stores a new route with its path rules and counts it on its
+	// org, in one transaction:
 	// a host already routed is CodeConflict "host_taken", whichever org holds it; an
-	// org at its route limit is CodeLimit "plan_limit_reached"; a missing (or
+	// org at its route limit, or a route with more rules than its RuleLimit, is
+	// CodeLimit "plan_limit_reached"; a missing (or
 	// being-deleted) org is CodeNotFound; a target leading back to the route
 	// through other routes is CheckLoop's CodeInvalid.
 	CreateRoute(ctx context.Context, r Route) error
-	// UpdateRoute replaces a route of r.OrgID; CodeNotFound if that org has none,
-	// CodeInvalid if its target leads back to it (CheckLoop).
-	UpdateRoute(ctx context.Context, r Route) error
+	// UpdateRoute replaces the settings of a route of r.OrgID (everything but
+	// Host, OrgID, Domain and CreatedAt) and, with ReplaceRules, its path rules
+	// (r.PathRules, whole): CodeNotFound if that org has none; CodeConflict
+	// "route_changed" if its rules are no longer at r.RulesVersion (read it again
+	// and retry); CodeLimit "plan_limit_reached" for more rules than the org's
+	// RuleLimit (a route over it after a downgrade may still lose rules);
+	// CodeInvalid if a target leads back to it (CheckLoop).
+	UpdateRoute(ctx context.Context, r Route, rules RulesUpdate) error
 	// DeleteRoute removes orgID's route for host and uncounts it, in one
 	// transaction; CodeNotFound if that org has none.
 	DeleteRoute(ctx context.Context, orgID, host string) error
-	// ListRoutes pages through an org's routes in host order.
+	// ListRoutes pages through an org's routes in host order, each with its
+	// RuleCount but without its PathRules.
 	ListRoutes(ctx context.Context, orgID string, page PageRequest) (Page[Route], error)
 }
+
+// RulesUpdate says whether UpdateRoute writes a route's path rules too.
+type RulesUpdate bool
+
+const (
+	KeepRules    RulesUpdate = false // the stored rules stay as they are
+	ReplaceRules RulesUpdate = true  // the route's rules become r.PathRules
+)
 
 // RouteFinder answers the redirect path: the route that serves a request host, exact
 // match first, then the longest wildcard (see Candidates). found is false when no
