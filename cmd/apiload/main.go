@@ -428,7 +428,7 @@ func (l *loader) createPaidOrg(ctx context.Context, u *user) (string, error) {
 	name := fmt.Sprintf("Load %d", u.n)
 	now := time.Now().UTC()
 	err := l.store.CreateOrg(ctx,
-		reroute.Org{ID: id, Name: name, Plan: plan.Name, RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit,
+		reroute.Org{ID: id, Name: name, Plan: plan.Name, RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit, RuleLimit: plan.RuleLimit,
 			MemberCount: 1, OwnerCount: 1, CreatedAt: now, UpdatedAt: now},
 		reroute.Member{OrgID: id, Email: u.email, Role: reroute.RoleOwner, OrgName: name, CreatedAt: now})
 	if err != nil {

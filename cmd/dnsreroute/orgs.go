@@ -40,7 +40,7 @@ func runOrgs(ctx context.Context, args []string, getenv func(string) string, std
 	if err := stack.check(ctx); err != nil {
 		return err
 	}
-	org := reroute.Org{ID: pos[0], Name: *name, Plan: plan.Name, RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit, CreatedAt: time.Now().UTC()}
+	org := reroute.Org{ID: pos[0], Name: *name, Plan: plan.Name, RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit, RuleLimit: plan.RuleLimit, CreatedAt: time.Now().UTC()}
 	if org.Name == "" {
 		org.Name = org.ID
 	}

@@ -152,7 +152,7 @@ func checkBilling(change reroute.BillingChange, plan reroute.Plan) error {
 		return errInvalidBilling("a billing change needs its event's id and time")
 	case change.CustomerID != "" && !validStripeID(change.CustomerID):
 		return errInvalidBilling("the Stripe customer id is not valid")
-	case plan.Name == "" || plan.RouteLimit < 0 || plan.MemberLimit < 0:
+	case plan.Name == "" || plan.RouteLimit < 0 || plan.MemberLimit < 0 || plan.RuleLimit < 0:
 		return errInvalidBilling("a billing change needs a plan with limits of 0 or more")
 	case change.Plan != "" && change.Plan != plan.Name:
 		return errInvalidBilling("the billing change is for another plan")
@@ -221,6 +221,7 @@ func (s *Store) ApplyBilling(ctx context.Context, orgID string, change reroute.B
 		u.setS(attrPlan, plan.Name)
 		u.set(attrRouteLimit, u.value(":routeLimit", avN(plan.RouteLimit)))
 		u.set(attrMemberLimit, u.value(":memberLimit", avN(plan.MemberLimit)))
+		u.set(attrRuleLimit, u.value(":ruleLimit", avN(plan.RuleLimit)))
 		u.setS(attrSubscriptionID, change.SubscriptionID)
 		u.setS(attrSubscriptionStatus, change.Status)
 		u.setS(attrCurrentPeriodEnd, formatTime(change.CurrentPeriodEnd))

@@ -289,7 +289,9 @@ func (s *Store) SaveRelease(ctx context.Context, rel, next reroute.Release) erro
 
 // ClaimRoute replaces held's item with claimant's in one Put (a transaction may
 // not touch an item twice), conditioned on held being as read and unverified, and
-// moves the count from held's org to claimant's.
+// moves the count from held's org to claimant's. The claimant's rules are
+// written first as a newer version than held's, whose chunks go once the claim
+// holds.
 func (s *Store) ClaimRoute(ctx context.Context, held, claimant reroute.Route) error {
 	if err := checkKeys(claimant); err != nil {
 		return err
@@ -302,6 +304,10 @@ func (s *Store) ClaimRoute(ctx context.Context, held, claimant reroute.Route) er
 	}
 	if claimant.UpdatedAt.IsZero() {
 		claimant.UpdatedAt = claimant.CreatedAt
+	}
+	n := len(claimant.PathRules)
+	if err := s.checkRuleRoom(ctx, claimant.OrgID, n); err != nil {
+		return err
 	}
 	for range maxConflictAttempts {
 		it, found, err := getItem[routeItem](ctx, s, routeKey(held.Host))
@@ -317,8 +323,15 @@ func (s *Store) ClaimRoute(ctx context.Context, held, claimant reroute.Route) er
 			return errRouteVerified()
 		}
 		claimant.Domain.Refs = reroute.EdgeRefs{TenantID: it.TenantID, CertificateARN: it.CertificateARN}
-		item, err := attributevalue.MarshalMap(newRouteItem(claimant))
+		var w rulesWrite
+		if n > 0 {
+			if w, err = s.writeRules(ctx, claimant.Host, it.RulesVersion, claimant.PathRules); err != nil {
+				return err
+			}
+		}
+		item, err := attributevalue.MarshalMap(newRouteItem(claimant, w))
 		if err != nil {
+			s.abandon(ctx, w)
 			return fmt.Errorf("encoding route %s: %w", claimant.Host, err)
 		}
 		cond, names, values := sameRoute(it)
@@ -331,22 +344,30 @@ func (s *Store) ClaimRoute(ctx context.Context, held, claimant reroute.Route) er
 		}}
 		uncount, exists, err := s.uncountRoute(ctx, held.OrgID, held.Host)
 		if err != nil {
+			s.abandon(ctx, w)
 			return err
 		}
 		if !exists {
+			s.abandon(ctx, w)
 			return unavailable(fmt.Errorf("claiming %s: the holding org is being deleted", held.Host))
 		}
-		count := s.countRoute(claimant.OrgID)
+		count := s.countRoute(claimant.OrgID, n)
 		err = s.transact(ctx, put, uncount, count)
 		i, failed := conditionFailed(err)
 		switch {
 		case !failed && err != nil:
-			return unavailable(err)
+			return unavailable(err) // it may have committed: the chunks stay
 		case !failed:
+			if w.version > 0 {
+				s.committed(ctx, w)
+			} else {
+				s.deleteRules(ctx, it) // held's rules, if it had any
+			}
 			return nil
-		case i == 2:
-			retry, err := s.whyNotCounted(ctx, claimant.OrgID, "route",
-				func(it orgItem) (int, int) { return it.RouteCount, it.RouteLimit })
+		}
+		s.abandon(ctx, w)
+		if i == 2 {
+			retry, err := s.whyNotCounted(ctx, claimant.OrgID, routeRoom(n))
 			if !retry {
 				return err
 			}
@@ -388,6 +409,7 @@ func (s *Store) deleteOrgRoutes(ctx context.Context, orgID string) error {
 			}
 			return nil
 		}
+		var deleted []routeItem // whose rules go once their transaction holds
 		for _, it := range items {
 			ops := []types.TransactWriteItem{{Delete: &types.Delete{TableName: aws.String(s.table), Key: routeKey(it.Host)}}}
 			if put, ok, err := s.releasePut(it); err != nil {
@@ -401,9 +423,15 @@ func (s *Store) deleteOrgRoutes(ctx context.Context, orgID string) error {
 				}
 			}
 			batch = append(batch, ops...)
+			deleted = append(deleted, it)
 		}
 		if err := flush(); err != nil {
 			return err
+		}
+		// GSI1's copy of a route may name older rules than the item had: what
+		// it misses stays, unreferenced.
+		for _, it := range deleted {
+			s.deleteRules(ctx, it)
 		}
 		if len(out.LastEvaluatedKey) == 0 {
 			return nil

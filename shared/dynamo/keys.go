@@ -3,7 +3,9 @@ package dynamo
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -15,6 +17,7 @@ import (
 //
 //	entity   PK                 SK               GSI1PK         GSI1SK
 //	route    HOST#<host>        ROUTE            ORG#<org>      ROUTE#<host>
+//	rules    HOST#<host>        RULES#<version>#<chunk>   (no GSI keys: GSI1 never copies rules)
 //	org      ORG#<org>          ORG
 //	member   ORG#<org>          MEMBER#<email>   USER#<email>   ORG#<org>
 //	api key  APIKEY#<sha256>    KEY              ORG#<org>      APIKEY#<id>
@@ -79,6 +82,45 @@ func routeIndexKey(orgID, host string) map[string]types.AttributeValue {
 	k[attrGSI1PK] = avS(routeGSI1PK(orgID))
 	k[attrGSI1SK] = avS(routeGSI1SK(host))
 	return k
+}
+
+// Rule chunk items hold a route's path rules, in order, a chunk to an item, in
+// the hostname's partition beside the route item, so that one Query of the
+// partition reads a route with its rules. Both numbers are zero-padded to a fixed
+// width, so that text order is number order: a version's chunks are one range of
+// keys, in chunk order, and every version sorts between "RULES#" and "RULES$".
+// "ROUTE" sorts before "RULES#" (and "RELEASE" before both): SK BETWEEN "ROUTE"
+// AND "RULES$" is the route and its rules, nothing else.
+const (
+	rulesSKOf  = "RULES#" // prefix of every chunk's SK
+	rulesSKEnd = "RULES$" // sorts after every chunk's SK ('$' follows '#')
+)
+
+// ruleVersionSK is the prefix of every chunk of one version of the rules.
+func ruleVersionSK(version int64) string { return fmt.Sprintf("%s%019d#", rulesSKOf, version) }
+
+// ruleChunkSK is the SK of chunk index of a version of the rules.
+func ruleChunkSK(version int64, index int) string {
+	return fmt.Sprintf("%s%04d", ruleVersionSK(version), index)
+}
+
+// ruleChunkKey is the primary key of chunk index of a version of host's rules.
+func ruleChunkKey(host string, version int64, index int) map[string]types.AttributeValue {
+	return tableKey(routePK(host), ruleChunkSK(version, index))
+}
+
+// parseRuleChunkSK reads the version and index out of a chunk's SK.
+func parseRuleChunkSK(sk string) (version int64, index int, ok bool) {
+	rest, ok := strings.CutPrefix(sk, rulesSKOf)
+	if !ok || len(rest) != 19+1+4 || rest[19] != '#' {
+		return 0, 0, false
+	}
+	v, err1 := strconv.ParseInt(rest[:19], 10, 64)
+	i, err2 := strconv.Atoi(rest[20:])
+	if err1 != nil || err2 != nil || v < 0 || i < 0 {
+		return 0, 0, false
+	}
+	return v, i, true
 }
 
 // Org items: one per org, holding its plan, limits and counters, so that a write

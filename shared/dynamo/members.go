@@ -189,7 +189,7 @@ func (s *Store) AddMember(ctx context.Context, m reroute.Member) error {
 		delete(count.Update.ExpressionAttributeNames, "#ownerCount") // unused names are an error
 	}
 	return s.createCounted(ctx, m.OrgID, "member", put, count, errMemberExists,
-		func(it orgItem) (int, int) { return it.MemberCount, it.MemberLimit })
+		countLimit("member", func(it orgItem) (int, int) { return it.MemberCount, it.MemberLimit }))
 }
 
 // SetMemberRole changes a member's role. It reads the member, then writes on

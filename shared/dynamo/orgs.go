@@ -20,6 +20,10 @@ const (
 	attrPlan        = "plan"
 	attrRouteLimit  = "routeLimit"
 	attrMemberLimit = "memberLimit"
+	// attrRuleLimit bounds the path rules of each of the org's routes; an org
+	// stored before it existed has none, and the free plan's limit (see
+	// legacyRuleLimit).
+	attrRuleLimit   = "ruleLimit"
 	attrRouteCount  = "routeCount"
 	attrMemberCount = "memberCount"
 	attrOwnerCount  = "ownerCount"
@@ -52,6 +56,7 @@ type orgItem struct {
 	Plan         string `dynamodbav:"plan"`
 	RouteLimit   int    `dynamodbav:"routeLimit"`
 	MemberLimit  int    `dynamodbav:"memberLimit"`
+	RuleLimit    *int   `dynamodbav:"ruleLimit,omitempty"` // nil: stored before rule limits
 	RouteCount   int    `dynamodbav:"routeCount"`
 	MemberCount  int    `dynamodbav:"memberCount"`
 	OwnerCount   int    `dynamodbav:"ownerCount"`
@@ -72,7 +77,7 @@ type orgItem struct {
 func (it orgItem) org() reroute.Org {
 	return reroute.Org{
 		ID: it.ID, Name: it.Name, Plan: it.Plan,
-		RouteLimit: it.RouteLimit, MemberLimit: it.MemberLimit,
+		RouteLimit: it.RouteLimit, MemberLimit: it.MemberLimit, RuleLimit: it.ruleLimit(),
 		RouteCount: it.RouteCount, MemberCount: it.MemberCount, OwnerCount: it.OwnerCount,
 		Billing: reroute.Billing{
 			CustomerID: it.StripeCustomerID, SubscriptionID: it.SubscriptionID, Status: it.SubscriptionStatus,
@@ -81,6 +86,21 @@ func (it orgItem) org() reroute.Org {
 		},
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt),
 	}
+}
+
+// legacyRuleLimit is the rule limit of an org stored before rule limits existed:
+// the free plan's, the least any plan allows.
+var legacyRuleLimit = func() int {
+	free, _ := reroute.DefaultCatalog().Get(reroute.PlanFree)
+	return free.RuleLimit
+}()
+
+// ruleLimit is the org's rule limit.
+func (it orgItem) ruleLimit() int {
+	if it.RuleLimit == nil {
+		return legacyRuleLimit
+	}
+	return *it.RuleLimit
 }
 
 func errOrgNotFound() error {
@@ -137,11 +157,12 @@ func (s *Store) readOrg(ctx context.Context, id string) (it orgItem, ok bool, er
 	return getItem[orgItem](ctx, s, orgKey(id))
 }
 
-// whyNotCounted explains why a counter update's condition (orgLive and count <
-// limit) failed, reading the org once: a missing or deleting org is not found, one
-// at its limit is over it. retry is true when neither holds any more (a concurrent
-// removal made room), and the write may be tried again.
-func (s *Store) whyNotCounted(ctx context.Context, orgID, noun string, count func(orgItem) (n, limit int)) (retry bool, err error) {
+// whyNotCounted explains why a counter update's condition (orgLive and the
+// limits refuse checks) failed, reading the org once: a missing or deleting org
+// is not found, one refuse refuses is over a limit. retry is true when neither
+// holds any more (a concurrent removal made room), and the write may be tried
+// again.
+func (s *Store) whyNotCounted(ctx context.Context, orgID string, refuse func(orgItem) error) (retry bool, err error) {
 	it, ok, err := s.readOrg(ctx, orgID)
 	switch {
 	case err != nil:
@@ -149,10 +170,20 @@ func (s *Store) whyNotCounted(ctx context.Context, orgID, noun string, count fun
 	case !ok || it.Deleting:
 		return false, errOrgNotFound()
 	}
-	if n, limit := count(it); n >= limit {
-		return false, errLimit(it.Plan, limit, noun)
+	if err := refuse(it); err != nil {
+		return false, err
 	}
 	return true, nil
+}
+
+// countLimit refuses an org whose count of noun is at its limit.
+func countLimit(noun string, count func(orgItem) (n, limit int)) func(orgItem) error {
+	return func(it orgItem) error {
+		if n, limit := count(it); n >= limit {
+			return errLimit(it.Plan, limit, noun)
+		}
+		return nil
+	}
 }
 
 // CreateOrg stores a new org, with owner as its first member in the same
@@ -161,7 +192,7 @@ func (s *Store) whyNotCounted(ctx context.Context, orgID, noun string, count fun
 // says, and billing starts empty (org.Billing is ignored: only Stripe's events
 // set it); zero times are set to now. An existing id is CodeConflict "org_exists".
 func (s *Store) CreateOrg(ctx context.Context, org reroute.Org, owner reroute.Member) error {
-	if org.ID == "" || org.RouteLimit < 0 || org.MemberLimit < 0 {
+	if org.ID == "" || org.RouteLimit < 0 || org.MemberLimit < 0 || org.RuleLimit < 0 {
 		return &reroute.Error{Code: reroute.CodeInvalid, Reason: "validation_failed", Message: "an org needs an id and limits of 0 or more"}
 	}
 	if org.CreatedAt.IsZero() {
@@ -172,7 +203,7 @@ func (s *Store) CreateOrg(ctx context.Context, org reroute.Org, owner reroute.Me
 	}
 	it := orgItem{
 		PK: orgPK(org.ID), SK: orgSK, ID: org.ID, Name: org.Name, Plan: org.Plan,
-		RouteLimit: org.RouteLimit, MemberLimit: org.MemberLimit,
+		RouteLimit: org.RouteLimit, MemberLimit: org.MemberLimit, RuleLimit: &org.RuleLimit,
 		CreatedAt: formatTime(org.CreatedAt), UpdatedAt: formatTime(org.UpdatedAt),
 	}
 	var memberPut *types.TransactWriteItem

@@ -28,7 +28,7 @@ func newOrg(id, plan string) reroute.Org {
 	if !ok {
 		panic("no plan " + plan)
 	}
-	return reroute.Org{ID: id, Name: "Org " + id, Plan: p.Name, RouteLimit: p.RouteLimit, MemberLimit: p.MemberLimit}
+	return reroute.Org{ID: id, Name: "Org " + id, Plan: p.Name, RouteLimit: p.RouteLimit, MemberLimit: p.MemberLimit, RuleLimit: p.RuleLimit}
 }
 
 func member(org, email string, role reroute.Role) reroute.Member {

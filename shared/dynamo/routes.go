@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +31,12 @@ const (
 	attrUpdatedAt = "updatedAt"
 	attrHTTPS     = "httpsRedirect"
 	attrHSTS      = "hsts"
+
+	attrIgnoreCase          = "ignoreCase"
+	attrIgnoreTrailingSlash = "ignoreTrailingSlash"
+	attrFallbackKind        = "fallbackKind"
+	attrFallbackTarget      = "fallbackTarget"
+	attrFallbackStatus      = "fallbackStatus"
 )
 
 // routeItem is a route as stored (times as formatTime writes them).
@@ -49,10 +56,22 @@ type routeItem struct {
 	HSTS      bool   `dynamodbav:"hsts"`
 	CreatedAt string `dynamodbav:"createdAt,omitempty"`
 	UpdatedAt string `dynamodbav:"updatedAt,omitempty"`
+
+	IgnoreCase          bool   `dynamodbav:"ignoreCase,omitempty"`
+	IgnoreTrailingSlash bool   `dynamodbav:"ignoreTrailingSlash,omitempty"`
+	FallbackKind        string `dynamodbav:"fallbackKind,omitempty"`
+	FallbackTarget      string `dynamodbav:"fallbackTarget,omitempty"`
+	FallbackStatus      int    `dynamodbav:"fallbackStatus,omitempty"`
+	// The rules the route item names: ruleCount rules in ruleChunks chunks of
+	// version rulesVersion. A route stored before rules existed has none: 0.
+	RuleCount    int   `dynamodbav:"ruleCount,omitempty"`
+	RuleChunks   int   `dynamodbav:"ruleChunks,omitempty"`
+	RulesVersion int64 `dynamodbav:"rulesVersion,omitempty"`
 	domainAttrs
 }
 
-func newRouteItem(r reroute.Route) routeItem {
+// newRouteItem is r as stored, naming the rules w wrote (none for a zero w).
+func newRouteItem(r reroute.Route, w rulesWrite) routeItem {
 	return routeItem{
 		PK: routePK(r.Host), SK: routeSK,
 		GSI1PK: routeGSI1PK(r.OrgID), GSI1SK: routeGSI1SK(r.Host),
@@ -60,15 +79,22 @@ func newRouteItem(r reroute.Route) routeItem {
 		KeepPath: r.KeepPath, KeepQuery: r.KeepQuery, Enabled: r.Enabled,
 		HTTPS: r.HTTPSRedirect, HSTS: r.HSTS,
 		CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
+		IgnoreCase: r.PathOptions.IgnoreCase, IgnoreTrailingSlash: r.PathOptions.IgnoreTrailingSlash,
+		FallbackKind: string(r.Fallback.Kind), FallbackTarget: r.Fallback.Target, FallbackStatus: r.Fallback.Status,
+		RuleCount: w.count, RuleChunks: w.chunks, RulesVersion: w.version,
 		domainAttrs: newDomainAttrs(r.Host, r.Domain),
 	}
 }
 
+// route is the route the item stores, without its rules (see rulesOf).
 func (it routeItem) route() reroute.Route {
 	return reroute.Route{
 		Host: it.Host, OrgID: it.OrgID, Target: it.Target, Status: it.Status,
 		KeepPath: it.KeepPath, KeepQuery: it.KeepQuery, Enabled: it.Enabled,
 		HTTPSRedirect: it.HTTPS, HSTS: it.HSTS,
+		PathOptions: reroute.PathOptions{IgnoreCase: it.IgnoreCase, IgnoreTrailingSlash: it.IgnoreTrailingSlash},
+		Fallback:    reroute.Fallback{Kind: reroute.FallbackKind(it.FallbackKind), Target: it.FallbackTarget, Status: it.FallbackStatus},
+		RuleCount:   it.RuleCount, RulesVersion: it.RulesVersion,
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt),
 		Domain: it.domain(),
 	}
@@ -93,37 +119,57 @@ func checkKeys(r reroute.Route) error {
 	return nil
 }
 
-// GetRoute returns the route stored under exactly host, and whether it is paused
-// (a second GetItem, of its org's pausedFrom). It reads consistently, so that the
-// dashboard sees its own writes.
+// GetRoute returns the route stored under exactly host with its rules, read with
+// one Query of the hostname's partition (the route item and its rule chunks,
+// more pages past 1 MB), and whether it is paused (a GetItem of its org's
+// pausedFrom). It reads consistently, so that the dashboard sees its own writes.
 func (s *Store) GetRoute(ctx context.Context, host string) (reroute.Route, error) {
 	if host == "" {
 		return reroute.Route{}, errRouteNotFound()
 	}
-	it, found, err := getItem[routeItem](ctx, s, routeKey(host))
-	if err != nil {
-		return reroute.Route{}, err
-	}
-	if !found {
-		return reroute.Route{}, errRouteNotFound()
+	var it routeItem
+	var rules []reroute.PathRule
+	for attempt := 1; ; attempt++ {
+		p, err := s.queryRoutePartition(ctx, host, true, false)
+		if err != nil {
+			return reroute.Route{}, err
+		}
+		if p.route == nil {
+			return reroute.Route{}, errRouteNotFound()
+		}
+		if it, rules, err = p.decode(host); err == nil {
+			break
+		} else if !errors.Is(err, errIncompleteRules) || attempt == maxRuleReads {
+			return reroute.Route{}, err
+		}
+		// A write of the rules committed between two pages: read again.
 	}
 	p, err := s.readPause(ctx, it.OrgID, true)
 	if err != nil {
 		return reroute.Route{}, err
 	}
 	r := it.route()
+	r.PathRules = rules
 	r.Paused = p.paused(it.orderKey())
 	return r, nil
 }
 
-// CreateRoute stores a new route and counts it on its org, in one transaction:
-// the route's Put holds only if the hostname is free (its item's key is the host,
-// so two orgs racing for one host cannot both win), and the org's count goes up
-// only while the org is live and below its route limit; the org's routeVersion goes
-// up with it. Below the limit no route is paused, so a new one never is. Zero
-// times are set to now. A route whose target leads back to it through other
-// routes is refused before (reroute.CheckLoop: a read per hop), here where every
-// writer (the API, the import command) passes.
+// maxRuleReads bounds the reads of a route whose rules were found incomplete: an
+// eventually consistent read that missed the newest chunks, or a read that a write
+// overtook between two pages. Either is rare, and a consistent read again sees
+// the rules the route item names.
+const maxRuleReads = 3
+
+// CreateRoute stores a new route and its rules, and counts it on its org, in one
+// transaction: the route's Put holds only if the hostname is free (its item's key
+// is the host, so two orgs racing for one host cannot both win), and the org's
+// count goes up only while the org is live, below its route limit and allowing
+// the route's rules; the org's routeVersion goes up with it. Below the limit no
+// route is paused, so a new one never is. The rules' chunks are written before,
+// unseen until the route item names them (see rules.go). Zero times are set to
+// now. A route whose target leads back to it through other routes is refused
+// before (reroute.CheckLoop: a read per hop), here where every writer (the API,
+// the import command) passes.
 func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 	if err := checkKeys(r); err != nil {
 		return err
@@ -137,8 +183,20 @@ func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = r.CreatedAt
 	}
-	item, err := attributevalue.MarshalMap(newRouteItem(r))
+	n := len(r.PathRules)
+	if err := s.checkRuleRoom(ctx, r.OrgID, n); err != nil {
+		return err
+	}
+	var w rulesWrite
+	if n > 0 {
+		var err error
+		if w, err = s.writeRules(ctx, r.Host, 0, r.PathRules); err != nil {
+			return err
+		}
+	}
+	item, err := attributevalue.MarshalMap(newRouteItem(r, w))
 	if err != nil {
+		s.abandon(ctx, w)
 		return fmt.Errorf("encoding route %s: %w", r.Host, err)
 	}
 	put := types.TransactWriteItem{Put: &types.Put{
@@ -146,30 +204,48 @@ func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 		Item:                item,
 		ConditionExpression: aws.String("attribute_not_exists(" + attrPK + ")"),
 	}}
-	count := s.countRoute(r.OrgID)
-	return s.createCounted(ctx, r.OrgID, "route", put, count, errHostTaken,
-		func(it orgItem) (int, int) { return it.RouteCount, it.RouteLimit })
+	err = s.createCounted(ctx, r.OrgID, "route", put, s.countRoute(r.OrgID, n), errHostTaken, routeRoom(n))
+	s.settle(ctx, w, err)
+	return err
 }
 
-// countRoute is the org update of a transaction that adds a route to orgID: the
-// count goes up, and routeVersion with it, only while the org is live and below
-// its route limit. Below the limit no route is paused, so a new one never is.
-func (s *Store) countRoute(orgID string) types.TransactWriteItem {
-	return s.orgUpdate(orgID,
-		"SET #routeCount = #routeCount + :one, #routeVersion = if_not_exists(#routeVersion, :zero) + :one",
-		orgLive+" AND #routeCount < #routeLimit",
-		map[string]string{
-			"#routeCount": attrRouteCount, "#routeLimit": attrRouteLimit, "#deleting": attrDeleting,
-			"#routeVersion": attrRouteVersion,
-		},
-		map[string]types.AttributeValue{":one": avN(1), ":zero": avN(0)})
+// settle finishes a write of rules by the outcome of its transaction: committed,
+// the older versions go; refused, its own chunks do. Unknown (DynamoDB failed),
+// they stay, unreferenced at worst, for the next write to sweep: the transaction
+// may have committed.
+func (s *Store) settle(ctx context.Context, w rulesWrite, err error) {
+	var e *reroute.Error
+	switch {
+	case w.version == 0:
+	case err == nil:
+		s.committed(ctx, w)
+	case errors.As(err, &e) && e.Code != reroute.CodeUnavailable:
+		s.abandon(ctx, w)
+	}
+}
+
+// countRoute is the org update of a transaction that adds a route with rules
+// rules to orgID: the count goes up, and routeVersion with it, only while the org
+// is live, below its route limit and allowing that many rules per route. Below
+// the limit no route is paused, so a new one never is.
+func (s *Store) countRoute(orgID string, rules int) types.TransactWriteItem {
+	u := newUpdateExpr()
+	one := u.value(":one", avN(1))
+	u.set(attrRouteCount, u.name(attrRouteCount)+" + "+one)
+	u.set(attrRouteVersion, "if_not_exists("+u.name(attrRouteVersion)+", "+u.value(":zero", avN(0))+") + "+one)
+	u.name(attrDeleting) // orgLive's
+	cond := orgLive + " AND " + u.name(attrRouteCount) + " < " + u.name(attrRouteLimit)
+	if rules > 0 {
+		cond += " AND " + ruleLimitHolds(u, rules)
+	}
+	return s.orgUpdate(orgID, u.expression(), cond, u.names, u.values)
 }
 
 // createCounted runs the transaction that puts a new item (put, whose condition
 // failing means it exists) and counts it on its org (count, bounded by the org's
 // limit), retrying while a concurrent removal has made room meanwhile.
 func (s *Store) createCounted(ctx context.Context, orgID, noun string, put, count types.TransactWriteItem,
-	exists func() error, countOf func(orgItem) (n, limit int)) error {
+	exists func() error, refuse func(orgItem) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.transact(ctx, put, count)
 		i, failed := conditionFailed(err)
@@ -181,7 +257,7 @@ func (s *Store) createCounted(ctx context.Context, orgID, noun string, put, coun
 		case i == 0:
 			return exists()
 		}
-		retry, err := s.whyNotCounted(ctx, orgID, noun, countOf)
+		retry, err := s.whyNotCounted(ctx, orgID, refuse)
 		if !retry {
 			return err
 		}
@@ -192,10 +268,12 @@ func (s *Store) createCounted(ctx context.Context, orgID, noun string, put, coun
 }
 
 // UpdateRoute replaces the settings of r.OrgID's route for r.Host, keeping its
-// creation time. Another org's route answers not found, like a missing one. A zero
-// UpdatedAt is set to now. A target leading back to the route is refused, as in
-// CreateRoute.
-func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route, _ reroute.RulesUpdate) error {
+// creation time, on condition that its rules are still at r.RulesVersion (so that
+// settings checked against the rules read cannot race a change of them); with
+// ReplaceRules, its rules too (see replaceRules). Another org's route answers not
+// found, like a missing one. A zero UpdatedAt is set to now. A target leading
+// back to the route is refused, as in CreateRoute.
+func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route, rules reroute.RulesUpdate) error {
 	if err := checkKeys(r); err != nil {
 		return errRouteNotFound()
 	}
@@ -205,36 +283,152 @@ func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route, _ reroute.Rule
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = s.now()
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table),
-		Key:       routeKey(r.Host),
-		UpdateExpression: aws.String("SET #target = :target, #status = :status, #keepPath = :keepPath, " +
-			"#keepQuery = :keepQuery, #enabled = :enabled, #https = :https, #hsts = :hsts, #updatedAt = :updatedAt"),
-		ConditionExpression: aws.String("attribute_exists(" + attrPK + ") AND #orgId = :orgId"),
-		ExpressionAttributeNames: map[string]string{
-			"#target": attrTarget, "#status": attrStatus, "#keepPath": attrKeepPath,
-			"#keepQuery": attrKeepQuery, "#enabled": attrEnabled, "#updatedAt": attrUpdatedAt,
-			"#orgId": attrOrgID, "#https": attrHTTPS, "#hsts": attrHSTS,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":target":    &types.AttributeValueMemberS{Value: r.Target},
-			":status":    &types.AttributeValueMemberN{Value: fmt.Sprint(r.Status)},
-			":keepPath":  &types.AttributeValueMemberBOOL{Value: r.KeepPath},
-			":keepQuery": &types.AttributeValueMemberBOOL{Value: r.KeepQuery},
-			":enabled":   &types.AttributeValueMemberBOOL{Value: r.Enabled},
-			":https":     &types.AttributeValueMemberBOOL{Value: r.HTTPSRedirect},
-			":hsts":      &types.AttributeValueMemberBOOL{Value: r.HSTS},
-			":updatedAt": &types.AttributeValueMemberS{Value: formatTime(r.UpdatedAt)},
-			":orgId":     &types.AttributeValueMemberS{Value: r.OrgID},
-		},
+	if rules == reroute.ReplaceRules {
+		return s.replaceRules(ctx, r)
+	}
+	u, cond := routeSettings(r)
+	var old map[string]types.AttributeValue
+	err := retryConflicts(ctx, func() error {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                           aws.String(s.table),
+			Key:                                 routeKey(r.Host),
+			UpdateExpression:                    aws.String(u.expression()),
+			ConditionExpression:                 aws.String(cond),
+			ExpressionAttributeNames:            u.names,
+			ExpressionAttributeValues:           u.values,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			old = ccf.Item
+		}
+		return err
 	})
 	if _, failed := conditionFailed(err); failed {
-		return errRouteNotFound()
+		if org, _ := old[attrOrgID].(*types.AttributeValueMemberS); org == nil || org.Value != r.OrgID {
+			return errRouteNotFound()
+		}
+		return errRouteChanged()
 	}
 	if err != nil {
 		return unavailable(err)
 	}
 	return nil
+}
+
+// routeSettings is the update of a route item to r's settings, and its
+// condition: the route exists, is r.OrgID's, and its rules are at r.RulesVersion.
+func routeSettings(r reroute.Route) (*updateExpr, string) {
+	u := newUpdateExpr()
+	u.set(attrTarget, u.value(":target", avS(r.Target)))
+	u.set(attrStatus, u.value(":status", avN(r.Status)))
+	setBool := func(attr string, v bool) {
+		u.set(attr, u.value(":"+attr, &types.AttributeValueMemberBOOL{Value: v}))
+	}
+	setBool(attrKeepPath, r.KeepPath)
+	setBool(attrKeepQuery, r.KeepQuery)
+	setBool(attrEnabled, r.Enabled)
+	setBool(attrHTTPS, r.HTTPSRedirect)
+	setBool(attrHSTS, r.HSTS)
+	setBool(attrIgnoreCase, r.PathOptions.IgnoreCase)
+	setBool(attrIgnoreTrailingSlash, r.PathOptions.IgnoreTrailingSlash)
+	u.setS(attrFallbackKind, string(r.Fallback.Kind))
+	u.setS(attrFallbackTarget, r.Fallback.Target)
+	if r.Fallback.Status != 0 {
+		u.set(attrFallbackStatus, u.value(":"+attrFallbackStatus, avN(r.Fallback.Status)))
+	} else {
+		u.remove(attrFallbackStatus)
+	}
+	u.set(attrUpdatedAt, u.value(":updatedAt", avS(formatTime(r.UpdatedAt))))
+	cond := "attribute_exists(" + attrPK + ") AND " + u.name(attrOrgID) + " = " + u.value(":orgId", avS(r.OrgID)) +
+		" AND " + rulesVersionIs(u, r.RulesVersion)
+	return u, cond
+}
+
+// rulesVersionIs is the condition that a route's rules are at version v; a route
+// stored without rules has no rulesVersion: that is version 0.
+func rulesVersionIs(u *updateExpr, v int64) string {
+	n, val := u.name(attrRulesVersion), u.value(":rulesVersion", avN64(v))
+	if v == 0 {
+		return "(attribute_not_exists(" + n + ") OR " + n + " = " + val + ")"
+	}
+	return n + " = " + val
+}
+
+// replaceRules writes r's settings and rules as UpdateRoute says. It reads the
+// route first (one GetItem): a route of another org, or whose rules moved on from
+// r.RulesVersion, is refused before anything is written. Then the new rules'
+// chunks are written, and one transaction points the route item at them, on
+// condition that the route is still as read, and, if the route gains rules, that
+// its org allows that many (an org over its limit after a downgrade may still
+// remove rules). Last, the older versions' chunks are deleted.
+func (s *Store) replaceRules(ctx context.Context, r reroute.Route) error {
+	n := len(r.PathRules)
+	for range maxConflictAttempts {
+		cur, found, err := getItem[routeItem](ctx, s, routeKey(r.Host))
+		switch {
+		case err != nil:
+			return err
+		case !found || cur.OrgID != r.OrgID:
+			return errRouteNotFound()
+		case cur.RulesVersion != r.RulesVersion:
+			return errRouteChanged()
+		}
+		var orgCheck []types.TransactWriteItem
+		if n > cur.RuleCount {
+			if err := s.checkRuleRoom(ctx, r.OrgID, n); err != nil {
+				return err
+			}
+			u := newUpdateExpr()
+			orgCheck = append(orgCheck, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+				TableName:                 aws.String(s.table),
+				Key:                       orgKey(r.OrgID),
+				ConditionExpression:       aws.String(orgExists + " AND " + ruleLimitHolds(u, n)),
+				ExpressionAttributeNames:  u.names,
+				ExpressionAttributeValues: u.values,
+			}})
+		}
+		w, err := s.writeRules(ctx, r.Host, cur.RulesVersion, r.PathRules)
+		if err != nil {
+			return err
+		}
+		u, cond := routeSettings(r)
+		u.set(attrRuleCount, u.value(":ruleCount", avN(w.count)))
+		u.set(attrRuleChunks, u.value(":ruleChunks", avN(w.chunks)))
+		u.set(attrRulesVersion, u.value(":newRulesVersion", avN64(w.version)))
+		update := types.TransactWriteItem{Update: &types.Update{
+			TableName:                 aws.String(s.table),
+			Key:                       routeKey(r.Host),
+			UpdateExpression:          aws.String(u.expression()),
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeNames:  u.names,
+			ExpressionAttributeValues: u.values,
+		}}
+		err = s.transact(ctx, append([]types.TransactWriteItem{update}, orgCheck...)...)
+		i, failed := conditionFailed(err)
+		switch {
+		case !failed && err != nil:
+			return unavailable(err) // it may have committed: the chunks stay
+		case !failed:
+			s.committed(ctx, w)
+			return nil
+		}
+		s.abandon(ctx, w)
+		if i == 1 {
+			org, ok, err := s.readOrg(ctx, r.OrgID)
+			switch {
+			case err != nil:
+				return err
+			case !ok:
+				return errRouteNotFound() // the org is gone, and so are its routes
+			}
+			if err := ruleRoom(n)(org); err != nil {
+				return err
+			}
+		}
+		// The route or its org changed since read: read them again.
+	}
+	return unavailable(errors.New("replacing a route's rules: the route kept changing"))
 }
 
 // DeleteRoute removes orgID's route for host and uncounts it on the org, in one
@@ -267,6 +461,11 @@ func (s *Store) removeRoute(ctx context.Context, orgID, host string, guard func(
 			}
 		}
 		cond, names, values := sameRoute(it)
+		// And its rules as read, so that the chunks deleted after are the last.
+		v := newUpdateExpr()
+		cond += " AND " + rulesVersionIs(v, it.RulesVersion)
+		maps.Copy(names, v.names)
+		maps.Copy(values, v.values)
 		items := []types.TransactWriteItem{{Delete: &types.Delete{
 			TableName:                 aws.String(s.table),
 			Key:                       routeKey(host),
@@ -291,11 +490,21 @@ func (s *Store) removeRoute(ctx context.Context, orgID, host string, guard func(
 			if err != nil {
 				return unavailable(err)
 			}
+			s.deleteRules(ctx, it)
 			return nil
 		}
 		// The route or its org changed since they were read, or went: again.
 	}
 	return unavailable(errors.New("deleting a route: the org's routes kept changing"))
+}
+
+// deleteRules deletes the rule chunks of a route item just deleted (best effort):
+// those of its version and any older. A newer version may be a new route's of the
+// same hostname, and is left alone.
+func (s *Store) deleteRules(ctx context.Context, it routeItem) {
+	if it.RulesVersion > 0 {
+		s.sweepRuleChunks(ctx, it.Host, it.RulesVersion+1)
+	}
 }
 
 // sameRoute is the condition that a route item is still the one read as it: the
@@ -458,7 +667,8 @@ func decodeCursorOf(cursor string, valid func(string) bool) (string, error) {
 // send and decode on the hot path. createdAt places the route among its org's, to
 // tell whether it is paused.
 var findAttrs = []string{attrHost, attrOrgID, attrTarget, attrStatus, attrKeepPath, attrKeepQuery, attrEnabled, attrCreatedAt,
-	attrHTTPS, attrHSTS, attrDomainState}
+	attrHTTPS, attrHSTS, attrDomainState, attrIgnoreCase, attrIgnoreTrailingSlash,
+	attrFallbackKind, attrFallbackTarget, attrFallbackStatus, attrRuleCount, attrRuleChunks, attrRulesVersion}
 
 // projection is a ProjectionExpression of attrs. Every name goes through a
 // placeholder, since some ("status") are reserved words.
@@ -484,58 +694,128 @@ const batchGetMax = 100
 const maxUnprocessedRetries = 4
 
 // FindRoute returns the route that serves host: the exact name first, then the
-// longest wildcard that covers it. All candidates (at most 100, see
-// reroute.Candidates) are read with one BatchGetItem, eventually consistent: the
-// redirector caches anyway. A disabled route is returned like any other: what it
-// answers is the caller's call. So is a paused one, marked Paused: when a route is
-// found, one more GetItem (eventually consistent, projected) reads its org's
-// pausedFrom. A route whose org is missing or being deleted reads as paused. A
-// lookup is thus two round trips at most, whatever the host, retries of keys
-// DynamoDB leaves unprocessed aside.
+// longest wildcard that covers it. It reads, at once, the exact name's partition
+// with one Query (the route item and its rule chunks) and every wildcard
+// candidate (at most 99 more, see reroute.Candidates) with one BatchGetItem, all
+// eventually consistent: the redirector caches anyway. The exact route wins; a
+// wildcard that wins with rules costs one more Query, of its rules' chunks. A
+// disabled route is returned like any other: what it answers is the caller's
+// call. So is a paused one, marked Paused: when a route is found, one more
+// GetItem (eventually consistent, projected) reads its org's pausedFrom. A lookup
+// is thus two round trips, three for a wildcard route with rules, whatever the
+// host; aside from retries of keys DynamoDB leaves unprocessed, rules past 1 MB
+// (a page each), and a read again of rules that one missed being written.
 func (s *Store) FindRoute(ctx context.Context, host string) (reroute.Route, bool, error) {
 	if host == "" {
 		return reroute.Route{}, false, nil
 	}
 	cands := reroute.Candidates(host)
-	if len(cands) > batchGetMax {
+	if len(cands) > batchGetMax+1 {
 		// Candidates guarantees otherwise; a second batch would break the bound.
 		return reroute.Route{}, false, fmt.Errorf("%d route candidates for %q, more than one BatchGetItem takes", len(cands), host)
 	}
-	keys := make([]map[string]types.AttributeValue, len(cands))
-	for i, c := range cands {
-		keys[i] = routeKey(c)
+	wild := cands[1:]
+	type batch struct {
+		items []map[string]types.AttributeValue
+		err   error
 	}
-	items, err := s.batchGet(ctx, keys)
-	if err != nil {
-		return reroute.Route{}, false, err
-	}
-	best, bestRank := -1, len(cands)
-	for i, it := range items {
-		h, _ := it[attrHost].(*types.AttributeValueMemberS)
-		if h == nil {
-			continue
-		}
-		for rank := 0; rank < bestRank; rank++ {
-			if cands[rank] == h.Value {
-				best, bestRank = i, rank
-				break
+	var wilds chan batch
+	if len(wild) > 0 {
+		wilds = make(chan batch, 1)
+		go func() {
+			keys := make([]map[string]types.AttributeValue, len(wild))
+			for i, c := range wild {
+				keys[i] = routeKey(c)
 			}
+			items, err := s.batchGet(ctx, keys)
+			wilds <- batch{items, err}
+		}()
+	}
+	it, rules, found, err := s.findExact(ctx, host)
+	if wilds != nil {
+		b := <-wilds // the goroutine ends before FindRoute returns
+		if err == nil && !found {
+			it, rules, found, err = s.findWildcard(ctx, wild, b.items, b.err)
 		}
 	}
-	if best < 0 {
-		return reroute.Route{}, false, nil
-	}
-	var it routeItem
-	if err := attributevalue.UnmarshalMap(items[best], &it); err != nil {
-		return reroute.Route{}, false, fmt.Errorf("decoding route %s: %w", cands[bestRank], err)
+	if err != nil || !found {
+		return reroute.Route{}, false, err
 	}
 	p, err := s.readPause(ctx, it.OrgID, false)
 	if err != nil {
 		return reroute.Route{}, false, err
 	}
 	r := it.route()
+	r.PathRules = rules
 	r.Paused = p.paused(it.orderKey())
 	return r, true, nil
+}
+
+// findExact reads the route stored under exactly host, with its rules, from one
+// Query of its partition; again, consistently, if the rules were incomplete.
+func (s *Store) findExact(ctx context.Context, host string) (routeItem, []reroute.PathRule, bool, error) {
+	for attempt := 1; ; attempt++ {
+		p, err := s.queryRoutePartition(ctx, host, attempt > 1, true)
+		if err != nil || p.route == nil {
+			return routeItem{}, nil, false, err
+		}
+		it, rules, err := p.decode(host)
+		if err == nil {
+			return it, rules, true, nil
+		}
+		if !errors.Is(err, errIncompleteRules) || attempt == maxRuleReads {
+			return routeItem{}, nil, false, err
+		}
+	}
+}
+
+// findWildcard picks the best of the wildcard routes a BatchGetItem found (wild
+// are the candidates, best first) and reads its rules.
+func (s *Store) findWildcard(ctx context.Context, wild []string, items []map[string]types.AttributeValue, err error) (routeItem, []reroute.PathRule, bool, error) {
+	if err != nil {
+		return routeItem{}, nil, false, err
+	}
+	best, bestRank := -1, len(wild)
+	for i, it := range items {
+		h, _ := it[attrHost].(*types.AttributeValueMemberS)
+		if h == nil {
+			continue
+		}
+		for rank := 0; rank < bestRank; rank++ {
+			if wild[rank] == h.Value {
+				best, bestRank = i, rank
+				break
+			}
+		}
+	}
+	if best < 0 {
+		return routeItem{}, nil, false, nil
+	}
+	var it routeItem
+	if err := attributevalue.UnmarshalMap(items[best], &it); err != nil {
+		return routeItem{}, nil, false, fmt.Errorf("decoding route %s: %w", wild[bestRank], err)
+	}
+	if it.RuleCount == 0 {
+		return it, nil, true, nil
+	}
+	p, err := s.queryVersionChunks(ctx, it.Host, it.RulesVersion, false)
+	if err != nil {
+		return routeItem{}, nil, false, err
+	}
+	rules, err := p.rulesOf(it.RulesVersion, it.RuleChunks, it.RuleCount)
+	if errors.Is(err, errIncompleteRules) {
+		// Missed by a replica, or replaced and deleted since the route item was
+		// read: the partition, read consistently, has the rules of today's item.
+		it, rules, found, err := s.findExact(ctx, wild[bestRank])
+		if err == nil && !found {
+			err = unavailable(fmt.Errorf("route %s went while it was read", wild[bestRank]))
+		}
+		return it, rules, found, err
+	}
+	if err != nil {
+		return routeItem{}, nil, false, err
+	}
+	return it, rules, true, nil
 }
 
 // batchGet reads up to 100 keys, retrying those DynamoDB leaves unprocessed with a

@@ -233,7 +233,9 @@ func TestOtherOrgsRoute(t *testing.T) {
 			return s.UpdateRoute(ctx, r, reroute.KeepRules)
 		}},
 		{name: "delete", do: func(ctx context.Context) error { return s.DeleteRoute(ctx, "org-b", "www.example.com") }},
-		{name: "update missing", do: func(ctx context.Context) error { return s.UpdateRoute(ctx, route("org-b", "nothing.example.com"), reroute.KeepRules) }},
+		{name: "update missing", do: func(ctx context.Context) error {
+			return s.UpdateRoute(ctx, route("org-b", "nothing.example.com"), reroute.KeepRules)
+		}},
 		{name: "delete missing", do: func(ctx context.Context) error { return s.DeleteRoute(ctx, "org-b", "nothing.example.com") }},
 		{name: "delete without org", do: func(ctx context.Context) error { return s.DeleteRoute(ctx, "", "www.example.com") }},
 	}

@@ -44,6 +44,9 @@ type Store struct {
 	findNames       map[string]string
 	pauseProjection *string
 	pauseNames      map[string]string
+	// A Query of a hostname's partition: the route's attributes and its chunks'.
+	partitionProjection *string
+	partitionNames      map[string]string
 }
 
 var (
@@ -59,6 +62,8 @@ func New(db API, table string) *Store {
 	s := &Store{db: db, table: table, now: time.Now}
 	s.findProjection, s.findNames = projection(findAttrs...)
 	s.pauseProjection, s.pauseNames = projection(pauseAttrs...)
+	s.partitionProjection, s.partitionNames = projection(append([]string{attrSK, attrRules}, findAttrs...)...)
+	s.partitionNames["#pk"], s.partitionNames["#sk"] = attrPK, attrSK // the key condition's
 	return s
 }
 
@@ -155,15 +160,20 @@ func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) 
 // batchWriteMax is the number of requests one BatchWriteItem accepts.
 const batchWriteMax = 25
 
-// deleteKeys deletes the items with the given keys, 25 to a BatchWriteItem,
-// retrying those DynamoDB leaves unprocessed with a short exponential backoff.
+// deleteKeys deletes the items with the given keys, 25 to a BatchWriteItem.
 func (s *Store) deleteKeys(ctx context.Context, keys []map[string]types.AttributeValue) error {
-	for start := 0; start < len(keys); start += batchWriteMax {
-		chunk := keys[start:min(start+batchWriteMax, len(keys))]
-		reqs := make([]types.WriteRequest, len(chunk))
-		for i, k := range chunk {
-			reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
-		}
+	reqs := make([]types.WriteRequest, len(keys))
+	for i, k := range keys {
+		reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
+	}
+	return s.batchWrite(ctx, reqs)
+}
+
+// batchWrite makes the writes, 25 to a BatchWriteItem, retrying those DynamoDB
+// leaves unprocessed with a short exponential backoff.
+func (s *Store) batchWrite(ctx context.Context, all []types.WriteRequest) error {
+	for start := 0; start < len(all); start += batchWriteMax {
+		reqs := all[start:min(start+batchWriteMax, len(all))]
 		backoff := 10 * time.Millisecond
 		for attempt := 0; ; attempt++ {
 			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
@@ -176,7 +186,7 @@ func (s *Store) deleteKeys(ctx context.Context, keys []map[string]types.Attribut
 				break
 			}
 			if attempt == maxUnprocessedRetries {
-				return unavailable(fmt.Errorf("%d deletions still unprocessed after %d attempts", len(reqs), attempt+1))
+				return unavailable(fmt.Errorf("%d writes still unprocessed after %d attempts", len(reqs), attempt+1))
 			}
 			if err := sleep(ctx, backoff); err != nil {
 				return unavailable(err)

@@ -59,7 +59,7 @@ func (s *server) createOrg(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := s.Now().UTC()
-	org := reroute.Org{ID: id, Name: name, Plan: free.Name, RouteLimit: free.RouteLimit, MemberLimit: free.MemberLimit,
+	org := reroute.Org{ID: id, Name: name, Plan: free.Name, RouteLimit: free.RouteLimit, MemberLimit: free.MemberLimit, RuleLimit: free.RuleLimit,
 		MemberCount: 1, OwnerCount: 1, CreatedAt: now, UpdatedAt: now}
 	owner := reroute.Member{OrgID: id, Email: c.Email, Role: reroute.RoleOwner, OrgName: name, CreatedAt: now}
 	if err := s.Orgs.CreateOrg(r.Context(), org, owner); err != nil {
