@@ -22,3 +22,8 @@ var (
 	StripeCustomerKey = stripeCustomerKey
 	StripeEventKey    = stripeEventKey
 )
+
+var (
+	ChunkRules     = chunkRules
+	RuleChunkBytes = ruleChunkBytes
+)

@@ -99,7 +99,7 @@ func TestOrgLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := reroute.Org{ID: "org-1", Name: "Org org-1", Plan: reroute.PlanDeveloper, RouteLimit: 10, MemberLimit: 5, MemberCount: 1, OwnerCount: 1}
+	want := reroute.Org{ID: "org-1", Name: "Org org-1", Plan: reroute.PlanDeveloper, RouteLimit: 10, MemberLimit: 5, RuleLimit: 1000, MemberCount: 1, OwnerCount: 1}
 	if !got.CreatedAt.Equal(created) || !got.UpdatedAt.Equal(created) {
 		t.Errorf("times = %v, %v; want %v", got.CreatedAt, got.UpdatedAt, created)
 	}
