@@ -720,3 +720,79 @@ func TestDeleteRemovesRules(t *testing.T) {
 	}
 	wantSameRoute(t, "created again", got, again)
 }
+
+func TestClaimRouteRules(t *testing.T) {
+	t.Parallel()
+	client, table := dynamotest.NewTable(t)
+	s := dynamo.New(client, table)
+	mustOrg(t, s, "holder")
+	mustCreateOrg(t, s, newOrg("free", reroute.PlanFree), reroute.Member{})
+	mustOrg(t, s, "claimant")
+	tests := []struct {
+		name     string
+		claimant reroute.Route
+		reason   string
+	}{
+		{name: "over the claimant's limit", reason: "plan_limit_reached",
+			claimant: ruleRoute("free", "c0.example.com", pathRules(26, 0, "c"), reroute.PathOptions{}, reroute.Fallback{})},
+		{name: "with rules of its own",
+			claimant: ruleRoute("claimant", "c1.example.com", pathRules(300, 2000, "c"), reroute.PathOptions{IgnoreCase: true}, reroute.Fallback{Kind: reroute.FallbackGone})},
+		{name: "without rules", claimant: route("claimant", "c2.example.com")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			host := tt.claimant.Host
+			mustCreate(t, s, ruleRoute("holder", host, pathRules(200, 2000, "h"), reroute.PathOptions{}, reroute.Fallback{}))
+			held, err := s.GetRoute(t.Context(), host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := chunkItems(t, client, table, host)
+			err = s.ClaimRoute(t.Context(), held, tt.claimant)
+			if tt.reason != "" {
+				wantErr(t, err, reroute.CodeLimit, tt.reason)
+				if got, err := s.GetRoute(t.Context(), host); err != nil || !reflect.DeepEqual(got, held) {
+					t.Errorf("the held route changed: %v", err)
+				}
+				if after := chunkItems(t, client, table, host); !slices.Equal(after, before) {
+					t.Errorf("chunks %v became %v", before, after)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.GetRoute(t.Context(), host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.claimant
+			want.Domain = got.Domain
+			wantSameRoute(t, "the claimed route", got, want)
+			sks := chunkItems(t, client, table, host)
+			if vs := chunkVersions(sks); len(tt.claimant.PathRules) == 0 && len(sks) > 0 || len(vs) > 1 {
+				t.Errorf("chunks of versions %v left", vs)
+			}
+		})
+	}
+}
+
+// BenchmarkFindRouteRules measures a cache miss of the redirector on DynamoDB
+// Local: a route with 1 and with 10,000 rules (typical lengths), read by FindRoute.
+func BenchmarkFindRouteRules(b *testing.B) {
+	client, table := dynamotest.NewTable(b)
+	s := dynamo.New(client, table)
+	mustOrg(b, s, "org-a")
+	for _, n := range []int{1, 10000} {
+		host := fmt.Sprintf("bench%d.example.com", n)
+		mustCreate(b, s, ruleRoute("org-a", host, pathRules(n, 60, "bench"), reroute.PathOptions{}, reroute.Fallback{}))
+		b.Run(fmt.Sprintf("%d rules", n), func(b *testing.B) {
+			for b.Loop() {
+				r, found, err := s.FindRoute(b.Context(), host)
+				if err != nil || !found || len(r.PathRules) != n {
+					b.Fatalf("FindRoute = %d rules, %v, %v", len(r.PathRules), found, err)
+				}
+			}
+		})
+	}
+}
