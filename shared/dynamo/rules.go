@@ -3,10 +3,11 @@ package dynamo
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"unicode/utf8"
 
@@ -187,9 +188,12 @@ func jsonString(raw json.RawMessage) (string, error) {
 // with time, so that "older than the version just written" is what a cleanup
 // may delete.
 func (s *Store) nextRulesVersion(prev int64) int64 {
-	v := s.now().UnixMilli()<<20 | rand.Int64N(1<<20)
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand's documentation)
+	bits := int64(binary.LittleEndian.Uint64(b[:]) & (1<<20 - 1))
+	v := s.now().UnixMilli()<<20 | bits
 	if v <= prev {
-		v = prev + 1 + rand.Int64N(1<<20)
+		v = prev + 1 + bits
 	}
 	return v
 }
