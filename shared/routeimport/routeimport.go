@@ -35,17 +35,32 @@ type File struct {
 	// JSON is set for a file in the JSON format: errors then name fields as
 	// its members ("target"), not as CSV columns ("target_url").
 	JSON bool
+	// Errors are the lines the parser refused: an import refuses the file with
+	// them, a dry run lists them among the lines that would import.
+	Errors []bulk.LineError
 }
 
-// ParseCSV reads a Cloudflare Bulk Redirects CSV file (see bulk.ParseCSV).
+// ParseCSV reads a Cloudflare Bulk Redirects CSV file (see bulk.ParseCSV). The
+// lines it refuses are in File.Errors; the error is only for a file that could
+// not be read.
 func ParseCSV(r io.Reader) (File, error) {
 	entries, err := bulk.ParseCSV(r)
+	var pe *bulk.ParseError
+	if errors.As(err, &pe) {
+		return File{Entries: entries, Errors: pe.Errors}, nil
+	}
 	return File{Entries: entries}, err
 }
 
-// ParseJSON reads a file in the service's JSON format (see bulk.ParseJSON).
+// ParseJSON reads a file in the service's JSON format (see bulk.ParseJSON), as
+// ParseCSV does. A JSON file with errors is not planned further: its values
+// are not checked one by one as CSV lines are, so only its errors are listed.
 func ParseJSON(r io.Reader) (File, error) {
 	routes, entries, err := bulk.ParseJSON(r)
+	var pe *bulk.ParseError
+	if errors.As(err, &pe) {
+		return File{JSON: true, Errors: pe.Errors}, nil
+	}
 	return File{Entries: entries, Routes: routes, JSON: true}, err
 }
 
@@ -282,6 +297,10 @@ func newPlan(ctx context.Context, d Deps, org reroute.Org, f File) (*plan, error
 		}
 	}
 	slices.SortStableFunc(p.hosts, func(a, b *hostPlan) int { return a.firstLine - b.firstLine })
+	for _, e := range f.Errors {
+		ls := p.line(e.Line)
+		ls.errs = append(ls.errs, e)
+	}
 
 	for _, h := range p.hosts {
 		cur, err := d.Store.GetRoute(ctx, h.host)
