@@ -38,6 +38,13 @@ func (s *server) endpoints() []endpoint {
 		{"PATCH", "/v1/orgs/{orgId}/routes/{host}", false, s.updateRoute},
 		{"DELETE", "/v1/orgs/{orgId}/routes/{host}", false, s.deleteRoute},
 		{"POST", "/v1/orgs/{orgId}/routes/{host}/check", false, s.checkRoute},
+		{"GET", "/v1/orgs/{orgId}/routes/{host}/rules", false, s.listRules},
+		{"POST", "/v1/orgs/{orgId}/routes/{host}/rules", false, s.addRule},
+		{"GET", "/v1/orgs/{orgId}/routes/{host}/rules/{ruleId}", false, s.getRule},
+		{"PATCH", "/v1/orgs/{orgId}/routes/{host}/rules/{ruleId}", false, s.updateRule},
+		{"DELETE", "/v1/orgs/{orgId}/routes/{host}/rules/{ruleId}", false, s.deleteRule},
+		{"POST", "/v1/orgs/{orgId}/routes/import", false, s.importRoutes},
+		{"GET", "/v1/orgs/{orgId}/routes/export", false, s.exportRoutes},
 
 		{"GET", "/v1/orgs/{orgId}/api-keys", false, s.listAPIKeys},
 		{"POST", "/v1/orgs/{orgId}/api-keys", false, s.createAPIKey},
