@@ -127,7 +127,7 @@ type Result struct {
 	HSTS string
 	// Reason is set on KindNotConfigured only.
 	Reason Reason
-	rule   *rule
+	body   string // the redirect's page, when precomputed
 	host   string // the host looked up (normalized), shown on the not-configured page
 }
 
@@ -181,13 +181,13 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) Result {
 		return Result{Kind: KindUpgrade, Status: upgradeStatus, Location: upgradeLocation(host, req.Path, req.Query)}
 	}
 	var res Result
-	if ru, loc, matched := ro.match(req.Path, req.Query); matched {
-		res = Result{Kind: KindRedirect, Status: ru.status, Location: loc, rule: ru}
+	if ru, loc, matched := ro.m.Match(req.Path, req.Query); matched {
+		res = Result{Kind: KindRedirect, Status: ru.Status(), Location: loc, body: ro.body(ru, loc)}
 	} else {
-		switch {
-		case ro.fallback != nil:
-			res = Result{Kind: KindRedirect, Status: ro.fallback.status, Location: ro.fallback.target, rule: ro.fallback}
-		case ro.gone:
+		switch gone, fb := ro.m.Fallback(); {
+		case fb != nil:
+			res = Result{Kind: KindRedirect, Status: fb.Status(), Location: fb.Target(), body: ro.body(fb, fb.Target())}
+		case gone:
 			res = Result{Kind: KindGone, Status: 410}
 		default:
 			return Result{Kind: KindNotConfigured, Status: 404, Reason: ReasonNoRule, host: host}

@@ -104,8 +104,8 @@ func (rd *Renderer) Render(res Result, method, path string) Response {
 		if res.Status == 301 || res.Status == 308 {
 			out.CacheControl = rd.permanent
 		}
-		if res.rule != nil && res.Location == res.rule.target {
-			out.body = res.rule.body
+		if res.body != "" {
+			out.body = res.body
 		} else {
 			out.link = escapeLink(res.Location)
 		}

@@ -123,6 +123,89 @@ func TestCheckLoop(t *testing.T) {
 	}
 }
 
+// TestCheckLoopRules follows every redirect a route makes: its rules' targets and
+// its fallback's, and those of the routes they reach.
+func TestCheckLoopRules(t *testing.T) {
+	t.Parallel()
+	rule := func(source, target string) reroute.PathRule {
+		return reroute.PathRule{Source: source, Target: target, Status: 301}
+	}
+	withRules := func(m *routeMap, host string, rules ...reroute.PathRule) *routeMap {
+		r := m.routes[host]
+		r.Host, r.Enabled, r.PathRules = host, true, rules
+		m.routes[host] = r
+		return m
+	}
+	tests := []struct {
+		name      string
+		routes    *routeMap
+		route     reroute.Route
+		wantField string // "" for accepted
+		wantText  string
+	}{
+		{"a rule's target back", newRouteMap("b.example.com", "https://a.example.com/"),
+			reroute.Route{Host: "a.example.com", PathRules: []reroute.PathRule{rule("/x", "https://new.example.org/"), rule("/y", "https://b.example.com/y")}},
+			"rules[1].target", "a.example.com -> b.example.com -> a.example.com"},
+		{"the fallback's target back", newRouteMap("b.example.com", "https://a.example.com/"),
+			reroute.Route{Host: "a.example.com", PathRules: []reroute.PathRule{rule("/x", "https://new.example.org/")},
+				Fallback: reroute.Fallback{Kind: reroute.FallbackRedirect, Target: "https://b.example.com/", Status: 302}},
+			"fallback.target", "a.example.com -> b.example.com -> a.example.com"},
+		{"back through another route's rule", withRules(newRouteMap(), "b.example.com", rule("/p", "https://new.example.org/"), rule("/q", "https://a.example.com/q")),
+			reroute.Route{Host: "a.example.com", Target: "https://b.example.com/"},
+			"target", "a.example.com -> b.example.com -> a.example.com"},
+		{"back through another route's fallback", func() *routeMap {
+			m := withRules(newRouteMap(), "b.example.com", rule("/p", "https://new.example.org/"))
+			r := m.routes["b.example.com"]
+			r.Fallback = reroute.Fallback{Kind: reroute.FallbackRedirect, Target: "https://c.example.com/", Status: 301}
+			m.routes["b.example.com"] = r
+			m.routes["c.example.com"] = reroute.Route{Host: "c.example.com", Target: "https://a.example.com/", Enabled: true}
+			return m
+		}(), reroute.Route{Host: "a.example.com", PathRules: []reroute.PathRule{rule("/x", "https://b.example.com/z")}},
+			"rules[0].target", "a.example.com -> b.example.com -> c.example.com -> a.example.com"},
+		{"rules elsewhere that end elsewhere", withRules(newRouteMap(), "b.example.com", rule("/p", "https://new.example.org/"), rule("/q", "https://c.example.org/")),
+			reroute.Route{Host: "a.example.com", PathRules: []reroute.PathRule{rule("/x", "https://b.example.com/p"), rule("/y", "https://b.example.com/q")}},
+			"", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := reroute.CheckLoop(context.Background(), tt.routes, tt.route)
+			if tt.wantField == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var e *reroute.Error
+			if !errors.As(err, &e) || e.Code != reroute.CodeInvalid || len(e.Fields) != 1 || e.Fields[0].Field != tt.wantField ||
+				!strings.Contains(e.Fields[0].Message, tt.wantText) {
+				t.Fatalf("got %v, want a %s field error with %q", err, tt.wantField, tt.wantText)
+			}
+		})
+	}
+}
+
+// TestCheckLoopLookups looks each host up once, however many rules send to it,
+// and at most MaxLoopLookups hosts for one route.
+func TestCheckLoopLookups(t *testing.T) {
+	t.Parallel()
+	for _, hosts := range []int{1, 10, reroute.MaxLoopLookups * 3} {
+		t.Run(fmt.Sprint(hosts), func(t *testing.T) {
+			m := newRouteMap()
+			r := reroute.Route{Host: "a.example.com"}
+			for i := range 3 * hosts {
+				r.PathRules = append(r.PathRules, reroute.PathRule{Source: fmt.Sprintf("/p%d", i),
+					Target: fmt.Sprintf("https://h%d.example.org/%d", i%hosts, i), Status: 301})
+			}
+			if err := reroute.CheckLoop(context.Background(), m, r); err != nil {
+				t.Fatal(err)
+			}
+			if want := min(hosts, reroute.MaxLoopLookups); m.lookups != want {
+				t.Fatalf("%d lookups, want %d", m.lookups, want)
+			}
+		})
+	}
+}
+
 func TestCheckLoopLookupFails(t *testing.T) {
 	t.Parallel()
 	m := newRouteMap()
