@@ -38,6 +38,7 @@ func (s *server) endpoints() []endpoint {
 		{"PATCH", "/v1/orgs/{orgId}/routes/{host}", false, s.updateRoute},
 		{"DELETE", "/v1/orgs/{orgId}/routes/{host}", false, s.deleteRoute},
 		{"POST", "/v1/orgs/{orgId}/routes/{host}/check", false, s.checkRoute},
+		{"POST", "/v1/orgs/{orgId}/routes/{host}/try", false, s.tryURL},
 		{"GET", "/v1/orgs/{orgId}/routes/{host}/rules", false, s.listRules},
 		{"POST", "/v1/orgs/{orgId}/routes/{host}/rules", false, s.addRule},
 		{"GET", "/v1/orgs/{orgId}/routes/{host}/rules/{ruleId}", false, s.getRule},

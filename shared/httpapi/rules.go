@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -317,4 +318,88 @@ func (s *server) deleteRule(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+type tryInput struct {
+	URL string `json:"url"`
+}
+
+type tryJSON struct {
+	Kind     string    `json:"kind"` // redirect, gone or not_configured
+	Status   int       `json:"status"`
+	Location string    `json:"location,omitempty"`
+	Rule     *ruleJSON `json:"rule"` // the path rule that matched; null for the target or the fallback
+	// WholeHost is set when the route's target (its whole-host redirect) answered.
+	WholeHost bool `json:"wholeHost"`
+	Fallback  bool `json:"fallback"`
+}
+
+// tryURL says what the route answers for a URL: which rule matches and the
+// Location it gets, by the very matcher the redirector answers with. It
+// answers as the route does while enabled, whatever its switch says now.
+func (s *server) tryURL(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.orgAccess(r, readRoutes)
+	if err != nil {
+		return err
+	}
+	in, err := decode[tryInput](r)
+	if err != nil {
+		return err
+	}
+	rt, err := s.routeInPath(r, a)
+	if err != nil {
+		return err
+	}
+	path, query, err := tryTarget(rt.Host, in.URL)
+	if err != nil {
+		return &reroute.Error{Code: reroute.CodeInvalid, Reason: "validation_failed", Message: "the input is not valid",
+			Fields: []reroute.FieldError{{Field: "url", Message: err.Error()}}}
+	}
+	m, err := reroute.NewMatcher(rt)
+	if err != nil {
+		return fmt.Errorf("compiling the rules of %s: %w", rt.Host, err)
+	}
+	ans := m.Answer(path, query)
+	out := tryJSON{Kind: string(ans.Kind), Status: ans.Status, Location: ans.Location, Fallback: ans.Fallback}
+	if ans.Kind == reroute.FallbackRedirect {
+		out.Kind = "redirect"
+		switch {
+		case ans.Rule == reroute.TargetRule:
+			out.WholeHost = true
+		case ans.Rule >= 0 && ans.Rule < len(rt.PathRules):
+			rj := toRuleJSON(rt.PathRules[ans.Rule])
+			out.Rule = &rj
+		}
+	}
+	encodeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// tryTarget splits a URL to try into its raw path and query: an http(s) URL of
+// host (or of a name a wildcard host covers), or a bare path.
+func tryTarget(host, raw string) (path, query string, err error) {
+	raw = strings.TrimSpace(raw)
+	if i := strings.IndexByte(raw, '#'); i >= 0 {
+		raw = raw[:i] // browsers never send the fragment
+	}
+	switch {
+	case raw == "":
+		return "", "", fmt.Errorf("a URL such as https://%s/path, or a path such as /path, is required", strings.TrimPrefix(host, "*."))
+	case strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//"):
+		path, query, _ = strings.Cut(raw, "?")
+		return path, query, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", "", fmt.Errorf("give an http:// or https:// URL, or a path starting with /")
+	}
+	h, err := reroute.NormalizeHost(u.Hostname())
+	if err != nil || h != host && !(reroute.IsWildcard(host) && reroute.WildcardMatches(host, h)) {
+		return "", "", fmt.Errorf("the URL is for %s, not for %s: try a URL of this route's hostname", u.Hostname(), host)
+	}
+	path = u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	return path, u.RawQuery, nil
 }
