@@ -89,28 +89,9 @@ func (s *server) exportRoutes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var routes []bulk.Route
-	page := reroute.PageRequest{Limit: reroute.MaxPageSize}
-	for {
-		p, err := s.Routes.ListRoutes(r.Context(), a.org.ID, page)
-		if err != nil {
-			return err
-		}
-		for _, rt := range p.Items {
-			if rt.RuleCount > 0 {
-				// Lists leave the rules out; the route's own read has them.
-				if rt, err = s.Routes.GetRoute(r.Context(), rt.Host); reroute.IsNotFound(err) {
-					continue // deleted meanwhile
-				} else if err != nil {
-					return err
-				}
-			}
-			routes = append(routes, toBulkRoute(rt))
-		}
-		if p.NextCursor == "" {
-			break
-		}
-		page.Cursor = p.NextCursor
+	routes, err := routeimport.Export(r.Context(), s.Routes, a.org.ID)
+	if err != nil {
+		return err
 	}
 	var buf bytes.Buffer
 	name := a.org.ID + "-routes"
@@ -149,9 +130,4 @@ func wantsCSV(accept string) bool {
 		}
 	}
 	return false
-}
-
-func toBulkRoute(rt reroute.Route) bulk.Route {
-	return bulk.Route{Host: rt.Host, Target: rt.Target, Status: rt.Status, KeepPath: rt.KeepPath, KeepQuery: rt.KeepQuery,
-		PathOptions: rt.PathOptions, Fallback: rt.Fallback, Rules: rt.PathRules}
 }

@@ -764,3 +764,33 @@ func field(json bool, name string) string {
 	}
 	return name
 }
+
+// Export reads every route of an org with its path rules, in host order, as
+// the bulk formats write them (bulk.WriteCSV, bulk.WriteJSON): importing the
+// export changes nothing.
+func Export(ctx context.Context, store reroute.RouteStore, orgID string) ([]bulk.Route, error) {
+	var out []bulk.Route
+	page := reroute.PageRequest{Limit: reroute.MaxPageSize}
+	for {
+		p, err := store.ListRoutes(ctx, orgID, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, rt := range p.Items {
+			if rt.RuleCount > 0 {
+				// Lists leave the rules out; the route's own read has them.
+				if rt, err = store.GetRoute(ctx, rt.Host); reroute.IsNotFound(err) {
+					continue // deleted meanwhile
+				} else if err != nil {
+					return nil, err
+				}
+			}
+			out = append(out, bulk.Route{Host: rt.Host, Target: rt.Target, Status: rt.Status, KeepPath: rt.KeepPath, KeepQuery: rt.KeepQuery,
+				PathOptions: rt.PathOptions, Fallback: rt.Fallback, Rules: rt.PathRules})
+		}
+		if p.NextCursor == "" {
+			return out, nil
+		}
+		page.Cursor = p.NextCursor
+	}
+}
