@@ -150,7 +150,7 @@ func TestImportAPI(t *testing.T) {
 	e.want(e.doRaw("POST", imp, tok, "text/csv", big, nil), 413, "body_too_large")
 	e.want(e.doRaw("POST", imp, tok, "text/csv", big, map[string]string{"Idempotency-Key": "big-import"}), 413, "body_too_large")
 
-	// Read-only keys and other orgs cannot import.
+	// Another org cannot be imported into.
 	e.want(e.doRaw("POST", "/v1/orgs/"+e.newOrg("mallory@example.com", "M")+"/routes/import", tok, "text/csv", csv, nil), 404, "org_not_found")
 }
 
