@@ -84,7 +84,7 @@ func TestRouteRulesAPI(t *testing.T) {
 	if items := r.items(); len(items) != 1 || items[0].(map[string]any)["source"] != "/blog" {
 		t.Errorf("q=ARTICLES: %s", r.body)
 	}
-	e.want(e.do("GET", base+"/rules?cursor=%%%", tok, nil), 400, "invalid_cursor")
+	e.want(e.do("GET", base+"/rules?cursor="+ruleIDOf("not-a-path"), tok, nil), 400, "invalid_cursor")
 	e.want(e.do("GET", base+"/rules?limit=0", tok, nil), 400, "validation_failed")
 
 	// One at a time.
