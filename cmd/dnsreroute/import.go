@@ -2,24 +2,25 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
-	"sync"
+	"text/tabwriter"
+	"time"
 
+	"github.com/dnsreroute/dnsreroute/shared/bulk"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
+	"github.com/dnsreroute/dnsreroute/shared/routeimport"
 )
 
-// importRoutes adds the routes of a CSV file (host,target[,status]; "#" comments)
-// to org, validating every line, and that they fit in the org's plan, before
-// writing any, then writing a few at a time (the store still refuses each route
-// beyond the limit, should others be added meanwhile).
-func importRoutes(ctx context.Context, store reroute.RouteStore, org reroute.Org, path string, defStatus int,
-	newRoute func(host, target string, status int) (reroute.Route, error), stdout io.Writer) error {
+// importRoutes imports a Cloudflare Bulk Redirects CSV file or a file in the
+// service's JSON format into org, as the API's import does (the same parser and
+// the same all-or-nothing checks, in the org's own plan); with dryRun it prints
+// what each line would do and writes nothing.
+func importRoutes(ctx context.Context, store reroute.RouteStore, org reroute.Org, path, format string, dryRun bool,
+	rules reroute.Rules, newDomain func(string) reroute.Domain, stdout io.Writer) error {
 	in := io.Reader(os.Stdin)
 	if path != "-" {
 		f, err := os.Open(path)
@@ -29,66 +30,85 @@ func importRoutes(ctx context.Context, store reroute.RouteStore, org reroute.Org
 		defer f.Close()
 		in = f
 	}
-	rd := csv.NewReader(in)
-	rd.Comment, rd.FieldsPerRecord, rd.TrimLeadingSpace = '#', -1, true
-	var routes []reroute.Route
-	var problems []error
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	if format == "" {
+		format = "csv"
+		if strings.HasSuffix(strings.ToLower(path), ".json") {
+			format = "json"
 		}
-		line, _ := rd.FieldPos(0)
-		if err != nil {
+	}
+	var file routeimport.File
+	var err error
+	switch format {
+	case "csv":
+		file, err = routeimport.ParseCSV(in)
+	case "json":
+		file, err = routeimport.ParseJSON(in)
+	default:
+		return fmt.Errorf("-format is csv or json, not %q", format)
+	}
+	if err != nil {
+		return err
+	}
+	if org.RuleLimit == 0 {
+		// An org saved before rule limits existed: its plan's.
+		if p, ok := reroute.DefaultCatalog().Get(org.Plan); ok {
+			org.RuleLimit = p.RuleLimit
+		}
+	}
+	deps := routeimport.Deps{Store: store, Rules: rules, NewDomain: newDomain, Now: time.Now}
+	res, err := routeimport.Import(ctx, deps, org, file, dryRun)
+	var refused *routeimport.Error
+	if errors.As(err, &refused) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "nothing imported: %d line(s) refused", len(refused.Errors))
+		for _, le := range refused.Errors {
+			b.WriteString("\n  ")
+			b.WriteString(le.String())
+		}
+		return errors.New(b.String())
+	}
+	if dryRun {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "LINE\tACTION\tHOSTS\tREASON")
+		for _, l := range res.Lines {
+			reason := l.Reason
+			if l.Field != "" {
+				reason = l.Field + ": " + reason
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", l.Line, l.Action, strings.Join(l.Hosts, " "), reason)
+		}
+		if err := tw.Flush(); err != nil {
 			return err
 		}
-		if len(rec) < 2 || len(rec) > 3 {
-			problems = append(problems, fmt.Errorf("line %d: want host,target[,status]", line))
-			continue
-		}
-		status := defStatus
-		if len(rec) == 3 {
-			if status, err = strconv.Atoi(strings.TrimSpace(rec[2])); err != nil {
-				problems = append(problems, fmt.Errorf("line %d: status %q is not a number", line, rec[2]))
-				continue
-			}
-		}
-		r, err := newRoute(rec[0], strings.TrimSpace(rec[1]), status)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("line %d: %w", line, err))
-			continue
-		}
-		routes = append(routes, r)
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("nothing imported:\n%w", errors.Join(problems...))
+	if err != nil {
+		return err // a write failed midway: the error names what was written
 	}
-	if room := org.RouteLimit - org.RouteCount; len(routes) > room {
-		return fmt.Errorf("nothing imported: the file has %d routes, and the %s plan of %s allows %d, of which it has %d: upgrade, or remove routes",
-			len(routes), org.Plan, orgName(org), org.RouteLimit, org.RouteCount)
+	s := res.Summary
+	verb := "imported"
+	if dryRun {
+		verb = "would import (dry run, nothing written)"
 	}
+	fmt.Fprintf(stdout, "%s %d of %d lines: %d created, %d updated, %d unchanged; %d route(s) created, %d updated\n",
+		verb, s.Create+s.Update+s.Unchanged, len(res.Lines), s.Create, s.Update, s.Unchanged, res.RoutesCreated, res.RoutesUpdated)
+	if dryRun && s.Error > 0 {
+		return fmt.Errorf("%d line(s) would be refused: the import would write nothing", s.Error)
+	}
+	return nil
+}
 
-	const workers = 16
-	work := make(chan reroute.Route)
-	var mu sync.Mutex
-	var failed []error
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for r := range work {
-				if err := store.CreateRoute(ctx, r); err != nil {
-					mu.Lock()
-					failed = append(failed, fmt.Errorf("%s: %w", r.Host, err))
-					mu.Unlock()
-				}
-			}
-		})
+// exportRoutes writes org's routes and rules to stdout as a Cloudflare Bulk
+// Redirects CSV file or in the service's JSON format.
+func exportRoutes(ctx context.Context, store reroute.RouteStore, org reroute.Org, format string, stdout io.Writer) error {
+	routes, err := routeimport.Export(ctx, store, org.ID)
+	if err != nil {
+		return err
 	}
-	for _, r := range routes {
-		work <- r
+	switch format {
+	case "", "csv":
+		return bulk.WriteCSV(stdout, routes)
+	case "json":
+		return bulk.WriteJSON(stdout, routes)
 	}
-	close(work)
-	wg.Wait()
-	fmt.Fprintf(stdout, "imported %d of %d routes\n", len(routes)-len(failed), len(routes))
-	return errors.Join(failed...)
+	return fmt.Errorf("-format is csv or json, not %q", format)
 }

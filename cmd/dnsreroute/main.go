@@ -6,7 +6,8 @@
 //	dnsreroute routes add HOST TARGET [flags]      add a route
 //	dnsreroute routes list [-org ID]               list an org's routes
 //	dnsreroute routes rm HOST [-org ID]            remove a route
-//	dnsreroute routes import FILE [-org ID]        add routes from CSV lines host,target[,status]
+//	dnsreroute routes import FILE [-org ID]        import a Cloudflare Bulk Redirects CSV or JSON file
+//	dnsreroute routes export [-org ID]             export routes and rules as CSV or JSON
 //	dnsreroute orgs add ID [-plan P]               add an org without members on a plan
 package main
 
@@ -28,7 +29,10 @@ const usage = `usage:
   dnsreroute routes add HOST TARGET [flags]   add a route
   dnsreroute routes list [flags]              list an org's routes
   dnsreroute routes rm HOST [flags]           remove a route
-  dnsreroute routes import FILE [flags]       add routes from CSV lines host,target[,status] ("-" reads stdin)
+  dnsreroute routes import FILE [-format csv|json] [-dry-run] [flags]
+                                              import a Cloudflare Bulk Redirects CSV file or a JSON export ("-" reads stdin)
+  dnsreroute routes export [-format csv|json] [flags]
+                                              write an org's routes and rules to stdout
   dnsreroute orgs add ID [-name N] [-plan P]  add an org without members on a plan (for the operator's own tools)
 Run a command with -h for its flags.`
 

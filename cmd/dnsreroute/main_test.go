@@ -71,7 +71,7 @@ func TestRoutesCommands(t *testing.T) {
 	}
 	dir := t.TempDir()
 	csv := filepath.Join(dir, "routes.csv")
-	if err := os.WriteFile(csv, []byte("# host,target,status\na.example.com,https://a.example.org/\nb.example.com, https://b.example.org/x,302\n"), 0o600); err != nil {
+	if err := os.WriteFile(csv, []byte("# Cloudflare Bulk Redirects: a subpath rule on / is the whole-host redirect\na.example.com,https://a.example.org/,,,,TRUE\nb.example.com, https://b.example.org/x,302,,,TRUE\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bad := filepath.Join(dir, "bad.csv")
@@ -92,13 +92,20 @@ func TestRoutesCommands(t *testing.T) {
 		{args: "routes list -user nobody@example.com", wantErr: "nobody@example.com belongs to no org"},
 		{args: "routes add other.example.com https://other.example.org/ -org org_two", wantOut: "added other.example.com"},
 		{args: "routes add more.example.com https://other.example.org/ -user two@example.com", wantErr: "the free plan allows 1 route"},
-		{args: "routes import " + csv + " -org org_two", wantErr: "nothing imported: the file has 2 routes, and the free plan"},
+		{args: "routes import " + csv + " -org org_two", wantErr: "nothing imported: 2 line(s) refused\n  line 2: plan limit: the free plan allows 1 routes"},
+		{args: "routes import " + csv + " -org org_two -dry-run", wantErr: "2 line(s) would be refused"},
+		{args: "routes import " + csv + " -user you@example.com -dry-run", wantOut: "would import (dry run, nothing written) 2 of 2 lines: 2 created"},
 		{args: "routes add loop.example.com https://loop.example.com/ -org org_one", wantErr: "redirect forever"},
 		{args: "routes add x.example.com ftp://x.example.org/ -org org_one", wantErr: "http:// or https://"},
 		{args: "routes add x.example.com https://x.example.org/ -status 200 -org org_one", wantErr: "301, 302, 307 or 308"},
 		{args: "routes add onlyhost.example.com -org org_one", wantErr: "wants HOST TARGET"},
-		{args: "routes import " + csv + " -user you@example.com", wantOut: "imported 2 of 2 routes"},
-		{args: "routes import " + bad + " -org org_one", wantErr: "line 2"},
+		{args: "routes import " + csv + " -user you@example.com", wantOut: "imported 2 of 2 lines: 2 created, 0 updated, 0 unchanged; 2 route(s) created"},
+		{args: "routes import " + csv + " -user you@example.com", wantOut: "imported 2 of 2 lines: 0 created, 0 updated, 2 unchanged; 0 route(s) created, 0 updated"},
+		{args: "routes import " + bad + " -org org_one", wantErr: "line 2: source_url"},
+		{args: "routes import " + bad + " -org org_one", wantErr: "line 3: target_url: a line needs a source URL and a target URL"},
+		{args: "routes import " + csv + " -org org_one -format xml", wantErr: "-format is csv or json"},
+		{args: "routes export -org org_one", wantOut: "b.example.com/,https://b.example.org/x,302,FALSE,FALSE,TRUE,FALSE\n"},
+		{args: "routes export -org org_one -format json", wantOut: "\"host\": \"b.example.com\""},
 		{args: "routes list -user you@example.com", wantOut: "https://b.example.org/x   302"},
 		{args: "routes list -org org_one", wantOut: `org "One" (org_one): developer plan, 3 of 10 routes`},
 		{args: "routes rm old.example.com -org org_one", wantOut: `removed old.example.com from org "One" (org_one)`},
@@ -115,6 +122,19 @@ func TestRoutesCommands(t *testing.T) {
 		if strings.Contains(stdout.String(), gone) {
 			t.Errorf("list shows %s, which should not be there:\n%s", gone, stdout.String())
 		}
+	}
+
+	// An export, in either format, imports back as all unchanged.
+	for _, format := range []string{"csv", "json"} {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"routes", "export", "-org", "org_one", "-format", format}, getenv, &out, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, "export."+format)
+		if err := os.WriteFile(file, out.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		runSteps(t, getenv, []step{{args: "routes import " + file + " -org org_one", wantOut: "0 created, 0 updated, 2 unchanged; 0 route(s) created, 0 updated"}})
 	}
 }
 

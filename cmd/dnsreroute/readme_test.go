@@ -108,10 +108,10 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Errorf("the period ends %v (%v), want a month from now", b.CurrentPeriodEnd, err)
 	}
 	csv := filepath.Join(dir, "routes.csv")
-	if err := os.WriteFile(csv, []byte("a.example.com,https://a.example.org/\nb.example.com,https://b.example.org/,308\n"), 0o600); err != nil {
+	if err := os.WriteFile(csv, []byte("a.example.com,https://a.example.org/,,,,TRUE\nb.example.com,https://b.example.org/,308,,,TRUE\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	mustLocal("imported 2 of 2 routes", "routes", "import", csv)
+	mustLocal("imported 2 of 2 lines: 2 created, 0 updated, 0 unchanged; 2 route(s) created, 0 updated", "routes", "import", csv)
 	// Sent again, it is a new event, applied again; another user's org is upgraded
 	// by the same file.
 	call(t, http.MethodPost, api+"/dev/stripe-events?org="+org, "", event, 200, `"result":"applied"`)

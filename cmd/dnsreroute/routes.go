@@ -27,6 +27,8 @@ func runRoutes(ctx context.Context, args []string, getenv func(string) string, s
 	keepQuery := fs.Bool("keep-query", false, "merge the request query into the target's")
 	disabled := fs.Bool("disabled", false, "add the route switched off")
 	serviceHost := fs.String("service-host", devServiceHost, "the service's own hostname, which no route may use")
+	format := fs.String("format", "", "import and export: csv (Cloudflare Bulk Redirects) or json (this service's format); import's default is json for a .json file, else csv")
+	dryRun := fs.Bool("dry-run", false, "import: print what each line would do, and write nothing")
 
 	var want struct {
 		n     int
@@ -37,7 +39,7 @@ func runRoutes(ctx context.Context, args []string, getenv func(string) string, s
 		want.n, want.names = 2, "HOST TARGET"
 	case "import":
 		want.n, want.names = 1, "FILE"
-	case "list":
+	case "export", "list":
 	case "rm", "remove", "delete":
 		want.n, want.names = 1, "HOST"
 	default:
@@ -86,11 +88,16 @@ func runRoutes(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintf(stdout, "added %s -> %s (%d) to %s\n", r.Host, r.Target, r.Status, orgName(org))
 		return nil
 	case "import":
-		return importRoutes(ctx, store, org, pos[0], *status, newRoute, stdout)
+		newDomain := func(host string) reroute.Domain {
+			return reroute.DomainPolicy{}.NewDomain(host, *serviceHost, time.Now().UTC())
+		}
+		return importRoutes(ctx, store, org, pos[0], *format, *dryRun, reroute.Rules{ServiceHost: *serviceHost}, newDomain, stdout)
+	case "export":
+		return exportRoutes(ctx, store, org, *format, stdout)
 	case "list":
 		fmt.Fprintf(stdout, "%s: %s plan, %d of %d routes\n", orgName(org), org.Plan, org.RouteCount, org.RouteLimit)
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "HOST\tTARGET\tSTATUS\tKEEP PATH\tKEEP QUERY\tENABLED")
+		fmt.Fprintln(tw, "HOST\tTARGET\tSTATUS\tKEEP PATH\tKEEP QUERY\tENABLED\tRULES")
 		page := reroute.PageRequest{Limit: reroute.MaxPageSize}
 		for {
 			p, err := store.ListRoutes(ctx, org.ID, page)
@@ -98,7 +105,11 @@ func runRoutes(ctx context.Context, args []string, getenv func(string) string, s
 				return err
 			}
 			for _, r := range p.Items {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%t\t%t\t%t\n", r.Host, r.Target, r.Status, r.KeepPath, r.KeepQuery, r.Enabled)
+				target := r.Target
+				if target == "" {
+					target = "-" // path rules only
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%t\t%t\t%t\t%d\n", r.Host, target, r.Status, r.KeepPath, r.KeepQuery, r.Enabled, r.RuleCount)
 			}
 			if p.NextCursor == "" {
 				return tw.Flush()

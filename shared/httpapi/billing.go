@@ -17,10 +17,10 @@ type billingJSON struct {
 	PausedRoutes      bool       `json:"pausedRoutes"` // the org has more routes than its plan allows
 }
 
-func toBillingJSON(o reroute.Org) billingJSON {
+func (s *server) toBillingJSON(o reroute.Org) billingJSON {
 	b := billingJSON{
 		Plan: o.Plan, Status: o.Billing.Status, PastDue: o.Billing.PastDue(), CancelAtPeriodEnd: o.Billing.CancelAtPeriodEnd,
-		Usage:        usageJSON{Routes: o.RouteCount, RouteLimit: o.RouteLimit, Members: o.MemberCount, MemberLimit: o.MemberLimit},
+		Usage:        s.usage(o),
 		PausedRoutes: o.RouteCount > o.RouteLimit,
 	}
 	if b.Status == "" {
@@ -49,7 +49,7 @@ func (s *server) getBilling(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	encodeJSON(w, http.StatusOK, toBillingJSON(a.org))
+	encodeJSON(w, http.StatusOK, s.toBillingJSON(a.org))
 	return nil
 }
 

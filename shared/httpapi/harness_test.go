@@ -183,7 +183,7 @@ func (e *apiEnv) newPaidOrg(email, planName string) string {
 	id := "org_" + strings.ReplaceAll(strings.ToLower(e.t.Name()), "/", "_")
 	now := time.Now().UTC()
 	err := e.store.CreateOrg(context.Background(),
-		reroute.Org{ID: id, Name: "Paid", Plan: plan.Name, RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit, MemberCount: 1, OwnerCount: 1, CreatedAt: now, UpdatedAt: now},
+		reroute.Org{ID: id, Name: "Paid", Plan: plan.Name, RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit, RuleLimit: plan.RuleLimit, MemberCount: 1, OwnerCount: 1, CreatedAt: now, UpdatedAt: now},
 		reroute.Member{OrgID: id, Email: email, Role: reroute.RoleOwner, OrgName: "Paid", CreatedAt: now})
 	if err != nil {
 		e.t.Fatal(err)

@@ -37,7 +37,15 @@ const (
 	openAPIDocURL    = "https://dnsreroute.test/v1/openapi.json"
 	mediaJSON        = "application/json"
 	mediaProblemJSON = "application/problem+json"
+	mediaCSV         = "text/csv"
 )
+
+// isStringSchema reports whether a media type object's schema is a string.
+func isStringSchema(media any) bool {
+	m, _ := media.(map[string]any)
+	s, _ := m["schema"].(map[string]any)
+	return s["type"] == "string"
+}
 
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -423,6 +431,13 @@ func (c *openAPIChecker) checkBody(t testing.TB, what, want string, schema *json
 	t.Helper()
 	if mt, _, err := mime.ParseMediaType(contentType); err != nil || mt != want {
 		t.Errorf("%s: Content-Type %q, want %s; body: %s", what, contentType, want, clip(body))
+		return
+	}
+	if !strings.HasSuffix(want, "json") {
+		// Text (a CSV export): its schema is a string's.
+		if err := schema.Validate(string(body)); err != nil {
+			t.Errorf("%s: the body does not match the documented schema: %v", what, err)
+		}
 		return
 	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
@@ -814,8 +829,10 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 					continue
 				}
 				content, _ := body["content"].(map[string]any)
-				if len(content) != 1 || content[mediaJSON] == nil {
-					t.Errorf("%s: the request body must be %s only, is %v", name, mediaJSON, slices.Sorted(maps.Keys(content)))
+				// A file (an import) may come as CSV too, as a string.
+				csvOK := content[mediaCSV] == nil || len(content) == 2 && isStringSchema(content[mediaCSV])
+				if content[mediaJSON] == nil || !csvOK || len(content) > 2 || len(content) == 2 && content[mediaCSV] == nil {
+					t.Errorf("%s: the request body must be %s (or it and a %s string), is %v", name, mediaJSON, mediaCSV, slices.Sorted(maps.Keys(content)))
 				} else if s, _, err := resolveRef(doc, content[mediaJSON].(map[string]any)["schema"], ptr+"/content/application~1json/schema"); err != nil {
 					t.Errorf("%s: %v", name, err)
 				} else if s["type"] != "object" || s["additionalProperties"] != false {
@@ -843,6 +860,9 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 						t.Errorf("%s 204: documented with a body %v", name, media)
 					}
 				case status < "300":
+					if slices.Equal(media, []string{mediaJSON, mediaCSV}) && isStringSchema(content[mediaCSV]) {
+						media = media[:1] // an export: JSON, or CSV text
+					}
 					if !slices.Equal(media, []string{mediaJSON}) {
 						t.Errorf("%s %s: media types %v, want [%s]", name, status, media, mediaJSON)
 						continue
@@ -1050,7 +1070,7 @@ func (r *recordingTB) Error(args ...any) { r.Errorf("%s", fmt.Sprint(args...)) }
 func TestOpenAPICheckerRejects(t *testing.T) {
 	c := newOpenAPIChecker(t)
 	const (
-		route    = `{"host":"www.example.com","target":"https://example.com/","status":301,"keepPath":false,"keepQuery":false,"enabled":true,"paused":false,"httpsRedirect":true,"hsts":false,"domain":{"state":"pending_dns","reason":"Create a CNAME record.","verified":false,"releaseAt":"2025-01-09T03:04:05Z"},"cnameTarget":"r.example.net","dnsRecords":[{"type":"CNAME","name":"www.example.com","value":"r.example.net","purpose":"routing"}],"ownershipRecord":{"type":"TXT","name":"_dnsreroute.www.example.com","value":"dnsreroute-verification=abc","purpose":"ownership"},"createdAt":"2025-01-02T03:04:05Z","updatedAt":"2025-01-02T03:04:05.123456789Z"}`
+		route    = `{"host":"www.example.com","target":"https://example.com/","status":301,"keepPath":false,"keepQuery":false,"enabled":true,"paused":false,"httpsRedirect":true,"hsts":false,"ruleCount":0,"pathOptions":{"ignoreCase":false,"ignoreTrailingSlash":false},"fallback":{"kind":"not_configured"},"domain":{"state":"pending_dns","reason":"Create a CNAME record.","verified":false,"releaseAt":"2025-01-09T03:04:05Z"},"cnameTarget":"r.example.net","dnsRecords":[{"type":"CNAME","name":"www.example.com","value":"r.example.net","purpose":"routing"}],"ownershipRecord":{"type":"TXT","name":"_dnsreroute.www.example.com","value":"dnsreroute-verification=abc","purpose":"ownership"},"createdAt":"2025-01-02T03:04:05Z","updatedAt":"2025-01-02T03:04:05.123456789Z"}`
 		notFound = `{"type":"https://dnsreroute.dev/problems/not_found","title":"Not Found","status":404,"detail":"no such endpoint","code":"not_found","requestId":"abc"}`
 	)
 	for _, tc := range []struct {

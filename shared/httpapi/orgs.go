@@ -12,6 +12,13 @@ type usageJSON struct {
 	RouteLimit  int `json:"routeLimit"`
 	Members     int `json:"members"`
 	MemberLimit int `json:"memberLimit"`
+	// RuleLimit bounds the path rules of each route.
+	RuleLimit int `json:"ruleLimit"`
+}
+
+func (s *server) usage(o reroute.Org) usageJSON {
+	return usageJSON{Routes: o.RouteCount, RouteLimit: o.RouteLimit, Members: o.MemberCount, MemberLimit: o.MemberLimit,
+		RuleLimit: s.ruleLimit(o)}
 }
 
 type orgJSON struct {
@@ -25,10 +32,10 @@ type orgJSON struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-func toOrgJSON(o reroute.Org, role reroute.Role) orgJSON {
+func (s *server) toOrgJSON(o reroute.Org, role reroute.Role) orgJSON {
 	return orgJSON{
 		ID: o.ID, Name: o.Name, Plan: o.Plan, PastDue: o.Billing.PastDue(), Role: string(role),
-		Usage:     usageJSON{Routes: o.RouteCount, RouteLimit: o.RouteLimit, Members: o.MemberCount, MemberLimit: o.MemberLimit},
+		Usage:     s.usage(o),
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
 }
@@ -67,7 +74,7 @@ func (s *server) createOrg(w http.ResponseWriter, r *http.Request) error {
 	}
 	noteOrg(r.Context(), id)
 	w.Header().Set("Location", "/v1/orgs/"+id)
-	encodeJSON(w, http.StatusCreated, toOrgJSON(org, reroute.RoleOwner))
+	encodeJSON(w, http.StatusCreated, s.toOrgJSON(org, reroute.RoleOwner))
 	return nil
 }
 
@@ -76,7 +83,7 @@ func (s *server) getOrg(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	encodeJSON(w, http.StatusOK, toOrgJSON(a.org, a.role))
+	encodeJSON(w, http.StatusOK, s.toOrgJSON(a.org, a.role))
 	return nil
 }
 
@@ -98,7 +105,7 @@ func (s *server) updateOrg(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.org.Name, a.org.UpdatedAt = name, now
-	encodeJSON(w, http.StatusOK, toOrgJSON(a.org, a.role))
+	encodeJSON(w, http.StatusOK, s.toOrgJSON(a.org, a.role))
 	return nil
 }
 

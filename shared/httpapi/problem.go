@@ -7,8 +7,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dnsreroute/dnsreroute/shared/bulk"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
+	"github.com/dnsreroute/dnsreroute/shared/routeimport"
 )
 
 // problem is an RFC 9457 problem document, with a stable machine-readable code.
@@ -24,6 +26,8 @@ type problem struct {
 	// hostname may be claimed, and the TXT record that proves control of it.
 	Claimable       *bool          `json:"claimable,omitempty"`
 	OwnershipRecord *dnsRecordJSON `json:"ownershipRecord,omitempty"`
+	// Errors lists every failing line of a refused import.
+	Errors []bulk.LineError `json:"errors,omitempty"`
 }
 
 const problemBase = "https://dnsreroute.dev/problems/"
@@ -80,6 +84,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		if errors.As(err, &ce) {
 			p.Claimable, p.OwnershipRecord = &ce.claimable, &ce.record
 		}
+		var ie *routeimport.Error
+		if errors.As(err, &ie) {
+			p.Errors = ie.Errors
+		}
 		if p.Code == "" {
 			p.Code = string(de.Code)
 		}
@@ -91,7 +99,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if p.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "status", p.Status, "code", p.Code, "err", err)
-		p.Fields = nil
+		p.Fields, p.Errors = nil, nil
 		switch p.Status {
 		case http.StatusServiceUnavailable:
 			// A domain error's Message is written for the caller; its cause (Err) is not.

@@ -28,17 +28,22 @@ type domainJSON struct {
 }
 
 type routeJSON struct {
-	Host          string     `json:"host"`
-	Target        string     `json:"target"`
-	Status        int        `json:"status"`
-	KeepPath      bool       `json:"keepPath"`
-	KeepQuery     bool       `json:"keepQuery"`
-	Enabled       bool       `json:"enabled"`
-	Paused        bool       `json:"paused"` // beyond the plan's limit: answers "not configured"
-	HTTPSRedirect bool       `json:"httpsRedirect"`
-	HSTS          bool       `json:"hsts"`
-	Domain        domainJSON `json:"domain"`
-	CNAMETarget   string     `json:"cnameTarget"`
+	Host          string `json:"host"`
+	Target        string `json:"target"`
+	Status        int    `json:"status"`
+	KeepPath      bool   `json:"keepPath"`
+	KeepQuery     bool   `json:"keepQuery"`
+	Enabled       bool   `json:"enabled"`
+	Paused        bool   `json:"paused"` // beyond the plan's limit: answers "not configured"
+	HTTPSRedirect bool   `json:"httpsRedirect"`
+	HSTS          bool   `json:"hsts"`
+	// RuleCount is how many path rules the route has; they are read through
+	// its rules endpoint, so that lists of routes stay small.
+	RuleCount   int             `json:"ruleCount"`
+	PathOptions pathOptionsJSON `json:"pathOptions"`
+	Fallback    fallbackJSON    `json:"fallback"`
+	Domain      domainJSON      `json:"domain"`
+	CNAMETarget string          `json:"cnameTarget"`
 	// DNSRecords are the records to create: the routing CNAME, then any
 	// certificate validation records.
 	DNSRecords      []dnsRecordJSON `json:"dnsRecords"`
@@ -51,11 +56,17 @@ func (s *server) toRouteJSON(r reroute.Route) routeJSON {
 	out := routeJSON{
 		Host: r.Host, Target: r.Target, Status: r.Status, KeepPath: r.KeepPath, KeepQuery: r.KeepQuery,
 		Enabled: r.Enabled, Paused: r.Paused, HTTPSRedirect: r.HTTPSRedirect, HSTS: r.HSTS,
+		RuleCount:       r.RuleCount,
+		PathOptions:     pathOptionsJSON(r.PathOptions),
+		Fallback:        toFallbackJSON(r.Fallback),
 		Domain:          domainJSON{State: r.Domain.State, Reason: r.Domain.Reason, Verified: r.Domain.Verified()},
 		CNAMETarget:     s.Config.CNAMETarget,
 		DNSRecords:      []dnsRecordJSON{toRecordJSON(reroute.RoutingRecord(r.Host, s.Config.CNAMETarget))},
 		OwnershipRecord: toRecordJSON(reroute.OwnershipRecord(r.OrgID, r.Host)),
 		CreatedAt:       r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	if r.PathRules != nil {
+		out.RuleCount = len(r.PathRules)
 	}
 	if out.Domain.State == "" {
 		out.Domain.State = reroute.DomainPendingDNS
@@ -75,14 +86,19 @@ func (s *server) toRouteJSON(r reroute.Route) routeJSON {
 }
 
 type routeInput struct {
-	Host          string `json:"host"`
-	Target        string `json:"target"`
-	Status        int    `json:"status"`
-	KeepPath      bool   `json:"keepPath"`
-	KeepQuery     bool   `json:"keepQuery"`
-	Enabled       *bool  `json:"enabled"`
-	HTTPSRedirect *bool  `json:"httpsRedirect"`
-	HSTS          bool   `json:"hsts"`
+	Host   string `json:"host"`
+	Target string `json:"target"` // optional with rules
+	// Rules, PathOptions and Fallback are the route's path rules and how they
+	// match; a route needs a target, rules, or both.
+	Rules         []ruleInput       `json:"rules"`
+	PathOptions   *pathOptionsInput `json:"pathOptions"`
+	Fallback      *fallbackJSON     `json:"fallback"`
+	Status        int               `json:"status"`
+	KeepPath      bool              `json:"keepPath"`
+	KeepQuery     bool              `json:"keepQuery"`
+	Enabled       *bool             `json:"enabled"`
+	HTTPSRedirect *bool             `json:"httpsRedirect"`
+	HSTS          bool              `json:"hsts"`
 	// Claim takes the hostname from another account's unverified route, once this
 	// org's ownership record is in DNS.
 	Claim bool `json:"claim"`
@@ -97,6 +113,11 @@ type routePatch struct {
 	Enabled       *bool   `json:"enabled"`
 	HTTPSRedirect *bool   `json:"httpsRedirect"`
 	HSTS          *bool   `json:"hsts"`
+	// Target "" removes the whole-host redirect of a route with rules.
+	PathOptions *pathOptionsInput `json:"pathOptions"`
+	Fallback    *fallbackJSON     `json:"fallback"`
+	// Rules replaces the route's rules, all of them.
+	Rules *[]ruleInput `json:"rules"`
 }
 
 func (s *server) listRoutes(w http.ResponseWriter, r *http.Request) error {
@@ -134,7 +155,20 @@ func (s *server) createRoute(w http.ResponseWriter, r *http.Request) error {
 		KeepPath: in.KeepPath, KeepQuery: in.KeepQuery, Enabled: in.Enabled == nil || *in.Enabled,
 		HTTPSRedirect: in.HTTPSRedirect == nil || *in.HTTPSRedirect, HSTS: in.HSTS,
 		CreatedAt: now, UpdatedAt: now}
+	if in.PathOptions != nil {
+		in.PathOptions.apply(&rt.PathOptions)
+	}
+	if in.Fallback != nil {
+		rt.Fallback = in.Fallback.fallback()
+	}
+	for _, ri := range in.Rules {
+		rt.PathRules = append(rt.PathRules, ri.rule())
+	}
 	if err := s.rules.Normalize(&rt); err != nil {
+		return err
+	}
+	sortRules(rt.PathRules)
+	if err := s.checkRuleLimit(a.org, len(rt.PathRules)); err != nil {
 		return err
 	}
 	rt.Domain = s.Domains.NewDomain(rt.Host)
@@ -311,10 +345,25 @@ func (s *server) updateRoute(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rt, err := s.routeInPath(r, a)
+	rt, err := s.changeRoute(r, a, func(rt *reroute.Route) (reroute.RulesUpdate, error) {
+		in.apply(rt)
+		if in.Rules == nil {
+			return reroute.KeepRules, nil
+		}
+		rt.PathRules = make([]reroute.PathRule, len(*in.Rules))
+		for i, ri := range *in.Rules {
+			rt.PathRules[i] = ri.rule()
+		}
+		return reroute.ReplaceRules, nil
+	})
 	if err != nil {
 		return err
 	}
+	encodeJSON(w, http.StatusOK, s.toRouteJSON(rt))
+	return nil
+}
+
+func (in routePatch) apply(rt *reroute.Route) {
 	if in.Target != nil {
 		rt.Target = *in.Target
 	}
@@ -336,18 +385,56 @@ func (s *server) updateRoute(w http.ResponseWriter, r *http.Request) error {
 	if in.HSTS != nil {
 		rt.HSTS = *in.HSTS
 	}
+	if in.PathOptions != nil {
+		in.PathOptions.apply(&rt.PathOptions)
+	}
+	if in.Fallback != nil {
+		rt.Fallback = in.Fallback.fallback()
+	}
 	if in.Status != nil && *in.Status == 0 {
 		rt.Status = -1 // an explicit 0 is invalid, not "the default"
 	}
-	if err := s.rules.Normalize(&rt); err != nil {
-		return err
+}
+
+// maxRouteAttempts bounds the read-modify-write of one route whose rules other
+// writes keep changing under it.
+const maxRouteAttempts = 3
+
+// changeRoute reads the org's route named in the path, changes it with change,
+// validates it and writes it back (its rules too if change says so), holding
+// only while its rules are as read: when another write changed them, it reads
+// the route again and changes it anew, up to maxRouteAttempts times, then
+// answers 409 route_changed.
+func (s *server) changeRoute(r *http.Request, a access, change func(*reroute.Route) (reroute.RulesUpdate, error)) (reroute.Route, error) {
+	for attempt := 1; ; attempt++ {
+		rt, err := s.routeInPath(r, a)
+		if err != nil {
+			return rt, err
+		}
+		mode, err := change(&rt)
+		if err != nil {
+			return rt, err
+		}
+		if err := s.rules.Normalize(&rt); err != nil {
+			return rt, err
+		}
+		if mode == reroute.ReplaceRules {
+			sortRules(rt.PathRules)
+			if err := s.checkRuleLimit(a.org, len(rt.PathRules)); err != nil {
+				return rt, err
+			}
+		}
+		rt.UpdatedAt = s.Now().UTC()
+		err = s.Routes.UpdateRoute(r.Context(), rt, mode)
+		if err == nil || !isRouteChanged(err) || attempt == maxRouteAttempts {
+			return rt, err
+		}
 	}
-	rt.UpdatedAt = s.Now().UTC()
-	if err := s.Routes.UpdateRoute(r.Context(), rt, reroute.KeepRules); err != nil {
-		return err
-	}
-	encodeJSON(w, http.StatusOK, s.toRouteJSON(rt))
-	return nil
+}
+
+func isRouteChanged(err error) bool {
+	var e *reroute.Error
+	return errors.As(err, &e) && e.Reason == "route_changed"
 }
 
 func (s *server) deleteRoute(w http.ResponseWriter, r *http.Request) error {

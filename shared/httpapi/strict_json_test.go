@@ -29,6 +29,7 @@ func TestRequestBodiesAreStrict(t *testing.T) {
 	// A valid body for each operation, with every member its schema has, and the
 	// path to send it to.
 	future := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	rule := map[string]any{"source": "/docs", "target": "https://example.org/docs", "status": 308, "subpath": true, "keepSuffix": true, "keepQuery": true}
 	valid := map[string]struct {
 		path string
 		body map[string]any
@@ -39,10 +40,19 @@ func TestRequestBodiesAreStrict(t *testing.T) {
 		"PATCH /v1/orgs/{orgId}/members/{email}": {"/v1/orgs/" + org + "/members/bob@example.com", map[string]any{"role": "admin"}},
 		"POST /v1/orgs/{orgId}/api-keys":         {"/v1/orgs/" + org + "/api-keys", map[string]any{"name": "ci", "scope": "write", "expiresAt": future}},
 		"POST /v1/orgs/{orgId}/billing/checkout": {"/v1/orgs/" + org + "/billing/checkout", map[string]any{"plan": "developer"}},
-		"PATCH /v1/orgs/{orgId}/routes/{host}":   {"/v1/orgs/" + org + "/routes/strict.example.com", map[string]any{"target": "https://example.org/", "status": 302, "keepPath": true, "keepQuery": true, "enabled": true, "httpsRedirect": false, "hsts": true}},
+		"PATCH /v1/orgs/{orgId}/routes/{host}": {"/v1/orgs/" + org + "/routes/strict.example.com", map[string]any{"target": "https://example.org/", "status": 302, "keepPath": true, "keepQuery": true, "enabled": true, "httpsRedirect": false, "hsts": true,
+			"pathOptions": map[string]any{"ignoreCase": true}, "fallback": map[string]any{"kind": "not_configured"}, "rules": []any{rule}}},
 		"POST /v1/orgs/{orgId}/routes": {"/v1/orgs/" + org + "/routes", map[string]any{"host": "new.example.com", "target": "https://example.com/",
-			"status": 301, "keepPath": false, "keepQuery": false, "enabled": true, "httpsRedirect": true, "hsts": false, "claim": false}},
+			"status": 301, "keepPath": false, "keepQuery": false, "enabled": true, "httpsRedirect": true, "hsts": false, "claim": false,
+			"pathOptions": map[string]any{"ignoreCase": false, "ignoreTrailingSlash": true}, "fallback": map[string]any{"kind": "not_configured"}, "rules": []any{rule}}},
+		"POST /v1/orgs/{orgId}/routes/{host}/rules": {"/v1/orgs/" + org + "/routes/strict.example.com/rules", rule},
+		"PATCH /v1/orgs/{orgId}/routes/{host}/rules/{ruleId}": {"/v1/orgs/" + org + "/routes/strict.example.com/rules/L2RvY3M", map[string]any{
+			"source": "/help", "target": "https://example.org/help", "status": 302, "subpath": false, "keepSuffix": false, "keepQuery": false}},
+		"POST /v1/orgs/{orgId}/routes/{host}/try": {"/v1/orgs/" + org + "/routes/strict.example.com/try", map[string]any{"url": "https://strict.example.com/docs/a"}},
 	}
+	// The import's JSON body is a file, read by package bulk with errors of
+	// its own (a line and a member each; see the import tests), not a request.
+	exempt := map[string]bool{"POST /v1/orgs/{orgId}/routes/import": true}
 
 	spec := e.checker.spec
 	compiler := newSchemaCompiler(spec.doc)
@@ -50,6 +60,9 @@ func TestRequestBodiesAreStrict(t *testing.T) {
 	for _, op := range spec.ops {
 		raw, _ := lookupPointer(spec.doc, "/paths/"+pointerToken(op.path)+"/"+strings.ToLower(op.method))
 		if _, ok := raw.(map[string]any)["requestBody"]; !ok {
+			continue
+		}
+		if exempt[op.String()] {
 			continue
 		}
 		seen++
