@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { ApiClient, ApiError, errorMessage, fieldErrors, lineErrors, problemOf } from "./api";
+import { ApiClient, ApiError, errorMessage, fieldErrors, importResultOf, lineErrors, problemOf } from "./api";
 
 function problemResponse(status: number, body: unknown, type = "application/problem+json", headers: Record<string, string> = {}) {
   return new Response(typeof body === "string" ? body : JSON.stringify(body), {
@@ -205,7 +205,7 @@ describe("ApiClient: rules, try, import, export", () => {
   });
 
   it("sends an import as it is, with its content type, dry run and idempotency key", async () => {
-    const result = { dryRun: true, summary: { create: 1, update: 0, unchanged: 0, routesCreated: 1 }, lines: [{ line: 1, action: "create", hosts: ["a.example.com"] }] };
+    const result = { dryRun: true, summary: { create: 1, update: 0, unchanged: 0, error: 0 }, routesCreated: 1, routesUpdated: 0, lines: [{ line: 1, action: "create", hosts: ["a.example.com"] }] };
     const { c, calls, headers } = client(() => json(result));
     const csv = 'a.example.com/x,"https://b.example/y,z",301\n';
     expect(await c.importRoutes("org_a", { body: csv, format: "csv", dryRun: true })).toEqual(result);
@@ -244,6 +244,22 @@ describe("ApiClient: rules, try, import, export", () => {
     expect(headers(0).Accept).toMatch(/^text\/csv/);
     expect(await c.exportRoutes("org_a", "json")).toBe('{"routes":[]}');
     expect(headers(1).Accept).toMatch(/^application\/json/);
+  });
+});
+
+describe("importResultOf", () => {
+  it("keeps an answer as it is, refused lines included", () => {
+    const r = {
+      dryRun: true, summary: { create: 1, update: 0, unchanged: 0, error: 1 }, routesCreated: 0, routesUpdated: 1,
+      lines: [{ line: 1, action: "create", hosts: ["a.example.com"] }, { line: 2, action: "error", hosts: [], field: "target_url", reason: "not a URL" }],
+    };
+    expect(importResultOf(r)).toEqual(r);
+  });
+  it("reads counts left out as zero, and route counts in the summary", () => {
+    expect(importResultOf({ summary: { create: 2, routesCreated: 1 }, lines: [{ line: 1, action: "create" }] })).toEqual({
+      dryRun: false, summary: { create: 2, update: 0, unchanged: 0, error: 0 }, routesCreated: 1, routesUpdated: 0, lines: [{ line: 1, action: "create", hosts: [] }],
+    });
+    expect(importResultOf(null).lines).toEqual([]);
   });
 });
 

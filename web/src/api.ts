@@ -127,38 +127,63 @@ export type RuleInput = Omit<Rule, "id" | "status" | "subpath" | "keepSuffix" | 
 
 export type RulePatch = Partial<Omit<Rule, "id">>;
 
-/** How a route answers one URL: the rule that matched, or its fallback. */
+/** How a route answers one URL: the rule that matched, its target, or its fallback. */
 export interface TryResult {
   kind: "redirect" | "gone" | "not_configured";
   status: number;
-  location: string;
+  /** With redirect: the Location the request gets. */
+  location?: string;
   rule: Rule | null;
+  /** The route's whole-host target answered. */
+  wholeHost?: boolean;
   /** No rule matched: the route's fallback answered. */
   fallback: boolean;
 }
 
 export type ImportFormat = "csv" | "json";
 
-export type ImportAction = "create" | "update" | "unchanged";
+export type ImportAction = "create" | "update" | "unchanged" | "error";
 
 export interface ImportLine {
+  /** From 1; 0 for the whole file. */
   line: number;
   action: ImportAction;
   hosts: string[];
+  /** With error: the CSV column or JSON member at fault, if one is. */
+  field?: string;
+  /** With error: why the line is refused. */
+  reason?: string;
 }
 
+/** The lines by action. */
 export interface ImportSummary {
   create: number;
   update: number;
   unchanged: number;
-  routesCreated: number;
+  error: number;
 }
 
 /** What an import did, or with dryRun would do, line by line. */
 export interface ImportResult {
   dryRun: boolean;
   summary: ImportSummary;
+  routesCreated: number;
+  routesUpdated: number;
   lines: ImportLine[];
+}
+
+/** importResultOf reads an import's answer, with zero for any count it leaves out. */
+export function importResultOf(raw: unknown): ImportResult {
+  const r = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+  const s = (r.summary && typeof r.summary === "object" ? r.summary : {}) as Record<string, unknown>;
+  const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+  return {
+    dryRun: r.dryRun === true,
+    summary: { create: n(s.create), update: n(s.update), unchanged: n(s.unchanged), error: n(s.error) },
+    routesCreated: n(r.routesCreated ?? s.routesCreated),
+    routesUpdated: n(r.routesUpdated ?? s.routesUpdated),
+    lines: Array.isArray(r.lines) ? (r.lines as ImportLine[]).map((l) => ({ ...l, hosts: Array.isArray(l.hosts) ? l.hosts : [] })) : [],
+  };
 }
 
 export interface Route {
@@ -525,7 +550,7 @@ export class ApiClient {
         headers: o.idempotencyKey ? { "Idempotency-Key": o.idempotencyKey } : undefined,
       },
       { dryRun: String(o.dryRun) },
-    ).then((res) => res.json() as Promise<ImportResult>);
+    ).then(async (res) => importResultOf(await res.json()));
 
   /** exportRoutes answers the org's routes and rules as the CSV or the JSON import takes. */
   exportRoutes = (orgId: string, format: ImportFormat) =>

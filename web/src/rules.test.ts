@@ -92,10 +92,11 @@ describe("rule form", () => {
     expect(ruleInputOf(f)).toEqual({ source: "/docs", target: "https://new.example/docs", status: 301, subpath: false, keepSuffix: false, keepQuery: false });
     expect(ruleInputOf({ ...f, subpath: true }).keepSuffix).toBe(true);
   });
-  it("patches only what changed, never the source", () => {
+  it("patches only what changed", () => {
     const r = rule("/a", "https://b.example/", 301, { subpath: true, keepSuffix: true });
     expect(rulePatchOf(r, ruleFormOf(r))).toEqual({});
-    expect(rulePatchOf(r, { ...ruleFormOf(r), source: "/other", status: 308, keepQuery: true })).toEqual({ status: 308, keepQuery: true });
+    expect(rulePatchOf(r, { ...ruleFormOf(r), status: 308, keepQuery: true })).toEqual({ status: 308, keepQuery: true });
+    expect(rulePatchOf(r, { ...ruleFormOf(r), source: " /other " })).toEqual({ source: "/other" });
     expect(rulePatchOf(r, { ...ruleFormOf(r), subpath: false })).toEqual({ subpath: false, keepSuffix: false });
   });
   it("words the options", () => {
@@ -173,7 +174,7 @@ describe("try a URL", () => {
     const r = rule("/blog", "https://new.example/articles", 308, { subpath: true });
     expect(tryAnswerText({ kind: "redirect", status: 308, location: "https://new.example/articles/x", rule: r, fallback: false })).toBe("Redirects with 308 by the rule for /blog.");
     expect(tryAnswerText({ kind: "redirect", status: 302, location: "https://n.example/", rule: null, fallback: true })).toMatch(/fallback redirects with 302/);
-    expect(tryAnswerText({ kind: "redirect", status: 301, location: "https://n.example/", rule: null, fallback: false })).toMatch(/target/);
+    expect(tryAnswerText({ kind: "redirect", status: 301, location: "https://n.example/", rule: null, wholeHost: true, fallback: false })).toMatch(/target redirects with 301/);
     expect(tryAnswerText({ kind: "gone", status: 410, location: "", rule: null, fallback: true })).toMatch(/410 Gone/);
     expect(tryAnswerText({ kind: "not_configured", status: 404, location: "", rule: null, fallback: true })).toMatch(/not configured/);
   });
@@ -188,11 +189,13 @@ describe("import", () => {
     expect(detectFormat("", "example.com/a,https://b.example/")).toBe("csv");
   });
   it("summarises a dry run and an import", () => {
-    const s = { create: 1, update: 2, unchanged: 3, routesCreated: 1 };
-    expect(importSummaryText(s, true)).toBe("1 rule to create, 2 to update, 3 unchanged, in 1 new route.");
-    expect(importSummaryText({ ...s, create: 2, routesCreated: 0 }, false)).toBe("2 rules created, 2 updated, 3 unchanged.");
-    expect(importChanges(s)).toBe(true);
-    expect(importChanges({ create: 0, update: 0, unchanged: 5, routesCreated: 0 })).toBe(false);
+    const r = { summary: { create: 1, update: 2, unchanged: 3, error: 0 }, routesCreated: 1, routesUpdated: 0 };
+    expect(importSummaryText(r, true)).toBe("1 rule to create, 2 to update, 3 unchanged, in 1 new route.");
+    expect(importSummaryText({ ...r, summary: { ...r.summary, error: 2 } }, true)).toBe("1 rule to create, 2 to update, 3 unchanged, in 1 new route; 2 lines refused.");
+    expect(importSummaryText({ summary: { ...r.summary, create: 2 }, routesCreated: 0 }, false)).toBe("2 rules created, 2 updated, 3 unchanged.");
+    expect(importChanges(r)).toBe(true);
+    expect(importChanges({ summary: { create: 0, update: 0, unchanged: 5, error: 0 }, routesCreated: 0, routesUpdated: 0 })).toBe(false);
+    expect(importChanges({ summary: { create: 0, update: 0, unchanged: 5, error: 0 }, routesCreated: 0, routesUpdated: 1 })).toBe(true);
   });
   it("filters and pages lines", () => {
     const lines = Array.from({ length: 250 }, (_, i) => ({ line: i + 1, action: i % 2 ? ("update" as const) : ("create" as const), hosts: ["a.example"] }));

@@ -1,7 +1,7 @@
 // Pure helpers of a route's rules, the "try a URL" box, import and export, kept
 // apart to be tested (as logic.ts is for the other screens).
 
-import type { Fallback, ImportAction, ImportFormat, ImportLine, ImportSummary, RedirectStatus, Rule, RuleInput, RulePatch, TryResult } from "./api";
+import type { Fallback, ImportAction, ImportFormat, ImportLine, ImportResult, RedirectStatus, Rule, RuleInput, RulePatch, TryResult } from "./api";
 
 // ---- the rules table
 
@@ -117,10 +117,11 @@ export function ruleInputOf(f: RuleForm): RuleInput {
   };
 }
 
-/** rulePatchOf sends only what changed; the source names the rule and stays. */
+/** rulePatchOf sends only what changed; a new source gives the rule a new id. */
 export function rulePatchOf(before: Rule, f: RuleForm): RulePatch {
   const after = ruleInputOf(f);
   const p: RulePatch = {};
+  if (after.source !== before.source) p.source = after.source;
   if (after.target !== before.target) p.target = after.target;
   if (after.status !== before.status) p.status = after.status;
   if (after.subpath !== before.subpath) p.subpath = after.subpath;
@@ -170,7 +171,7 @@ export function tryAnswerText(r: TryResult): string {
     case "redirect":
       if (r.rule) return `Redirects with ${r.status} by the rule for ${r.rule.source}.`;
       if (r.fallback) return `No rule matches: the fallback redirects with ${r.status}.`;
-      return `Redirects with ${r.status} to the route's target.`;
+      return `No rule matches: the route's target redirects with ${r.status}.`;
     case "gone":
       return "No rule matches: the fallback answers 410 Gone.";
     default:
@@ -192,20 +193,22 @@ export function detectFormat(name: string, text: string): ImportFormat {
 const plural = (n: number, one: string, many = one + "s") => `${n} ${n === 1 ? one : many}`;
 
 /** importSummaryText says what an import did, or (dryRun) would do. */
-export function importSummaryText(s: ImportSummary, dryRun: boolean): string {
-  const routes = s.routesCreated ? `, in ${plural(s.routesCreated, "new route")}` : "";
-  if (dryRun) {
-    return `${plural(s.create, "rule")} to create, ${s.update} to update, ${s.unchanged} unchanged${routes}.`;
-  }
+export function importSummaryText(r: Pick<ImportResult, "summary" | "routesCreated">, dryRun: boolean): string {
+  const s = r.summary;
+  const routes = r.routesCreated ? `, in ${plural(r.routesCreated, "new route")}` : "";
+  const errors = s.error ? `; ${plural(s.error, "line")} refused` : "";
+  if (dryRun) return `${plural(s.create, "rule")} to create, ${s.update} to update, ${s.unchanged} unchanged${routes}${errors}.`;
   return `${plural(s.create, "rule")} created, ${s.update} updated, ${s.unchanged} unchanged${routes}.`;
 }
 
 /** importChanges is whether applying an import would change anything. */
-export function importChanges(s: ImportSummary): boolean {
-  return s.create + s.update + s.routesCreated > 0;
+export function importChanges(r: Pick<ImportResult, "summary" | "routesCreated" | "routesUpdated">): boolean {
+  return r.summary.create + r.summary.update + r.routesCreated + r.routesUpdated > 0;
 }
 
-export const actionLabels: Record<ImportAction, string> = { create: "Create", update: "Update", unchanged: "Unchanged" };
+export const actionLabels: Record<ImportAction, string> = { create: "Create", update: "Update", unchanged: "Unchanged", error: "Error" };
+
+export const importActions: ImportAction[] = ["error", "create", "update", "unchanged"];
 
 /** filterLines keeps the lines of one action, or all. */
 export function filterLines(lines: ImportLine[], action: ImportAction | "all"): ImportLine[] {

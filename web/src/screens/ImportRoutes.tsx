@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, errorMessage, type ImportAction, type ImportFormat, type ImportResult, type LineError, type Membership } from "../api";
 import { useSession } from "../App";
-import { actionLabels, detectFormat, filterLines, importChanges, importSummaryText, lineText, newIdempotencyKey, slicePage } from "../rules";
+import { actionLabels, detectFormat, filterLines, importActions, importChanges, importSummaryText, lineText, newIdempotencyKey, slicePage } from "../rules";
 import { href } from "../router";
 import { ErrorBox, Field, Link, Notice } from "../ui";
 
@@ -82,7 +82,7 @@ export function ImportRoutes({ org }: { org: Membership }) {
         <h1>Import done</h1>
         <div ref={result} tabIndex={-1} class="focus-target">
           <Notice kind="success">
-            <p>{importSummaryText(stage.result.summary, false)}</p>
+            <p>{importSummaryText(stage.result, false)}</p>
           </Notice>
         </div>
         <p class="actions">
@@ -139,7 +139,7 @@ export function ImportRoutes({ org }: { org: Membership }) {
       )}
       {stage.kind === "preview" && (
         <div ref={result} tabIndex={-1} class="focus-target">
-          <Preview result={stage.result} busy={busy} onApply={() => run(false)} />
+          <Preview result={stage.result} text={format === "csv" ? text : ""} busy={busy} onApply={() => run(false)} />
         </div>
       )}
     </section>
@@ -189,24 +189,30 @@ function Refused({ errors, detail, text }: { errors: LineError[]; detail: string
   );
 }
 
-/** Preview shows what the import would do, line by line, and applies it. */
-function Preview({ result, busy, onApply }: { result: ImportResult; busy: boolean; onApply: () => void }) {
-  const [action, setAction] = useState<ImportAction | "all">("all");
+/** Preview shows what the import would do, line by line (refused lines first), and applies it. */
+function Preview({ result, text, busy, onApply }: { result: ImportResult; text: string; busy: boolean; onApply: () => void }) {
+  const refused = result.summary.error;
+  const [action, setAction] = useState<ImportAction | "all">(refused ? "error" : "all");
   const [page, setPage] = useState(0);
   const lines = filterLines(result.lines, action);
   const shown = slicePage(lines, page, LINES_PER_PAGE);
-  const changes = importChanges(result.summary);
+  const changes = importChanges(result);
   return (
-    <div class="card preview" role="region" aria-labelledby="import-preview">
+    <div class={`card preview${refused ? " refused" : ""}`} role="region" aria-labelledby="import-preview">
       <h2 id="import-preview">Preview</h2>
       <p>
-        <strong>{importSummaryText(result.summary, true)}</strong>
+        <strong>{importSummaryText(result, true)}</strong>
       </p>
+      {refused > 0 && (
+        <p class="field-error">
+          {refused === 1 ? "1 line is refused" : `${refused} lines are refused`}: fix {refused === 1 ? "it" : "them"} and preview again. An import is all or nothing.
+        </p>
+      )}
       <div class="toolbar">
         <label for="import-show">Show</label>
         <select id="import-show" value={action} onChange={(e) => { setAction((e.currentTarget as HTMLSelectElement).value as ImportAction | "all"); setPage(0); }}>
           <option value="all">Every line ({result.lines.length})</option>
-          {(["create", "update", "unchanged"] as ImportAction[]).map((a) => (
+          {importActions.map((a) => (
             <option value={a} key={a}>
               {actionLabels[a]} ({result.summary[a]})
             </option>
@@ -221,16 +227,32 @@ function Preview({ result, busy, onApply }: { result: ImportResult; busy: boolea
                 <th scope="col">Line</th>
                 <th scope="col">Action</th>
                 <th scope="col">Hostnames</th>
+                {refused > 0 && <th scope="col">Why</th>}
               </tr>
             </thead>
             <tbody>
-              {shown.items.map((l) => (
-                <tr key={l.line} class={`action-${l.action}`}>
-                  <td data-label="Line">{l.line}</td>
+              {shown.items.map((l, i) => (
+                <tr key={`${l.line}-${i}`} class={l.action === "error" ? "line-error" : `action-${l.action}`}>
+                  <td data-label="Line">{l.action === "error" ? <span class="line-no">{l.line}</span> : l.line}</td>
                   <td data-label="Action">
                     <span class={`badge action ${l.action}`}>{actionLabels[l.action] ?? l.action}</span>
                   </td>
                   <td data-label="Hosts">{l.hosts.join(", ")}</td>
+                  {refused > 0 && (
+                    <td data-label="Why">
+                      {l.action === "error" && (
+                        <>
+                          {l.field && <code>{l.field}</code>} {l.reason}
+                          {text && l.line > 0 && (
+                            <>
+                              <br />
+                              <code class="line-text">{lineText(text, l.line)}</code>
+                            </>
+                          )}
+                        </>
+                      )}
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>
@@ -239,10 +261,10 @@ function Preview({ result, busy, onApply }: { result: ImportResult; busy: boolea
       )}
       <LinePager page={shown.page} pages={shown.pages} onPage={setPage} label="Pages of lines" />
       <div class="actions">
-        <button type="button" disabled={busy || !changes} onClick={onApply}>
+        <button type="button" disabled={busy || !changes || refused > 0} onClick={onApply}>
           {busy ? "Importing…" : "Apply import"}
         </button>
-        {!changes && <p class="hint">Everything in the file is already so: there is nothing to import.</p>}
+        {!changes && !refused && <p class="hint">Everything in the file is already so: there is nothing to import.</p>}
       </div>
     </div>
   );

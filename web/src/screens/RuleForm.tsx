@@ -34,7 +34,6 @@ export function RuleFields(p: {
   errPrefix?: string;
   form: RuleForm;
   errs: Record<string, string>;
-  sourceLocked?: boolean;
   onChange: (f: RuleForm) => void;
 }) {
   const { form: f, idPrefix: id } = p;
@@ -46,10 +45,10 @@ export function RuleFields(p: {
         id={id + "source"}
         label="Source path"
         error={err("source")}
-        hint={p.sourceLocked ? "The path names the rule: to change it, delete the rule and add another." : <>The path on this hostname, as <code>/contact</code> or <code>/blog</code>.</>}
+        hint={<>The path on this hostname, as <code>/contact</code> or <code>/blog</code>.</>}
       >
         {(a) => (
-          <input {...a} type="text" inputMode="url" autocapitalize="off" spellcheck={false} maxLength={2048} disabled={p.sourceLocked} placeholder="/contact" value={f.source} onInput={(e) => set("source", (e.currentTarget as HTMLInputElement).value)} />
+          <input {...a} type="text" inputMode="url" autocapitalize="off" spellcheck={false} maxLength={2048} placeholder="/contact" value={f.source} onInput={(e) => set("source", (e.currentTarget as HTMLInputElement).value)} />
         )}
       </Field>
       <Field id={id + "target"} label="Redirect to" error={err("target")} hint="An absolute http(s) URL.">
@@ -69,7 +68,7 @@ export function RuleFields(p: {
 }
 
 /** RuleEditor adds a rule to a route (no rule given) or edits one, with the API's messages by field. */
-export function RuleEditor(p: { orgId: string; host: string; rule?: Rule; onSaved: (r: Rule, added: boolean) => void; onCancel: () => void }) {
+export function RuleEditor(p: { orgId: string; host: string; rule?: Rule; onSaved: (r: Rule, added: boolean, oldId?: string) => void; onCancel: () => void }) {
   const { api } = useSession();
   const isNew = !p.rule;
   const [form, setForm] = useState<RuleForm>(p.rule ? ruleFormOf(p.rule) : emptyRuleForm);
@@ -92,7 +91,7 @@ export function RuleEditor(p: { orgId: string; host: string; rule?: Rule; onSave
       if (isNew) p.onSaved(await api.createRule(p.orgId, p.host, ruleInputOf(form)), true);
       else {
         const patch = rulePatchOf(p.rule!, form);
-        p.onSaved(Object.keys(patch).length ? await api.updateRule(p.orgId, p.host, p.rule!.id, patch) : p.rule!, false);
+        p.onSaved(Object.keys(patch).length ? await api.updateRule(p.orgId, p.host, p.rule!.id, patch) : p.rule!, false, p.rule!.id);
       }
     } catch (e) {
       if (e instanceof ApiError && e.code === "rule_exists") {
@@ -114,7 +113,7 @@ export function RuleEditor(p: { orgId: string; host: string; rule?: Rule; onSave
       <h2 id="rule-editor-title" tabIndex={-1} ref={heading}>
         {isNew ? "Add a rule" : <>Edit the rule for <code>{p.rule!.source}</code></>}
       </h2>
-      <RuleFields idPrefix="rule-" form={form} errs={errs} sourceLocked={!isNew} onChange={setForm} />
+      <RuleFields idPrefix="rule-" form={form} errs={errs} onChange={setForm} />
       {err && <ErrorBox message={err} />}
       <div class="actions">
         <button type="submit" disabled={busy}>

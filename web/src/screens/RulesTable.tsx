@@ -53,14 +53,14 @@ export function RulesTable(p: { orgId: string; host: string; highlight?: string;
   }, [api, p.orgId, p.host, pager, q]);
   useEffect(load, [load]);
 
-  function saved(r: Rule, added: boolean) {
+  function saved(r: Rule, added: boolean, oldId?: string) {
     setEditing(null);
     setAnnounce(added ? `Rule for ${r.source} added.` : `Rule for ${r.source} saved.`);
     if (added) p.onCount(1);
     setPage((pg) => {
       if (!pg) return pg;
       const rest = pg.items.filter((x) => x.id !== r.id);
-      return { ...pg, items: added ? [r, ...rest] : pg.items.map((x) => (x.id === r.id ? r : x)) };
+      return { ...pg, items: added ? [r, ...rest] : pg.items.map((x) => (x.id === oldId ? r : x)) };
     });
   }
 
