@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -42,7 +44,8 @@ const screenshotDir = "../../.screenshots"
 // stack (DynamoDB Local, the API with the dev issuer, the SPA from web/dist, the
 // redirector), each on a free loopback port, as a user would: sign in, create an
 // org, add, use, edit and delete a route, hit the free plan's limits, make and
-// revoke an API key, sign out. Any console error or uncaught exception in the page
+// revoke an API key, give the route path rules (one added, more imported from a
+// CSV file through its preview), try a URL on it, export, sign out. Any console error or uncaught exception in the page
 // fails it.
 func TestBrowserDashboard(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
@@ -189,8 +192,8 @@ func TestBrowserDashboard(t *testing.T) {
 		b.waitText("Route saved")
 		b.waitText(edited)
 	})
+	b.rulesSteps(host, t.TempDir())
 	b.step("08-route-delete-confirm", func() {
-		b.click(link("Back to routes"))
 		b.waitText(edited)
 		b.click(`//button[@aria-label="Delete ` + host + `"]`)
 		b.waitText("Delete " + host + "?")
@@ -539,4 +542,151 @@ func link(name string) chromedp.Search {
 // label around it).
 func field(name string) chromedp.Search {
 	return chromedp.Search(fmt.Sprintf(`//*[(self::input or self::select or self::textarea) and @id=//label[normalize-space(.)=%[1]q]/@for] | //label[starts-with(normalize-space(.), %[1]q)]//*[self::input or self::select or self::textarea][not(@type="hidden")]`, name))
+}
+
+// rulesSteps open host's page from the routes list, add a rule, import a CSV file
+// (a refused one first, then one through its preview), try a URL, export in both
+// formats, and look at the page on a narrow screen; they end on the routes list.
+// axe-core checks each screen.
+func (b *browser) rulesSteps(host, downloads string) {
+	t := b.t
+	t.Helper()
+	b.step("10-route-page", func() {
+		b.click(link("Routes"))
+		b.click(link("Rules of " + host))
+		b.waitText("Path rules")
+		b.waitText("No path rules yet")
+		b.axe("route page")
+	})
+	b.step("10-rule-added", func() {
+		b.click(button("Add rule"))
+		b.run(
+			chromedp.WaitVisible(field("Source path")),
+			chromedp.SendKeys(field("Source path"), "/contact"),
+			chromedp.SendKeys(field("Redirect to"), "https://new.example.org/contact-us"),
+		)
+		b.axe("rule form")
+		b.click(`//form//button[normalize-space(.)="Add rule"]`)
+		b.waitJS(`[...document.querySelectorAll("table.rules tbody tr")].some(r => r.innerText.includes("/contact") && r.innerText.includes("https://new.example.org/contact-us"))`,
+			"the new rule in the table")
+	})
+	b.step("10-import-refused", func() {
+		b.click(link("Import CSV"))
+		b.run(chromedp.WaitVisible(field("Or paste the lines")))
+		b.run(chromedp.SendKeys(field("Or paste the lines"), host+"/ok,https://new.example.org/ok\n"+host+"/bad,not-a-url\n"))
+		b.click(button("Preview import"))
+		// The second line is refused, by its number.
+		b.waitJS(`[...document.querySelectorAll(".line-error .line-no")].some(e => e.innerText.trim() === "2")`, "line 2 marked as failing")
+		b.axe("import refused")
+	})
+	b.step("10-import-preview", func() {
+		csv := filepath.Join(downloads, "redirects.csv")
+		lines := host + "/blog,https://new.example.org/articles,301,,,TRUE,TRUE\n" +
+			host + "/about,https://new.example.org/about-us,308\n" +
+			host + "/contact,https://new.example.org/contact-us,301\n"
+		if err := os.WriteFile(csv, []byte(lines), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b.run(chromedp.SetUploadFiles(field("File"), []string{csv}))
+		b.waitJS(`document.getElementById("import-text").value.includes("/about-us")`, "the file's lines in the text box")
+		b.click(button("Preview import"))
+		b.waitText("rules to create")
+		b.waitJS(`[...document.querySelectorAll("table.import-lines tbody tr")].length === 3`, "a preview row for each line")
+		b.axe("import preview")
+	})
+	b.step("10-import-applied", func() {
+		b.click(button("Apply import"))
+		b.waitText("Import done")
+		b.waitText("rules created")
+		b.click(link("Back to routes"))
+		b.click(link("Rules of " + host))
+		b.waitJS(`document.querySelectorAll("table.rules tbody tr").length === 3`, "three rules in the table")
+	})
+	b.step("10-rules-searched-sorted", func() {
+		b.run(chromedp.SendKeys(field("Search"), "about"))
+		b.waitJS(`document.querySelectorAll("table.rules tbody tr").length === 1 && document.querySelector("table.rules tbody").innerText.includes("/about")`, "only /about found")
+		b.retype(field("Search"), "")
+		b.waitJS(`document.querySelectorAll("table.rules tbody tr").length === 3`, "every rule again")
+		b.click(`//th//button[starts-with(normalize-space(.), "Source")]`)
+		b.waitJS(`[...document.querySelectorAll("table.rules tbody tr td:first-child")].map(e => e.innerText.trim()).join(" ") === "/contact /blog /about"`, "rules sorted by source, descending")
+	})
+	b.step("10-try-url", func() {
+		b.run(chromedp.SendKeys(field("URL or path"), "/blog/2020/post?utm=x"))
+		b.click(button("Try"))
+		b.waitText("by the rule for /blog")
+		b.waitText("https://new.example.org/articles/2020/post")
+		b.waitJS(`document.querySelector("table.rules tr.matched") && document.querySelector("table.rules tr.matched").innerText.includes("/blog")`, "the /blog rule marked as matched")
+		b.axe("try a URL")
+	})
+	b.step("10-export", func() {
+		if _, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
+		}); err != nil {
+			t.Fatalf("allow downloads: %v", err)
+		}
+		for _, format := range []string{"csv", "json"} {
+			b.click(button("Export " + strings.ToUpper(format)))
+			b.waitText("Downloaded dnsreroute-acme-")
+			b.waitFile(downloads, "."+format, host+"/blog")
+		}
+	})
+	b.step("10-route-page-narrow-375", func() {
+		b.run(chromedp.EmulateViewport(375, 812))
+		b.waitJS(`document.documentElement.scrollWidth <= 375`, "a page no wider than 375 px")
+	})
+	if _, err := chromedp.Call(b.ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{}); err != nil {
+		t.Fatalf("clear the narrow viewport: %v", err)
+	}
+	b.click(link("Routes"))
+}
+
+// waitFile waits for a finished download in dir whose name ends with ext and
+// whose content holds want, and removes it.
+func (b *browser) waitFile(dir, ext, want string) {
+	b.t.Helper()
+	deadline := time.Now().Add(browserWait)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), "dnsreroute-") || !strings.HasSuffix(e.Name(), ext) {
+				continue
+			}
+			p := filepath.Join(dir, e.Name())
+			data, err := os.ReadFile(p)
+			if err == nil && strings.Contains(string(data), want) {
+				_ = os.Remove(p)
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.t.Fatalf("no download *%s holding %q in %s", ext, want, dir)
+}
+
+// axePath is axe-core (an npm dev dependency of the dashboard), relative to the
+// test's directory.
+const axePath = "../../web/node_modules/axe-core/axe.min.js"
+
+// axe runs axe-core's WCAG 2 A and AA rules on the page and fails on any
+// violation, naming each with the elements it found.
+func (b *browser) axe(what string) {
+	b.t.Helper()
+	src, err := os.ReadFile(axePath)
+	if err != nil {
+		b.t.Fatalf("axe-core is not installed (%v): run `make web`", err)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, browserWait)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
+		b.t.Fatalf("load axe-core: %v", err)
+	}
+	report, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]}}).then(r =>
+		r.violations.map(v => v.id + " (" + v.impact + "): " + v.help + " at " + v.nodes.map(n => n.target.join(" ")).join(", ")).join("\n"))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("run axe-core on the %s: %v", what, err)
+	}
+	if report != "" {
+		b.screenshot("failed-axe")
+		b.t.Fatalf("axe-core found accessibility violations on the %s:\n%s", what, report)
+	}
 }

@@ -10,6 +10,8 @@ import { ErrorBox, Link, Loading } from "./ui";
 import { CreateOrg } from "./screens/CreateOrg";
 import { RoutesScreen } from "./screens/Routes";
 import { RouteEditor } from "./screens/RouteEditor";
+import { RouteRules } from "./screens/RouteRules";
+import { ImportRoutes } from "./screens/ImportRoutes";
 import { BillingScreen } from "./screens/Billing";
 import { MembersScreen } from "./screens/Members";
 import { ApiKeysScreen } from "./screens/ApiKeys";
@@ -167,6 +169,12 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
       case "editRoute":
         body = <RouteEditor org={org!} host={screen.host} />;
         break;
+      case "route":
+        body = <RouteRules org={org!} host={screen.host} />;
+        break;
+      case "importRoutes":
+        body = <ImportRoutes org={org!} />;
+        break;
       case "billing":
         body = <BillingScreen org={org!} />;
         break;
@@ -232,7 +240,7 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
       </header>
       {org && (
         <nav class="tabs" aria-label="Org">
-          <Link href={href({ name: "routes", orgId: org.id })} aria-current={screen.name === "routes" || screen.name === "newRoute" || screen.name === "editRoute" ? "page" : undefined}>
+          <Link href={href({ name: "routes", orgId: org.id })} aria-current={["routes", "newRoute", "editRoute", "route", "importRoutes"].includes(screen.name) ? "page" : undefined}>
             Routes
           </Link>
           <Link href={href({ name: "members", orgId: org.id })} aria-current={screen.name === "members" ? "page" : undefined}>

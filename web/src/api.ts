@@ -15,6 +15,8 @@ export interface Problem {
   detail?: string;
   code: string;
   fields?: FieldError[];
+  /** An import's refusal: every failing line of the file. */
+  errors?: LineError[];
   requestId?: string;
   /** The refusal's reason, as `host_taken` (servers may send it as `reason` or as `code`). */
   reason?: string;
@@ -22,6 +24,13 @@ export interface Problem {
   claimable?: boolean;
   /** host_taken, ownership_not_proven: the TXT record that proves ownership. */
   ownershipRecord?: DNSRecord;
+}
+
+/** One failing line of an import: its line number in the file, the field, and why. */
+export interface LineError {
+  line: number;
+  field: string;
+  reason: string;
 }
 
 export interface Membership {
@@ -41,6 +50,8 @@ export interface Usage {
   routeLimit: number;
   members: number;
   memberLimit: number;
+  /** The path rules each route may hold. */
+  ruleLimit?: number;
 }
 
 export interface Org {
@@ -80,8 +91,104 @@ export interface RouteDomain {
 
 export type RedirectStatus = 301 | 302 | 307 | 308;
 
+/** A route's matching options, for all its rules. */
+export interface PathOptions {
+  ignoreCase: boolean;
+  ignoreTrailingSlash: boolean;
+}
+
+export type FallbackKind = "not_configured" | "gone" | "redirect";
+
+/** What a route answers for a path no rule matches (only a route without a whole-host target). */
+export interface Fallback {
+  kind: FallbackKind;
+  /** redirect: where to. */
+  target?: string;
+  /** redirect: with which status. */
+  status?: RedirectStatus;
+}
+
+/** A path rule of a route, with the options of Cloudflare Bulk Redirects. */
+export interface Rule {
+  /** base64url of the canonical source path. */
+  id: string;
+  source: string;
+  target: string;
+  status: RedirectStatus;
+  /** Also matches every path below source, on a segment boundary. */
+  subpath: boolean;
+  /** With subpath: the rest of the path below source is added to the target. */
+  keepSuffix: boolean;
+  keepQuery: boolean;
+}
+
+export type RuleInput = Omit<Rule, "id" | "status" | "subpath" | "keepSuffix" | "keepQuery"> &
+  Partial<Pick<Rule, "status" | "subpath" | "keepSuffix" | "keepQuery">>;
+
+export type RulePatch = Partial<Omit<Rule, "id">>;
+
+/** How a route answers one URL: the rule that matched, its target, or its fallback. */
+export interface TryResult {
+  kind: "redirect" | "gone" | "not_configured";
+  status: number;
+  /** With redirect: the Location the request gets. */
+  location?: string;
+  rule: Rule | null;
+  /** The route's whole-host target answered. */
+  wholeHost?: boolean;
+  /** No rule matched: the route's fallback answered. */
+  fallback: boolean;
+}
+
+export type ImportFormat = "csv" | "json";
+
+export type ImportAction = "create" | "update" | "unchanged" | "error";
+
+export interface ImportLine {
+  /** From 1; 0 for the whole file. */
+  line: number;
+  action: ImportAction;
+  hosts: string[];
+  /** With error: the CSV column or JSON member at fault, if one is. */
+  field?: string;
+  /** With error: why the line is refused. */
+  reason?: string;
+}
+
+/** The lines by action. */
+export interface ImportSummary {
+  create: number;
+  update: number;
+  unchanged: number;
+  error: number;
+}
+
+/** What an import did, or with dryRun would do, line by line. */
+export interface ImportResult {
+  dryRun: boolean;
+  summary: ImportSummary;
+  routesCreated: number;
+  routesUpdated: number;
+  lines: ImportLine[];
+}
+
+/** importResultOf reads an import's answer, with zero for any count it leaves out. */
+export function importResultOf(raw: unknown): ImportResult {
+  const r = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+  const s = (r.summary && typeof r.summary === "object" ? r.summary : {}) as Record<string, unknown>;
+  const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+  return {
+    dryRun: r.dryRun === true,
+    summary: { create: n(s.create), update: n(s.update), unchanged: n(s.unchanged), error: n(s.error) },
+    routesCreated: n(r.routesCreated ?? s.routesCreated),
+    routesUpdated: n(r.routesUpdated ?? s.routesUpdated),
+    lines: Array.isArray(r.lines) ? (r.lines as ImportLine[]).map((l) => ({ ...l, hosts: Array.isArray(l.hosts) ? l.hosts : [] })) : [],
+  };
+}
+
 export interface Route {
   host: string;
+  /** The whole-host target; empty for a route of path rules alone. */
   target: string;
   status: RedirectStatus;
   keepPath: boolean;
@@ -100,11 +207,15 @@ export interface Route {
   createdAt: string;
   updatedAt: string;
   paused: boolean;
+  ruleCount?: number;
+  pathOptions?: PathOptions;
+  fallback?: Fallback;
 }
 
 export interface RouteInput {
   host: string;
-  target: string;
+  /** Optional when rules are given. */
+  target?: string;
   status?: RedirectStatus;
   keepPath?: boolean;
   keepQuery?: boolean;
@@ -113,9 +224,13 @@ export interface RouteInput {
   hsts?: boolean;
   /** Take the hostname from another account's unverified route, proven by the ownership TXT record. */
   claim?: boolean;
+  rules?: RuleInput[];
+  pathOptions?: PathOptions;
+  fallback?: Fallback;
 }
 
-export type RoutePatch = Partial<Omit<RouteInput, "host" | "claim">>;
+/** A patch; target "" clears the whole-host target of a route that has rules. */
+export type RoutePatch = Partial<Omit<RouteInput, "host" | "claim" | "rules">>;
 
 export type FindingLevel = "error" | "warning" | "ok";
 
@@ -143,6 +258,7 @@ export interface Plan {
   title: string;
   routeLimit: number;
   memberLimit: number;
+  ruleLimit?: number;
   price: string;
   features: string[];
   available: boolean;
@@ -197,6 +313,8 @@ export class ApiError extends Error {
   readonly requestId?: string;
   /** validation_failed: message by field name (the first message of a field wins). */
   readonly fields: Record<string, string>;
+  /** An import's refusal: every failing line, in the file's order. */
+  readonly errors: LineError[];
   /** The refusal's reason (as `host_taken`, `ownership_not_proven`): `reason`, else `code`. */
   readonly reason: string;
   readonly claimable: boolean;
@@ -210,6 +328,7 @@ export class ApiError extends Error {
     this.detail = p.detail || p.title || `The request failed (HTTP ${p.status}).`;
     this.requestId = p.requestId;
     this.fields = fieldErrors(p);
+    this.errors = lineErrors(p);
     this.reason = p.reason || p.code;
     this.claimable = p.claimable === true;
     this.ownershipRecord = p.ownershipRecord;
@@ -231,6 +350,15 @@ export function fieldErrors(p: Pick<Problem, "fields">): Record<string, string> 
     }
   }
   return out;
+}
+
+/** lineErrors keeps an import refusal's well-formed line errors, by line number. */
+export function lineErrors(p: Pick<Problem, "errors">): LineError[] {
+  if (!Array.isArray(p.errors)) return [];
+  return p.errors
+    .filter((e) => e && typeof e.line === "number" && typeof e.reason === "string")
+    .map((e) => ({ line: e.line, field: typeof e.field === "string" ? e.field : "", reason: e.reason }))
+    .sort((a, b) => a.line - b.line);
 }
 
 function isProblemType(contentType: string | null): boolean {
@@ -267,6 +395,7 @@ export async function problemOf(res: Response): Promise<Problem> {
     detail: typeof b.detail === "string" && b.detail ? b.detail : fallback.detail,
     code: typeof b.code === "string" && b.code ? b.code : reason || fallback.code,
     fields: Array.isArray(b.fields) ? (b.fields as FieldError[]) : undefined,
+    errors: Array.isArray(b.errors) ? (b.errors as LineError[]) : undefined,
     requestId: typeof b.requestId === "string" ? b.requestId : fallback.requestId,
     reason,
     claimable: typeof b.claimable === "boolean" ? b.claimable : undefined,
@@ -331,18 +460,34 @@ export class ApiClient {
     return u;
   }
 
-  async request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
-    const headers: Record<string, string> = { Accept: "application/json, application/problem+json" };
+  async request<T>(method: string, path: string, body?: unknown, query?: Query, headers?: Record<string, string>): Promise<T> {
+    const res = await this.send(method, path, {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      contentType: body === undefined ? undefined : "application/json",
+      headers,
+    }, query);
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * send makes one call and answers its response when it is a success; an error
+   * answer or a failure to reach the API is thrown as ApiError.
+   */
+  async send(
+    method: string,
+    path: string,
+    o: { body?: string; contentType?: string; accept?: string; headers?: Record<string, string> } = {},
+    query?: Query,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { Accept: o.accept ?? "application/json, application/problem+json", ...o.headers };
     const tok = await this.token();
     if (tok) headers.Authorization = `Bearer ${tok}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (o.contentType) headers["Content-Type"] = o.contentType;
     let res: Response;
     try {
-      res = await this.fetchImpl(this.url(path, query), {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      res = await this.fetchImpl(this.url(path, query), { method, headers, body: o.body });
     } catch {
       throw new ApiError({
         status: 0,
@@ -355,9 +500,7 @@ export class ApiClient {
       if (res.status === 401) this.onUnauthorized?.(e);
       throw e;
     }
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    return res;
   }
 
   me = () => this.request<Me>("GET", "/me");
@@ -376,6 +519,44 @@ export class ApiClient {
   /** checkRoute looks the route's DNS up now and moves its domain on. */
   checkRoute = (orgId: string, host: string) =>
     this.request<DNSCheck>("POST", `/orgs/${seg(orgId)}/routes/${seg(host)}/check`);
+
+  rules = (orgId: string, host: string, p: { limit?: number; cursor?: string; q?: string } = {}) =>
+    this.request<Page<Rule>>("GET", `/orgs/${seg(orgId)}/routes/${seg(host)}/rules`, undefined, p);
+  rule = (orgId: string, host: string, ruleId: string) =>
+    this.request<Rule>("GET", `/orgs/${seg(orgId)}/routes/${seg(host)}/rules/${seg(ruleId)}`);
+  /** createRule adds one rule; a rule of the same source answers 409 rule_exists. */
+  createRule = (orgId: string, host: string, r: RuleInput) =>
+    this.request<Rule>("POST", `/orgs/${seg(orgId)}/routes/${seg(host)}/rules`, r);
+  updateRule = (orgId: string, host: string, ruleId: string, p: RulePatch) =>
+    this.request<Rule>("PATCH", `/orgs/${seg(orgId)}/routes/${seg(host)}/rules/${seg(ruleId)}`, p);
+  deleteRule = (orgId: string, host: string, ruleId: string) =>
+    this.request<void>("DELETE", `/orgs/${seg(orgId)}/routes/${seg(host)}/rules/${seg(ruleId)}`);
+  /** tryUrl answers how the route would answer url, writing nothing. */
+  tryUrl = (orgId: string, host: string, url: string) =>
+    this.request<TryResult>("POST", `/orgs/${seg(orgId)}/routes/${seg(host)}/try`, { url });
+
+  /**
+   * importRoutes sends a Cloudflare Bulk Redirects CSV file, or the JSON of an
+   * export, as it is. With dryRun nothing is written; a real import is all or
+   * nothing, and key makes a retried one answer as the first.
+   */
+  importRoutes = (orgId: string, o: { body: string; format: ImportFormat; dryRun: boolean; idempotencyKey?: string }) =>
+    this.send(
+      "POST",
+      `/orgs/${seg(orgId)}/routes/import`,
+      {
+        body: o.body,
+        contentType: o.format === "csv" ? "text/csv" : "application/json",
+        headers: o.idempotencyKey ? { "Idempotency-Key": o.idempotencyKey } : undefined,
+      },
+      { dryRun: String(o.dryRun) },
+    ).then(async (res) => importResultOf(await res.json()));
+
+  /** exportRoutes answers the org's routes and rules as the CSV or the JSON import takes. */
+  exportRoutes = (orgId: string, format: ImportFormat) =>
+    this.send("GET", `/orgs/${seg(orgId)}/routes/export`, {
+      accept: format === "csv" ? "text/csv, application/problem+json" : "application/json, application/problem+json",
+    }).then((res) => res.text());
 
   members = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
     this.request<Page<Member>>("GET", `/orgs/${seg(orgId)}/members`, undefined, p);

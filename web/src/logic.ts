@@ -7,6 +7,8 @@ import {
   type DNSCheck,
   type DNSRecord,
   type DomainState,
+  type Fallback,
+  type FallbackKind,
   type Finding,
   type FindingLevel,
   type RecordPurpose,
@@ -18,15 +20,23 @@ import {
   type RoutePatch,
   type Usage,
 } from "./api";
+import { emptyRuleForm, ruleInputOf, validateRuleForm, validateTargetURL, type RuleForm } from "./rules";
 
 /** filterRoutes keeps the routes whose host or target contains q (case-insensitive). */
 export function filterRoutes(routes: Route[], q: string): Route[] {
   const s = q.trim().toLowerCase();
   if (!s) return routes;
-  return routes.filter((r) => r.host.includes(s) || r.target.toLowerCase().includes(s));
+  return routes.filter((r) => r.host.includes(s) || (r.target || "").toLowerCase().includes(s));
 }
 
+/**
+ * How a new route redirects: the whole hostname to one URL, or by path rules
+ * alone (a first rule now, more from its page or an import).
+ */
+export type RouteMode = "target" | "rules";
+
 export interface RouteForm {
+  mode: RouteMode;
   host: string;
   target: string;
   status: RedirectStatus;
@@ -35,9 +45,17 @@ export interface RouteForm {
   enabled: boolean;
   httpsRedirect: boolean;
   hsts: boolean;
+  ignoreCase: boolean;
+  ignoreTrailingSlash: boolean;
+  fallbackKind: FallbackKind;
+  fallbackTarget: string;
+  fallbackStatus: RedirectStatus;
+  /** mode "rules": the route's first rule. */
+  rule: RuleForm;
 }
 
 export const emptyRouteForm: RouteForm = {
+  mode: "target",
   host: "",
   target: "",
   status: 301,
@@ -46,10 +64,17 @@ export const emptyRouteForm: RouteForm = {
   enabled: true,
   httpsRedirect: true,
   hsts: false,
+  ignoreCase: false,
+  ignoreTrailingSlash: false,
+  fallbackKind: "not_configured",
+  fallbackTarget: "",
+  fallbackStatus: 301,
+  rule: emptyRuleForm,
 };
 
 export function formOf(r: Route): RouteForm {
   return {
+    mode: r.target ? "target" : "rules",
     host: r.host,
     target: r.target,
     status: r.status,
@@ -58,31 +83,61 @@ export function formOf(r: Route): RouteForm {
     enabled: r.enabled,
     httpsRedirect: r.httpsRedirect ?? true,
     hsts: r.hsts ?? false,
+    ignoreCase: r.pathOptions?.ignoreCase ?? false,
+    ignoreTrailingSlash: r.pathOptions?.ignoreTrailingSlash ?? false,
+    fallbackKind: r.fallback?.kind ?? "not_configured",
+    fallbackTarget: r.fallback?.target ?? "",
+    fallbackStatus: r.fallback?.status ?? 301,
+    rule: emptyRuleForm,
   };
 }
 
-/** validateRouteForm catches what the browser can before asking the API. */
-export function validateRouteForm(f: RouteForm, isNew: boolean): Record<string, string> {
+/**
+ * usesFallback: only a route without a whole-host target falls back (a target
+ * answers every path).
+ */
+export function usesFallback(f: Pick<RouteForm, "mode" | "target">, isNew: boolean): boolean {
+  return isNew ? f.mode === "rules" : !f.target.trim();
+}
+
+/**
+ * validateRouteForm catches what the browser can before asking the API. An
+ * existing route with rules may drop its target (hasRules); a new one in mode
+ * "rules" has its first rule instead.
+ */
+export function validateRouteForm(f: RouteForm, isNew: boolean, hasRules = false): Record<string, string> {
   const errs: Record<string, string> = {};
   if (isNew && !f.host.trim()) errs.host = "Enter the hostname to redirect, as www.example.com.";
   else if (isNew && /[\s/:?#]/.test(f.host.trim())) errs.host = "Enter a hostname only, without a scheme or path.";
   const t = f.target.trim();
-  if (!t) errs.target = "Enter the URL to redirect to, as https://example.com/.";
-  else if (!/^https?:\/\/[^\s]+$/i.test(t)) errs.target = "The target must be an absolute http:// or https:// URL.";
+  const rulesOnly = isNew ? f.mode === "rules" : hasRules;
+  if (isNew && f.mode === "rules") Object.assign(errs, validateRuleForm(f.rule, "rules[0]."));
+  else if (!t && !rulesOnly) errs.target = "Enter the URL to redirect to, as https://example.com/.";
+  else if (t && !/^https?:\/\/[^\s]+$/i.test(t)) errs.target = "The target must be an absolute http:// or https:// URL.";
+  if (usesFallback(f, isNew) && f.fallbackKind === "redirect") {
+    const m = validateTargetURL(f.fallbackTarget, "the URL to send unmatched paths to");
+    if (m) errs["fallback.target"] = m;
+  }
   return errs;
 }
 
+/** fallbackOf is the fallback the form describes. */
+export function fallbackOf(f: Pick<RouteForm, "fallbackKind" | "fallbackTarget" | "fallbackStatus">): Fallback {
+  if (f.fallbackKind === "redirect") return { kind: "redirect", target: f.fallbackTarget.trim(), status: f.fallbackStatus };
+  return { kind: f.fallbackKind };
+}
+
 export function routeInputOf(f: RouteForm): RouteInput {
-  return {
+  const common: RouteInput = {
     host: f.host.trim(),
-    target: f.target.trim(),
-    status: f.status,
-    keepPath: f.keepPath,
-    keepQuery: f.keepQuery,
     enabled: f.enabled,
     httpsRedirect: f.httpsRedirect,
     hsts: f.hsts,
   };
+  // Sent only when set: the defaults need no words.
+  if (f.ignoreCase || f.ignoreTrailingSlash) common.pathOptions = { ignoreCase: f.ignoreCase, ignoreTrailingSlash: f.ignoreTrailingSlash };
+  if (f.mode === "rules") return { ...common, rules: [ruleInputOf(f.rule)], fallback: fallbackOf(f) };
+  return { ...common, target: f.target.trim(), status: f.status, keepPath: f.keepPath, keepQuery: f.keepQuery };
 }
 
 /** routePatchOf sends only what changed; an empty patch means nothing to save. */
@@ -95,11 +150,27 @@ export function routePatchOf(before: Route, f: RouteForm): RoutePatch {
   if (f.enabled !== before.enabled) p.enabled = f.enabled;
   if (f.httpsRedirect !== (before.httpsRedirect ?? true)) p.httpsRedirect = f.httpsRedirect;
   if (f.hsts !== (before.hsts ?? false)) p.hsts = f.hsts;
+  const po = before.pathOptions ?? { ignoreCase: false, ignoreTrailingSlash: false };
+  if (f.ignoreCase !== po.ignoreCase || f.ignoreTrailingSlash !== po.ignoreTrailingSlash) {
+    p.pathOptions = { ignoreCase: f.ignoreCase, ignoreTrailingSlash: f.ignoreTrailingSlash };
+  }
+  // A target answers every path: a route that keeps one keeps the default fallback.
+  if (!f.target.trim()) {
+    const fb = fallbackOf(f);
+    const was = before.fallback ?? { kind: "not_configured" };
+    if (fb.kind !== was.kind || fb.target !== was.target || fb.status !== was.status) p.fallback = fb;
+  } else if (before.fallback && before.fallback.kind !== "not_configured") {
+    p.fallback = { kind: "not_configured" };
+  }
   return p;
 }
 
 /** The route form's fields, as the API names them in validation errors. */
-export const routeFields = ["host", "target", "status", "keepPath", "keepQuery", "enabled", "httpsRedirect", "hsts"];
+export const routeFields = [
+  "host", "target", "status", "keepPath", "keepQuery", "enabled", "httpsRedirect", "hsts",
+  "pathOptions.ignoreCase", "pathOptions.ignoreTrailingSlash", "fallback.kind", "fallback.target", "fallback.status",
+  "rules[0].source", "rules[0].target", "rules[0].status", "rules[0].subpath", "rules[0].keepSuffix", "rules[0].keepQuery",
+];
 
 // ---- custom domains
 

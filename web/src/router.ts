@@ -7,6 +7,8 @@ export type Screen =
   | { name: "routes"; orgId: string }
   | { name: "newRoute"; orgId: string }
   | { name: "editRoute"; orgId: string; host: string }
+  | { name: "route"; orgId: string; host: string }
+  | { name: "importRoutes"; orgId: string }
   | { name: "billing"; orgId: string }
   | { name: "members"; orgId: string }
   | { name: "apiKeys"; orgId: string }
@@ -30,6 +32,9 @@ export function match(path: string): Screen {
   if (a === "orgs" && b && b !== "new") {
     if (c === "routes" && parts.length === 3) return { name: "routes", orgId: b };
     if (c === "routes" && d === "new" && parts.length === 4) return { name: "newRoute", orgId: b };
+    if (c === "routes" && d === "import" && parts.length === 4) return { name: "importRoutes", orgId: b };
+    // A hostname has two labels at least: never "new" or "import".
+    if (c === "routes" && d && parts.length === 4) return { name: "route", orgId: b, host: d };
     if (c === "routes" && d && e === "edit" && parts.length === 5 && f === undefined)
       return { name: "editRoute", orgId: b, host: d };
     if (c === "billing" && parts.length === 3) return { name: "billing", orgId: b };
@@ -56,6 +61,10 @@ export function href(s: Screen): string {
       return `/orgs/${e(s.orgId)}/routes/new`;
     case "editRoute":
       return `/orgs/${e(s.orgId)}/routes/${e(s.host)}/edit`;
+    case "route":
+      return `/orgs/${e(s.orgId)}/routes/${e(s.host)}`;
+    case "importRoutes":
+      return `/orgs/${e(s.orgId)}/routes/import`;
     case "billing":
       return `/orgs/${e(s.orgId)}/billing`;
     case "members":

@@ -128,3 +128,24 @@ export function CopyButton({ text, label = "Copy", describedBy }: { text: string
     </button>
   );
 }
+
+/** Check is a checkbox with its label, hint and error. */
+export function Check(p: { id: string; label: string; hint?: string; checked: boolean; disabled?: boolean; error?: string; onChange: (v: boolean) => void }) {
+  const described = [p.hint ? `${p.id}-hint` : "", p.error ? `${p.id}-error` : ""].filter(Boolean).join(" ") || undefined;
+  return (
+    <div class={`check${p.error ? " invalid" : ""}`}>
+      <input id={p.id} type="checkbox" checked={p.checked} disabled={p.disabled} aria-invalid={p.error ? true : undefined} aria-describedby={described} onChange={(e) => p.onChange((e.currentTarget as HTMLInputElement).checked)} />
+      <label for={p.id}>{p.label}</label>
+      {p.hint && (
+        <p class="hint" id={`${p.id}-hint`}>
+          {p.hint}
+        </p>
+      )}
+      {p.error && (
+        <p class="field-error" id={`${p.id}-error`}>
+          {p.error}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,10 +1,12 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, errorMessage, type Membership, type RedirectStatus, type Route } from "../api";
+import { ApiError, errorMessage, type FallbackKind, type Membership, type Route } from "../api";
 import { useSession } from "../App";
-import { addRoute, emptyRouteForm, formOf, routeFields, routeInputOf, routePatchOf, statusLabels, validateRouteForm, type AddOutcome, type RouteForm } from "../logic";
+import { addRoute, emptyRouteForm, formOf, routeFields, routeInputOf, routePatchOf, usesFallback, validateRouteForm, type AddOutcome, type RouteForm, type RouteMode } from "../logic";
+import { fallbackLabels } from "../rules";
 import { href } from "../router";
-import { ErrorBox, Field, Link, Loading, Notice } from "../ui";
+import { Check, ErrorBox, Field, Link, Loading, Notice } from "../ui";
 import { DomainBadge, DomainNotes, OwnershipRecord, RecordsTable } from "./Routes";
+import { RuleFields, StatusSelect } from "./RuleForm";
 
 type ClaimState = Extract<AddOutcome, { kind: "claimable" | "not_proven" }>;
 
@@ -69,7 +71,7 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
   async function submit(e: Event) {
     e.preventDefault();
     setErr("");
-    const local = validateRouteForm(form, isNew);
+    const local = validateRouteForm(form, isNew, (before?.ruleCount ?? 0) > 0);
     setErrs(local);
     if (Object.keys(local).length) {
       document.getElementById(`route-${Object.keys(local)[0]}`)?.focus();
@@ -106,7 +108,15 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
         <h1>{isNew ? "Route added" : "Route saved"}</h1>
         <Notice kind="success">
           <p>
-            <code>{saved.host}</code> redirects to <code>{saved.target}</code> with {saved.status}.
+            {saved.target ? (
+              <>
+                <code>{saved.host}</code> redirects to <code>{saved.target}</code> with {saved.status}.
+              </>
+            ) : (
+              <>
+                <code>{saved.host}</code> redirects by its path rules ({saved.ruleCount ?? 0}).
+              </>
+            )}
           </p>
         </Notice>
         <p class="meta">
@@ -120,6 +130,9 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
         <p class="actions">
           <Link class="button" href={href({ name: "routes", orgId: org.id })}>
             Back to routes
+          </Link>
+          <Link class="button secondary" href={href({ name: "route", orgId: org.id, host: saved.host })}>
+            Path rules
           </Link>
           {isNew && (
             <button type="button" class="secondary" onClick={() => { setSaved(null); setForm(emptyRouteForm); }}>
@@ -143,26 +156,37 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
             <input {...a} type="text" inputMode="url" autocapitalize="off" spellcheck={false} maxLength={253} required disabled={!isNew} value={form.host} onInput={(e) => set("host", (e.currentTarget as HTMLInputElement).value)} />
           )}
         </Field>
-        <Field id="route-target" label="Target URL" error={errs.target} hint="Where requests are redirected: an absolute http(s) URL.">
-          {(a) => (
-            <input {...a} type="url" autocapitalize="off" spellcheck={false} maxLength={2048} required placeholder="https://example.com/" value={form.target} onInput={(e) => set("target", (e.currentTarget as HTMLInputElement).value)} />
-          )}
-        </Field>
-        <Field id="route-status" label="Redirect status" error={errs.status}>
-          {(a) => (
-            <select {...a} value={String(form.status)} onChange={(e) => set("status", Number((e.currentTarget as HTMLSelectElement).value) as RedirectStatus)}>
-              {([301, 302, 307, 308] as RedirectStatus[]).map((s) => (
-                <option value={String(s)} key={s}>
-                  {statusLabels[s]}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        {isNew && (
+          <fieldset>
+            <legend>What it does</legend>
+            {([["target", "Redirects the whole hostname to one URL"], ["rules", "Redirects by path: starts with one rule, more added or imported later"]] as [RouteMode, string][]).map(([m, label]) => (
+              <div class="check" key={m}>
+                <input id={`route-mode-${m}`} type="radio" name="route-mode" checked={form.mode === m} onChange={() => set("mode", m)} />
+                <label for={`route-mode-${m}`}>{label}</label>
+              </div>
+            ))}
+          </fieldset>
+        )}
+        {isNew && form.mode === "rules" ? (
+          <fieldset>
+            <legend>First rule</legend>
+            <RuleFields idPrefix="route-rules[0]." errPrefix="rules[0]." form={form.rule} errs={errs} onChange={(r) => set("rule", r)} />
+          </fieldset>
+        ) : (
+          <TargetFields form={form} errs={errs} optional={!isNew && (before?.ruleCount ?? 0) > 0} set={set} />
+        )}
         <fieldset>
-          <legend>Options</legend>
-          <Check id="route-keepPath" label="Keep the path (/a/b is added to the target)" checked={form.keepPath} error={errs.keepPath} onChange={(v) => set("keepPath", v)} />
-          <Check id="route-keepQuery" label="Keep the query string (?x=1)" checked={form.keepQuery} error={errs.keepQuery} onChange={(v) => set("keepQuery", v)} />
+          <legend>Path matching</legend>
+          <Check id="route-pathOptions.ignoreCase" label="Ignore case" hint="/About matches a rule for /about." checked={form.ignoreCase} error={errs["pathOptions.ignoreCase"]} onChange={(v) => set("ignoreCase", v)} />
+          <Check id="route-pathOptions.ignoreTrailingSlash" label="Ignore a trailing slash" hint="/about/ matches a rule for /about, and the other way round." checked={form.ignoreTrailingSlash} error={errs["pathOptions.ignoreTrailingSlash"]} onChange={(v) => set("ignoreTrailingSlash", v)} />
+        </fieldset>
+        {usesFallback(form, isNew) ? (
+          <FallbackFields form={form} errs={errs} set={set} />
+        ) : (
+          <p class="hint">Paths no rule matches go to the target URL.</p>
+        )}
+        <fieldset>
+          <legend>State</legend>
           <Check id="route-enabled" label="Enabled" checked={form.enabled} error={errs.enabled} onChange={(v) => set("enabled", v)} />
         </fieldset>
         <fieldset>
@@ -204,22 +228,59 @@ function ClaimPanel({ host, claim, busy, onClaim }: { host: string; claim: Claim
   );
 }
 
-function Check(p: { id: string; label: string; hint?: string; checked: boolean; error?: string; onChange: (v: boolean) => void }) {
-  const described = [p.hint ? `${p.id}-hint` : "", p.error ? `${p.id}-error` : ""].filter(Boolean).join(" ") || undefined;
+type Setter = <K extends keyof RouteForm>(k: K, v: RouteForm[K]) => void;
+
+/** TargetFields: the whole-host target, optional for a route that has rules. */
+function TargetFields({ form, errs, optional, set }: { form: RouteForm; errs: Record<string, string>; optional: boolean; set: Setter }) {
+  const hint = optional ? "Where the paths no rule matches go. Leave it empty for the rules alone (and a fallback)." : "Where requests are redirected: an absolute http(s) URL.";
   return (
-    <div class={`check${p.error ? " invalid" : ""}`}>
-      <input id={p.id} type="checkbox" checked={p.checked} aria-invalid={p.error ? true : undefined} aria-describedby={described} onChange={(e) => p.onChange((e.currentTarget as HTMLInputElement).checked)} />
-      <label for={p.id}>{p.label}</label>
-      {p.hint && (
-        <p class="hint" id={`${p.id}-hint`}>
-          {p.hint}
-        </p>
+    <>
+      <Field id="route-target" label={optional ? "Target URL (optional)" : "Target URL"} error={errs.target} hint={hint}>
+        {(a) => (
+          <input {...a} type="url" autocapitalize="off" spellcheck={false} maxLength={2048} required={!optional} placeholder="https://example.com/" value={form.target} onInput={(e) => set("target", (e.currentTarget as HTMLInputElement).value)} />
+        )}
+      </Field>
+      {(!optional || form.target.trim()) && (
+        <>
+          <StatusSelect id="route-status" label="Redirect status" value={form.status} error={errs.status} onChange={(v) => set("status", v)} />
+          <fieldset>
+            <legend>Options</legend>
+            <Check id="route-keepPath" label="Keep the path (/a/b is added to the target)" checked={form.keepPath} error={errs.keepPath} onChange={(v) => set("keepPath", v)} />
+            <Check id="route-keepQuery" label="Keep the query string (?x=1)" checked={form.keepQuery} error={errs.keepQuery} onChange={(v) => set("keepQuery", v)} />
+          </fieldset>
+        </>
       )}
-      {p.error && (
-        <p class="field-error" id={`${p.id}-error`}>
-          {p.error}
-        </p>
+    </>
+  );
+}
+
+const fallbackKinds: FallbackKind[] = ["not_configured", "gone", "redirect"];
+
+/** FallbackFields: what a route without a target answers when no rule matches. */
+function FallbackFields({ form, errs, set }: { form: RouteForm; errs: Record<string, string>; set: Setter }) {
+  return (
+    <fieldset aria-describedby="route-fallback-hint">
+      <legend>When no rule matches</legend>
+      <p class="hint" id="route-fallback-hint">
+        Requests that reach the fallback are lost traffic: add rules for the paths that matter.
+      </p>
+      {fallbackKinds.map((k, i) => (
+        <div class="check" key={k}>
+          <input id={i === 0 ? "route-fallback.kind" : `route-fallback-${k}`} type="radio" name="route-fallback" checked={form.fallbackKind === k} onChange={() => set("fallbackKind", k)} />
+          <label for={i === 0 ? "route-fallback.kind" : `route-fallback-${k}`}>{fallbackLabels[k]}</label>
+        </div>
+      ))}
+      {errs["fallback.kind"] && <p class="field-error">{errs["fallback.kind"]}</p>}
+      {form.fallbackKind === "redirect" && (
+        <>
+          <Field id="route-fallback.target" label="Fallback URL" error={errs["fallback.target"]} hint="An absolute http(s) URL, as the new site's home page.">
+            {(a) => (
+              <input {...a} type="url" autocapitalize="off" spellcheck={false} maxLength={2048} placeholder="https://example.com/" value={form.fallbackTarget} onInput={(e) => set("fallbackTarget", (e.currentTarget as HTMLInputElement).value)} />
+            )}
+          </Field>
+          <StatusSelect id="route-fallback.status" label="Fallback status" value={form.fallbackStatus} error={errs["fallback.status"]} onChange={(v) => set("fallbackStatus", v)} />
+        </>
       )}
-    </div>
+    </fieldset>
   );
 }

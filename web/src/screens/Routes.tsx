@@ -18,6 +18,7 @@ import {
 } from "../logic";
 import { href } from "../router";
 import { Confirm, CopyButton, ErrorBox, Link, Loading, Notice } from "../ui";
+import { ExportButtons } from "./ExportButtons";
 
 const PAGE_SIZE = 50;
 
@@ -242,6 +243,12 @@ export function RoutesScreen({ org }: { org: Membership }) {
           Add route
         </Link>
       </div>
+      <div class="toolbar wrap">
+        <Link class="button secondary small" href={href({ name: "importRoutes", orgId: org.id })}>
+          Import CSV
+        </Link>
+        <ExportButtons org={org} />
+      </div>
       <p class="visually-hidden" role="status" aria-live="polite">
         {announce}
       </p>
@@ -259,7 +266,7 @@ export function RoutesScreen({ org }: { org: Membership }) {
       {!err && !page && <Loading what="routes" />}
       {page && page.items.length === 0 && pager.index === 0 && (
         <Notice>
-          <p>No routes yet. Add one to redirect a hostname to a URL.</p>
+          <p>No routes yet. Add one to redirect a hostname to a URL, or import a CSV file of redirects.</p>
         </Notice>
       )}
       {page && page.items.length > 0 && shown.length === 0 && <p class="state">No route on this page matches “{q}”.</p>}
@@ -268,19 +275,26 @@ export function RoutesScreen({ org }: { org: Membership }) {
           {shown.map((r) => (
             <li key={r.host} class={`card${r.enabled ? "" : " off"}`}>
               <div class="route-main">
-                <h2 class="host">{r.host}</h2>
-                <p class="target">
-                  <span aria-hidden="true">→ </span>
-                  <span class="visually-hidden">redirects to </span>
-                  <a href={r.target} rel="noreferrer noopener" target="_blank">
-                    {r.target}
-                  </a>
-                </p>
+                <h2 class="host">
+                  <Link href={href({ name: "route", orgId: org.id, host: r.host })}>{r.host}</Link>
+                </h2>
+                {r.target ? (
+                  <p class="target">
+                    <span aria-hidden="true">→ </span>
+                    <span class="visually-hidden">redirects to </span>
+                    <a href={r.target} rel="noreferrer noopener" target="_blank">
+                      {r.target}
+                    </a>
+                  </p>
+                ) : (
+                  <p class="target muted">Path rules only</p>
+                )}
                 <p class="meta">
                   <DomainBadge domain={r.domain} />
-                  <span class="badge">{r.status}</span>
-                  {r.keepPath && <span class="badge">keeps path</span>}
-                  {r.keepQuery && <span class="badge">keeps query</span>}
+                  {r.target && <span class="badge">{r.status}</span>}
+                  {r.target && r.keepPath && <span class="badge">keeps path</span>}
+                  {r.target && r.keepQuery && <span class="badge">keeps query</span>}
+                  <span class="badge">{r.ruleCount === 1 ? "1 path rule" : `${r.ruleCount ?? 0} path rules`}</span>
                   {!r.enabled && <span class="badge muted">disabled</span>}
                   {r.paused && <span class="badge warn" title="Over your plan's route limit: upgrade to resume it">paused</span>}
                   {r.hsts && <span class="badge" title="HTTPS answers carry Strict-Transport-Security">HSTS</span>}
@@ -296,6 +310,9 @@ export function RoutesScreen({ org }: { org: Membership }) {
                 <button type="button" class="secondary small" disabled={busyHost === r.host} onClick={() => toggle(r)} aria-label={`${r.enabled ? "Disable" : "Enable"} ${r.host}`}>
                   {r.enabled ? "Disable" : "Enable"}
                 </button>
+                <Link class="button secondary small" href={href({ name: "route", orgId: org.id, host: r.host })} aria-label={`Rules of ${r.host}`}>
+                  Rules
+                </Link>
                 <Link class="button secondary small" href={href({ name: "editRoute", orgId: org.id, host: r.host })} aria-label={`Edit ${r.host}`}>
                   Edit
                 </Link>
