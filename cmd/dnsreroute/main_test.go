@@ -23,7 +23,7 @@ func createOrg(t *testing.T, store *dynamo.Store, id, name, plan, owner string) 
 	}
 	now := time.Now().UTC()
 	err := store.CreateOrg(context.Background(),
-		reroute.Org{ID: id, Name: name, Plan: p.Name, RouteLimit: p.RouteLimit, MemberLimit: p.MemberLimit, CreatedAt: now, UpdatedAt: now},
+		reroute.Org{ID: id, Name: name, Plan: p.Name, RouteLimit: p.RouteLimit, MemberLimit: p.MemberLimit, RuleLimit: p.RuleLimit, CreatedAt: now, UpdatedAt: now},
 		reroute.Member{OrgID: id, Email: owner, Role: reroute.RoleOwner, OrgName: name, CreatedAt: now})
 	if err != nil {
 		t.Fatalf("creating org %s: %v", id, err)

@@ -126,7 +126,7 @@ func TestBootstrapStartsWithTheIssuerDown(t *testing.T) {
 	client, table := dynamotest.NewTable(t)
 	store := dynamo.New(client, table)
 	ctx := context.Background()
-	if err := store.CreateOrg(ctx, reroute.Org{ID: "org_ci", Name: "CI", Plan: reroute.PlanFree, RouteLimit: 1, MemberLimit: 1},
+	if err := store.CreateOrg(ctx, reroute.Org{ID: "org_ci", Name: "CI", Plan: reroute.PlanFree, RouteLimit: 1, MemberLimit: 1, RuleLimit: 25},
 		reroute.Member{OrgID: "org_ci", Email: "owner@example.com", Role: reroute.RoleOwner, OrgName: "CI"}); err != nil {
 		t.Fatal(err)
 	}

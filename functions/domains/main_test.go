@@ -43,7 +43,7 @@ func TestBootstrapRunsTheDomainWorker(t *testing.T) {
 	})
 
 	ctx := t.Context()
-	if err := store.CreateOrg(ctx, reroute.Org{ID: "o1", Name: "Shop", Plan: reroute.PlanDeveloper, RouteLimit: 10, MemberLimit: 5}, reroute.Member{}); err != nil {
+	if err := store.CreateOrg(ctx, reroute.Org{ID: "o1", Name: "Shop", Plan: reroute.PlanDeveloper, RouteLimit: 10, MemberLimit: 5, RuleLimit: 1000}, reroute.Member{}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC().Add(-time.Minute)

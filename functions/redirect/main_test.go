@@ -30,7 +30,7 @@ func startFunction(t *testing.T, extraEnv map[string]string) (*lambdatest.Runtim
 	store := dynamo.New(client, table)
 	plan, _ := reroute.DefaultCatalog().Get(reroute.PlanEnterprise)
 	if err := store.CreateOrg(context.Background(), reroute.Org{ID: "org-e2e", Name: "E2E", Plan: plan.Name,
-		RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit}, reroute.Member{}); err != nil {
+		RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit, RuleLimit: plan.RuleLimit}, reroute.Member{}); err != nil {
 		t.Fatal(err)
 	}
 	u, err := url.Parse(os.Getenv("DYNAMODB_ENDPOINT"))

@@ -29,7 +29,7 @@ func TestBootstrapAppliesSignedStripeEvent(t *testing.T) {
 	client, table := dynamotest.NewTable(t)
 	store := dynamo.New(client, table)
 	free, _ := reroute.DefaultCatalog().Get(reroute.PlanFree)
-	if err := store.CreateOrg(context.Background(), reroute.Org{ID: orgID, Name: "Example", Plan: free.Name, RouteLimit: free.RouteLimit, MemberLimit: free.MemberLimit},
+	if err := store.CreateOrg(context.Background(), reroute.Org{ID: orgID, Name: "Example", Plan: free.Name, RouteLimit: free.RouteLimit, MemberLimit: free.MemberLimit, RuleLimit: free.RuleLimit},
 		reroute.Member{OrgID: orgID, Email: "owner@example.com", Role: reroute.RoleOwner}); err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func newHookEnv(t *testing.T) *hookEnv {
 	t.Cleanup(func() { proxy.Close() })
 	store := dynamo.New(devstack.NewDynamoDBClient("http://"+proxy.Addr()), table)
 	free, _ := testCatalog().Get(reroute.PlanFree)
-	if err := store.CreateOrg(context.Background(), reroute.Org{ID: orgID, Name: "Lantern", Plan: free.Name, RouteLimit: free.RouteLimit, MemberLimit: free.MemberLimit},
+	if err := store.CreateOrg(context.Background(), reroute.Org{ID: orgID, Name: "Lantern", Plan: free.Name, RouteLimit: free.RouteLimit, MemberLimit: free.MemberLimit, RuleLimit: free.RuleLimit},
 		reroute.Member{OrgID: orgID, Email: "owner@example.com", Role: reroute.RoleOwner}); err != nil {
 		t.Fatal(err)
 	}

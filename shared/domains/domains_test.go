@@ -89,7 +89,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) org(t *testing.T, id, plan string) {
 	t.Helper()
 	p, _ := reroute.DefaultCatalog().Get(plan)
-	org := reroute.Org{ID: id, Name: id, Plan: p.Name, RouteLimit: p.RouteLimit, MemberLimit: p.MemberLimit}
+	org := reroute.Org{ID: id, Name: id, Plan: p.Name, RouteLimit: p.RouteLimit, MemberLimit: p.MemberLimit, RuleLimit: p.RuleLimit}
 	if err := e.store.CreateOrg(t.Context(), org, reroute.Member{}); err != nil {
 		t.Fatal(err)
 	}

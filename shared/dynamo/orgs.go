@@ -89,16 +89,16 @@ func (it orgItem) org() reroute.Org {
 }
 
 // legacyRuleLimit is the rule limit of an org stored before rule limits existed:
-// the free plan's, the least any plan allows.
-var legacyRuleLimit = func() int {
+// the free plan's, the least any plan allows (its next plan change sets its own).
+func legacyRuleLimit() int {
 	free, _ := reroute.DefaultCatalog().Get(reroute.PlanFree)
 	return free.RuleLimit
-}()
+}
 
 // ruleLimit is the org's rule limit.
 func (it orgItem) ruleLimit() int {
 	if it.RuleLimit == nil {
-		return legacyRuleLimit
+		return legacyRuleLimit()
 	}
 	return *it.RuleLimit
 }

@@ -280,7 +280,7 @@ func errRouteChanged() error {
 // org stored before rule limits existed has none and allows the free plan's.
 func ruleLimitHolds(u *updateExpr, n int) string {
 	lim, val := u.name(attrRuleLimit), u.value(":rules", avN(n))
-	if n <= legacyRuleLimit {
+	if n <= legacyRuleLimit() {
 		return "(attribute_not_exists(" + lim + ") OR " + lim + " >= " + val + ")"
 	}
 	return lim + " >= " + val

@@ -65,7 +65,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	plan, _ := reroute.DefaultCatalog().Get(reroute.PlanEnterprise)
 	now := time.Now().UTC()
 	if err := store.CreateOrg(ctx,
-		reroute.Org{ID: e.org, Name: "Bench", Plan: plan.Name, RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit,
+		reroute.Org{ID: e.org, Name: "Bench", Plan: plan.Name, RouteLimit: plan.RouteLimit, MemberLimit: plan.MemberLimit, RuleLimit: plan.RuleLimit,
 			MemberCount: 1, OwnerCount: 1, CreatedAt: now, UpdatedAt: now},
 		reroute.Member{OrgID: e.org, Email: email, Role: reroute.RoleOwner, OrgName: "Bench", CreatedAt: now}); err != nil {
 		b.Fatal(err)

@@ -131,17 +131,9 @@ func sortRules(rules []reroute.PathRule) {
 	slices.SortFunc(rules, func(a, b reroute.PathRule) int { return cmp.Compare(a.Source, b.Source) })
 }
 
-// ruleLimit is the org's bound on each route's rules: its own, or, for an org
-// saved before rule limits existed, its plan's.
-func (s *server) ruleLimit(org reroute.Org) int {
-	if org.RuleLimit > 0 {
-		return org.RuleLimit
-	}
-	if p, ok := s.Plans.Get(org.Plan); ok {
-		return p.RuleLimit
-	}
-	return 0
-}
+// ruleLimit is the org's bound on each route's rules, as the store reads it (an
+// org saved before rule limits has the free plan's until its plan changes).
+func (s *server) ruleLimit(org reroute.Org) int { return org.RuleLimit }
 
 // checkRuleLimit refuses a route with more rules than the org's plan allows
 // before the store is asked (which refuses it too, atomically).
