@@ -2,6 +2,7 @@
 
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useRef } from "preact/hooks";
+import { nextPage, prevPage, type Pager } from "./logic";
 import { linkClick } from "./router";
 
 export function Link(props: JSX.HTMLAttributes<HTMLAnchorElement> & { href: string }) {
@@ -147,5 +148,21 @@ export function Check(p: { id: string; label: string; hint?: string; checked: bo
         </p>
       )}
     </div>
+  );
+}
+
+/** CursorPager moves through a cursor-paged list: shown once there is more than one page. */
+export function CursorPager({ pager, nextCursor, onPage, label }: { pager: Pager; nextCursor?: string; onPage: (p: Pager) => void; label: string }) {
+  if (pager.index === 0 && !nextCursor) return null;
+  return (
+    <nav class="pager" aria-label={label}>
+      <button type="button" class="secondary" disabled={pager.index === 0} onClick={() => onPage(prevPage(pager))}>
+        Previous
+      </button>
+      <span>Page {pager.index + 1}</span>
+      <button type="button" class="secondary" disabled={!nextCursor} onClick={() => nextCursor && onPage(nextPage(pager, nextCursor))}>
+        Next
+      </button>
+    </nav>
   );
 }

@@ -9,15 +9,13 @@ import {
   filterRoutes,
   findingLevelLabels,
   firstPage,
-  nextPage,
-  prevPage,
   purposeLabels,
   replaceRoute,
   routingRecords,
   type Pager,
 } from "../logic";
 import { href } from "../router";
-import { Confirm, CopyButton, ErrorBox, Link, Loading, Notice } from "../ui";
+import { Confirm, CursorPager, CopyButton, ErrorBox, Link, Loading, Notice } from "../ui";
 import { ExportButtons } from "./ExportButtons";
 
 const PAGE_SIZE = 50;
@@ -326,17 +324,7 @@ export function RoutesScreen({ org }: { org: Membership }) {
           ))}
         </ul>
       )}
-      {page && (pager.index > 0 || page.nextCursor) && (
-        <nav class="pager" aria-label="Pages">
-          <button type="button" class="secondary" disabled={pager.index === 0} onClick={() => setPager(prevPage(pager))}>
-            Previous
-          </button>
-          <span>Page {pager.index + 1}</span>
-          <button type="button" class="secondary" disabled={!page.nextCursor} onClick={() => setPager(nextPage(pager, page.nextCursor))}>
-            Next
-          </button>
-        </nav>
-      )}
+      {page && <CursorPager pager={pager} nextCursor={page.nextCursor} onPage={setPager} label="Pages" />}
       {deleting && (
         <Confirm
           title={`Delete ${deleting.host}?`}

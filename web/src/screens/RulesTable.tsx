@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { errorMessage, type Page, type Rule } from "../api";
 import { useSession } from "../App";
-import { firstPage, nextPage, prevPage, type Pager } from "../logic";
+import { firstPage, type Pager } from "../logic";
 import { ariaSort, defaultRuleSort, nextSort, ruleOptions, sortRules, type RuleSort, type RuleSortKey } from "../rules";
-import { Confirm, ErrorBox, Loading, Notice } from "../ui";
+import { Confirm, CursorPager, ErrorBox, Loading, Notice } from "../ui";
 import { RuleEditor } from "./RuleForm";
 
 /** A page of rules: a route may hold 10,000, and the table shows one page at a time. */
@@ -139,17 +139,7 @@ export function RulesTable(p: { orgId: string; host: string; highlight?: string;
           </table>
         </div>
       )}
-      {page && (pager.index > 0 || page.nextCursor) && (
-        <nav class="pager" aria-label="Pages of rules">
-          <button type="button" class="secondary" disabled={pager.index === 0} onClick={() => setPager(prevPage(pager))}>
-            Previous
-          </button>
-          <span>Page {pager.index + 1}</span>
-          <button type="button" class="secondary" disabled={!page.nextCursor} onClick={() => setPager(nextPage(pager, page.nextCursor))}>
-            Next
-          </button>
-        </nav>
-      )}
+      {page && <CursorPager pager={pager} nextCursor={page.nextCursor} onPage={setPager} label="Pages of rules" />}
       {deleting && (
         <Confirm title={`Delete the rule for ${deleting.source}?`} confirmLabel="Delete rule" busy={delBusy} error={delErr} onConfirm={confirmDelete} onCancel={() => setDeleting(null)}>
           <p>
