@@ -52,7 +52,10 @@ type Route struct {
 	HTTPSRedirect bool
 	HSTS          bool
 	// Domain is where the hostname stands at the edge (CloudFront, its certificate).
-	Domain    Domain
+	Domain Domain
+	// Edge is where its redirects are answered: the CloudFront function from the
+	// KeyValueStore, or the origin (set by the store from the edge sync's record).
+	Edge      EdgeStatus
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
