@@ -24,6 +24,7 @@ require (
 )
 
 require (
+	github.com/aws/aws-sdk-go-v2/service/cloudfrontkeyvaluestore v1.13.1 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 )
 
