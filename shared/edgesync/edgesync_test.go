@@ -401,4 +401,3 @@ func TestListRoutesShowsWhereEachIsServed(t *testing.T) {
 		t.Errorf("ListRoutes says %v", got)
 	}
 }
-
