@@ -393,34 +393,42 @@ func (s *Syncer) apply(ctx context.Context, etag string, u updates) error {
 		return nil
 	}
 	for _, b := range u.batches() {
-	send:
+		var err error
+		if etag, err = s.send(ctx, etag, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// send makes one UpdateKeys and returns the store's new ETag. A delete of a
+// key the store does not hold is dropped, and the rest sent again.
+func (s *Syncer) send(ctx context.Context, etag string, b batch) (string, error) {
+	for {
 		out, err := s.kvs.UpdateKeys(ctx, &kvs.UpdateKeysInput{
 			KvsARN: aws.String(s.cfg.ARN), IfMatch: aws.String(etag), Puts: b.puts, Deletes: b.deletes,
 		})
 		var conflict *kvstypes.ConflictException
 		var nf *kvstypes.ResourceNotFoundException
 		switch {
+		case err == nil:
+			return aws.ToString(out.ETag), nil
 		case errors.As(err, &conflict):
-			return errStale
-		case errors.As(err, &nf) && len(b.deletes) > 0:
-			kept, err := s.existing(ctx, b.deletes)
-			if err != nil {
-				return err
-			}
-			if len(kept) == len(b.deletes) {
-				return fmt.Errorf("updating the KeyValueStore: %w", nf)
-			}
-			b.deletes = kept
-			if len(b.puts)+len(b.deletes) > 0 {
-				goto send
-			}
-		case err != nil:
-			return fmt.Errorf("updating the KeyValueStore: %w", err)
-		default:
-			etag = aws.ToString(out.ETag)
+			return "", errStale
+		case !errors.As(err, &nf) || len(b.deletes) == 0:
+			return "", fmt.Errorf("updating the KeyValueStore: %w", err)
+		}
+		kept, err := s.existing(ctx, b.deletes)
+		if err != nil {
+			return "", err
+		}
+		if len(kept) == len(b.deletes) {
+			return "", fmt.Errorf("updating the KeyValueStore: %w", nf)
+		}
+		if b.deletes = kept; len(b.puts)+len(b.deletes) == 0 {
+			return etag, nil
 		}
 	}
-	return nil
 }
 
 // existing keeps the deletes of keys the store holds.

@@ -1,6 +1,7 @@
 package edgesync_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -399,5 +400,53 @@ func TestListRoutesShowsWhereEachIsServed(t *testing.T) {
 	}
 	if got["a.example.com"] != reroute.ServedAtEdge || got["b.example.com"] != "" {
 		t.Errorf("ListRoutes says %v", got)
+	}
+}
+
+// A route of more records than one UpdateKeys takes (50 keys) goes out in
+// several, rule records before the host record that names them; and a record
+// that says more than the store holds (a key lost) does not stop the next sync.
+func TestSyncBatchesAndRecoversLostKeys(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := t.Context()
+	e.org(t, "org-a", reroute.PlanDeveloper)
+	e.route(t, "org-a", "big.example.com", "https://target.example/", time.Time{})
+	r, _ := e.store.GetRoute(ctx, "big.example.com")
+	for i := range 120 {
+		r.PathRules = append(r.PathRules, reroute.PathRule{Source: fmt.Sprintf("/page/%d", i), Target: fmt.Sprintf("https://target.example/p/%d", i), Status: 301})
+	}
+	if err := e.store.UpdateRoute(ctx, r, reroute.ReplaceRules); err != nil {
+		t.Fatal(err)
+	}
+	var order []int // records in the store after each update
+	e.fake.OnUpdate(func() { order = append(order, len(e.hostKeys("big.example.com"))) })
+	e.syncHosts(t, "big.example.com")
+	e.want(t, "big.example.com", reroute.ServedAtEdge, "")
+	if len(order) < 3 {
+		t.Errorf("%d updates for 121 records and the config record, want at least 3 of at most 50 keys", len(order))
+	}
+
+	// A rule's key is lost; then the rules shrink, and the sync deletes what
+	// the edge record names, the lost key included: refused, then without it.
+	var lost string
+	for k := range e.hostKeys("big.example.com") {
+		if strings.HasSuffix(k, "/page/100") {
+			lost = k
+		}
+	}
+	if lost == "" {
+		t.Fatalf("no key for /page/100 among %v", e.hostKeys("big.example.com"))
+	}
+	e.fake.Set(lost, "")
+	gets := e.fake.Calls("GetKey")
+	r, _ = e.store.GetRoute(ctx, "big.example.com")
+	r.PathRules = r.PathRules[:2]
+	if err := e.store.UpdateRoute(ctx, r, reroute.ReplaceRules); err != nil {
+		t.Fatal(err)
+	}
+	e.syncHosts(t, "big.example.com")
+	e.want(t, "big.example.com", reroute.ServedAtEdge, "")
+	if e.fake.Calls("GetKey") == gets {
+		t.Error("the refused delete was not looked into")
 	}
 }
