@@ -29,6 +29,7 @@ func runEdge(ctx context.Context, args []string, getenv func(string) string, std
 	local := addLocalFlags(fs, getenv)
 	env := envconfig.New(getenv)
 	permanent := fs.Duration("permanent-max-age", env.Duration("REDIRECT_MAX_AGE", redirect.DefaultPermanentMaxAge), "Cache-Control max-age of 301 and 308 answers (REDIRECT_MAX_AGE)")
+	budget := fs.Int("budget", env.Int("EDGE_BUDGET_BYTES", edgekvs.DefaultBudget, 1), "bytes the store may hold, as the edge sync bounds it (EDGE_BUDGET_BYTES)")
 	negative := fs.Duration("negative-ttl", env.Duration("NEGATIVE_CACHE_TTL", redirect.DefaultNegativeTTL), "Cache-Control max-age of 410 answers (NEGATIVE_CACHE_TTL)")
 	if err := env.Err(); err != nil {
 		return err
@@ -75,7 +76,7 @@ func runEdge(ctx context.Context, args []string, getenv func(string) string, std
 	cfg := edgekvs.Config{PermanentMaxAge: *permanent, NegativeTTL: *negative}
 	recs := edgekvs.ConfigRecords(cfg)
 	atEdge := 0
-	for _, s := range edgekvs.Select(cands, edgekvs.Budget(cfg)) {
+	for _, s := range edgekvs.Select(cands, edgekvs.Budget(cfg, *budget)) {
 		recs = append(recs, s.Records...)
 		if s.Edge.ServedFrom == reroute.ServedAtEdge {
 			atEdge++

@@ -42,7 +42,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	endpoint := env.String("DYNAMODB_ENDPOINT", "") // DynamoDB Local in tests; unset on AWS
 	cfg := edgesync.Config{
 		ARN:    env.Required("KVS_ARN"),
-		Budget: env.Int("EDGE_BUDGET_BYTES", edgekvs.StoreBytes-edgesync.DefaultHeadroom, 1),
+		Budget: env.Int("EDGE_BUDGET_BYTES", edgekvs.DefaultBudget, 1),
 		// The redirect function's settings of the same names: the edge answers
 		// with the same Cache-Control.
 		Edge: edgekvs.Config{

@@ -147,7 +147,7 @@ func newEdge(t testing.TB, routes []reroute.Route) *edge {
 	ecfg := edgekvs.Config{PermanentMaxAge: full.PermanentMaxAge, NegativeTTL: full.NegativeTTL}
 	recs := edgekvs.ConfigRecords(ecfg)
 	e := &edge{t: t, dir: t.TempDir(), resolver: res, renderer: redirect.NewRenderer(full), stored: map[string]bool{}}
-	for _, s := range edgekvs.Select(cands, edgekvs.Budget(ecfg)) {
+	for _, s := range edgekvs.Select(cands, edgekvs.Budget(ecfg, edgekvs.StoreBytes)) {
 		recs = append(recs, s.Records...)
 		e.stored[s.Host] = s.Edge.ServedFrom == reroute.ServedAtEdge
 	}

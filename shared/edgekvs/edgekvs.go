@@ -314,8 +314,18 @@ type Selected struct {
 	Edge reroute.EdgeStatus
 }
 
-// Budget is the bytes a store has for routes once cfg's records are in it.
-func Budget(cfg Config) int { return StoreBytes - Size(ConfigRecords(cfg)) }
+// Headroom is what the default budget leaves free of the store: room for syncs
+// racing for the last bytes, and for a growing config record.
+const Headroom = 256 << 10
+
+// DefaultBudget bounds the store's TotalSizeInBytes, the config record included,
+// unless the operator sets another (EDGE_BUDGET_BYTES).
+const DefaultBudget = StoreBytes - Headroom
+
+// Budget is the bytes a store bounded at total has for routes once cfg's
+// records are in it: what Select shares out. The sync and the exporter both
+// use it, so the exporter prints what the sync would write.
+func Budget(cfg Config, total int) int { return total - Size(ConfigRecords(cfg)) }
 
 // Select decides which routes the store holds when it cannot hold them all:
 // every route has its placeholder first (so that the store never answers for a

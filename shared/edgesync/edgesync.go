@@ -72,15 +72,11 @@ const (
 	jsonPerKey = 32
 )
 
-// DefaultHeadroom is what the default budget leaves free of the store's 5 MB:
-// room for syncs racing for the last bytes, and for a growing config record.
-const DefaultHeadroom = 256 << 10
-
 // Config configures a Syncer.
 type Config struct {
 	ARN string // the KeyValueStore's ARN
 	// Budget bounds the store's TotalSizeInBytes, the config record included;
-	// 0 is edgekvs.StoreBytes - DefaultHeadroom.
+	// 0 is edgekvs.DefaultBudget.
 	Budget int
 	// Edge is what the function needs besides the routes (the config record).
 	Edge edgekvs.Config
@@ -107,7 +103,7 @@ func New(store Store, client KVS, cfg Config, log *slog.Logger) (*Syncer, error)
 		return nil, errors.New("edgesync: no KeyValueStore ARN")
 	}
 	if cfg.Budget == 0 {
-		cfg.Budget = edgekvs.StoreBytes - DefaultHeadroom
+		cfg.Budget = edgekvs.DefaultBudget
 	}
 	config := edgekvs.ConfigRecords(cfg.Edge)
 	if cfg.Budget <= edgekvs.Size(config) || cfg.Budget > edgekvs.StoreBytes {

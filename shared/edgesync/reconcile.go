@@ -70,7 +70,7 @@ func (s *Syncer) reconcileOnce(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	sel := edgekvs.Select(cands, s.cfg.Budget-edgekvs.Size(s.config))
+	sel := edgekvs.Select(cands, edgekvs.Budget(s.cfg.Edge, s.cfg.Budget))
 	want := map[string]string{}
 	owner := map[string]string{} // key -> host
 	for _, r := range s.config {
