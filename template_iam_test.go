@@ -308,6 +308,8 @@ var sampleRefs = map[string]string{
 	"RedirectConnectionGroup.Arn": "arn:aws:cloudfront::123456789012:connection-group/cg_2wjLpjbHkLUdhWAjHllcOeABCDE",
 	"RedirectConnectionGroup.Id":  "cg_2wjLpjbHkLUdhWAjHllcOeABCDE",
 	"AlarmKey.Arn":                "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+	"Table.StreamArn":             "arn:aws:dynamodb:eu-west-1:123456789012:table/DNSReRoute-Prod-Table-1XBFLHKDJ2D6P/stream/2026-11-29T10:00:00.000",
+	"RedirectKeyValueStore.Arn":   "arn:aws:cloudfront::123456789012:key-value-store/2d3f6c1e-1111-4222-8333-444455556666",
 }
 
 func newEval(t *testing.T, root *yaml.Node, params map[string]string) *cfnEval {

@@ -36,6 +36,7 @@ var functionPackages = map[string]string{
 	"ApiFunction":           "functions/api",
 	"StripeWebhookFunction": "functions/stripe-webhook",
 	"DomainsFunction":       "functions/domains",
+	"EdgeSyncFunction":      "functions/edge-sync",
 }
 
 // notSet lists the variables a function's code reads that the template leaves
@@ -58,6 +59,11 @@ var notSet = map[string]map[string]string{
 		"DNS_SERVERS":       "a DNS server of the test's own in tests; on AWS the resolvers Lambda gives",
 		"EDGE_ENDPOINT":     "the AWS fake in tests; on AWS CloudFront's and ACM's endpoints",
 		"DOMAIN_BATCH_SIZE": "its default (50 per run) fits the function's timeout",
+	},
+	"EdgeSyncFunction": {
+		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
+		"KVS_ENDPOINT":      "the KeyValueStore fake in tests; on AWS the store's own endpoint",
+		"EDGE_BUDGET_BYTES": "its default (the store's 5 MB less 256 KB of headroom) is the budget",
 	},
 	"StripeWebhookFunction": {
 		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
@@ -326,7 +332,8 @@ func storeCalls(t *testing.T) (ops, calls map[string]map[string]bool) {
 				switch n := n.(type) {
 				case *ast.SelectorExpr:
 					// s.db.Op or s.method
-					if inner, ok := n.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "db" {
+					// s.db.Op, or s.scanner.Op (the one Scan, see ScanStore)
+					if inner, ok := n.X.(*ast.SelectorExpr); ok && (inner.Sel.Name == "db" || inner.Sel.Name == "scanner") {
 						if n.Sel.Name != "TransactWriteItems" {
 							ops[name]["dynamodb:"+n.Sel.Name] = true
 						}
@@ -389,6 +396,16 @@ func needed(t *testing.T, dir string, ops, calls map[string]map[string]bool) []s
 				set[a] = true
 			}
 		}
+		if p == mod+"shared/edgesync" {
+			for a := range kvsCalls(t) {
+				set[a] = true
+			}
+			// Lambda's event source mapping reads the table's stream with the
+			// function's role.
+			for _, a := range []string{"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"} {
+				set["dynamodb:"+a] = true
+			}
+		}
 		if !strings.HasPrefix(p, mod+"shared/") || strings.HasSuffix(p, "/dynamo") {
 			continue
 		}
@@ -421,6 +438,32 @@ func needed(t *testing.T, dir string, ops, calls map[string]map[string]bool) []s
 		}
 	}
 	return keys2(set)
+}
+
+// kvsCalls are the KeyValueStore actions shared/edgesync calls: its client is
+// the field kvs, and every call is written s.kvs.Op( or, paged, through
+// kvs.NewOpPaginator(s.kvs.
+func kvsCalls(t *testing.T) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob("shared/edgesync/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shared/edgesync sources: %v", err)
+	}
+	re := regexp.MustCompile(`\.kvs\.([A-Z][A-Za-z]+)\(|kvs\.New([A-Z][A-Za-z]+)Paginator\(s\.kvs`)
+	out := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllSubmatch(src, -1) {
+			out["cloudfront-keyvaluestore:"+string(m[1])+string(m[2])] = true
+		}
+	}
+	return out
 }
 
 // edgeCalls are the CloudFront and ACM actions shared/edge calls: its clients are

@@ -34,6 +34,7 @@ const usage = `usage:
   dnsreroute routes export [-format csv|json] [flags]
                                               write an org's routes and rules to stdout
   dnsreroute orgs add ID [-name N] [-plan P]  add an org without members on a plan (for the operator's own tools)
+  dnsreroute edge kvs [flags]                 print the edge's KeyValueStore for every route, as a CloudFront import file
 Run a command with -h for its flags.`
 
 func main() {
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runRoutes(ctx, args[1:], getenv, stdout, stderr)
 	case "orgs":
 		return runOrgs(ctx, args[1:], getenv, stdout, stderr)
+	case "edge":
+		return runEdge(ctx, args[1:], getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

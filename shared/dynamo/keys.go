@@ -24,6 +24,7 @@ import (
 //	customer STRIPE#<cus_id>    ORG
 //	event    STRIPEEVT#<evt_id> EVT
 //	release  HOST#<host>        RELEASE
+//	edge     HOST#<host>        ROUTE#EDGE       (where the edge sync serves the route, the keys it published)
 //	rate     RATE#<kind>#<subj> WINDOW#<start>   (expiresAt: the window's end)
 //	idem key IDEMPOTENCY#<sha256> KEY            (expiresAt: claim lease, then 24 h)
 //
@@ -196,6 +197,19 @@ const releaseSK = "RELEASE"
 // releaseKey is the primary key of host's release.
 func releaseKey(host string) map[string]types.AttributeValue {
 	return tableKey(routePK(host), releaseSK)
+}
+
+// Edge records hold where the edge sync last left a hostname's route (at the
+// edge, or by the origin and why) and the KeyValueStore keys it published for
+// it. "ROUTE#EDGE" sorts after "ROUTE" and before "RULES#", so the Query that
+// reads a route with its rules (SK BETWEEN "ROUTE" AND "RULES$") reads its edge
+// record too. It outlives its route: the sync, seeing the route gone, deletes
+// the keys it names and then the record.
+const edgeSK = "ROUTE#EDGE"
+
+// edgeKey is the primary key of host's edge record.
+func edgeKey(host string) map[string]types.AttributeValue {
+	return tableKey(routePK(host), edgeSK)
 }
 
 // Due work: a route whose domain is pending and a release in progress carry GSI2

@@ -119,9 +119,9 @@ func checkKeys(r reroute.Route) error {
 	return nil
 }
 
-// GetRoute returns the route stored under exactly host with its rules, read with
-// one Query of the hostname's partition (the route item and its rule chunks,
-// more pages past 1 MB), and whether it is paused (a GetItem of its org's
+// GetRoute returns the route stored under exactly host with its rules and its
+// edge status, read with one Query of the hostname's partition (the route item,
+// its rule chunks and its edge record, more pages past 1 MB), and whether it is paused (a GetItem of its org's
 // pausedFrom). It reads consistently, so that the dashboard sees its own writes.
 func (s *Store) GetRoute(ctx context.Context, host string) (reroute.Route, error) {
 	if host == "" {
@@ -129,15 +129,17 @@ func (s *Store) GetRoute(ctx context.Context, host string) (reroute.Route, error
 	}
 	var it routeItem
 	var rules []reroute.PathRule
+	var edge reroute.EdgeRecord
 	for attempt := 1; ; attempt++ {
 		p, err := s.queryRoutePartition(ctx, host, true, false)
 		if err != nil {
 			return reroute.Route{}, err
 		}
 		if p.route == nil {
-			return reroute.Route{}, errRouteNotFound()
+			return reroute.Route{}, errRouteNotFound() // an edge record alone is a route gone
 		}
 		if it, rules, err = p.decode(host); err == nil {
+			edge = decodeEdge(p.edge)
 			break
 		} else if !errors.Is(err, errIncompleteRules) || attempt == maxRuleReads {
 			return reroute.Route{}, err
@@ -151,6 +153,7 @@ func (s *Store) GetRoute(ctx context.Context, host string) (reroute.Route, error
 	r := it.route()
 	r.PathRules = rules
 	r.Paused = p.paused(it.orderKey())
+	r.Edge = edge.Status
 	return r, nil
 }
 
@@ -434,7 +437,9 @@ func (s *Store) replaceRules(ctx context.Context, r reroute.Route) error {
 // DeleteRoute removes orgID's route for host and uncounts it on the org, in one
 // transaction that also moves the org's routeVersion on and queues the release of
 // the hostname's edge refs; another org's route answers not found, like a missing
-// one. An org being deleted may still lose routes this way.
+// one. An org being deleted may still lose routes this way. The route's edge
+// record stays: the edge sync, seeing the route gone, deletes the KeyValueStore
+// keys it names, then the record.
 func (s *Store) DeleteRoute(ctx context.Context, orgID, host string) error {
 	if orgID == "" || host == "" {
 		return errRouteNotFound()
@@ -549,7 +554,8 @@ func (s *Store) uncountRoute(ctx context.Context, orgID, host string) (types.Tra
 }
 
 // ListRoutes pages through orgID's routes in host order, on GSI1, and marks those
-// paused, reading the org's pausedFrom once per page.
+// paused, reading the org's pausedFrom once per page, and where each is served
+// from (its edge record), with one BatchGetItem per 100 routes.
 func (s *Store) ListRoutes(ctx context.Context, orgID string, page reroute.PageRequest) (reroute.Page[reroute.Route], error) {
 	in := s.orgRoutesQuery(orgID)
 	var keys []string // of p.Items, in order
@@ -569,6 +575,9 @@ func (s *Store) ListRoutes(ctx context.Context, orgID string, page reroute.PageR
 	}
 	for i := range p.Items {
 		p.Items[i].Paused = pause.paused(keys[i])
+	}
+	if err := s.fillEdge(ctx, p.Items); err != nil {
+		return reroute.Page[reroute.Route]{}, err
 	}
 	return p, nil
 }

@@ -327,6 +327,7 @@ func (s *Store) checkRuleRoom(ctx context.Context, orgID string, n int) error {
 type routePartition struct {
 	route  map[string]types.AttributeValue // nil when there is no route
 	chunks map[int64][]chunkItem           // by version, in SK (chunk) order
+	edge   map[string]types.AttributeValue // the edge record; nil when none
 }
 
 type chunkItem struct {
@@ -378,6 +379,8 @@ func (s *Store) queryChunks(ctx context.Context, in *dynamodb.QueryInput) (route
 			case sk == nil:
 			case sk.Value == routeSK:
 				p.route = item
+			case sk.Value == edgeSK:
+				p.edge = item
 			default:
 				v, i, ok := parseRuleChunkSK(sk.Value)
 				data, _ := item[attrRules].(*types.AttributeValueMemberS)

@@ -16,7 +16,7 @@ import (
 const tableResource = "Table"
 
 // cfnTable is the part of an AWS::DynamoDB::Table's properties that CreateTable and
-// UpdateTimeToLive take. Point-in-time recovery and encryption are left out: they do
+// UpdateTimeToLive take (the stream included). Point-in-time recovery and encryption are left out: they do
 // not change what the code can do, and DynamoDB Local ignores them.
 type cfnTable struct {
 	BillingMode          string `yaml:"BillingMode"`
@@ -33,6 +33,9 @@ type cfnTable struct {
 			NonKeyAttributes []string `yaml:"NonKeyAttributes"`
 		} `yaml:"Projection"`
 	} `yaml:"GlobalSecondaryIndexes"`
+	StreamSpecification *struct {
+		StreamViewType string `yaml:"StreamViewType"`
+	} `yaml:"StreamSpecification"`
 	TimeToLiveSpecification *struct {
 		AttributeName string `yaml:"AttributeName"`
 		Enabled       bool   `yaml:"Enabled"`
@@ -85,6 +88,13 @@ func TableDefinition(templateYAML []byte, tableName string) (*dynamodb.CreateTab
 			KeySchema:  keySchema(g.KeySchema),
 			Projection: p,
 		})
+	}
+	// The stream feeds the edge sync; DynamoDB Local keeps one too, so that tests
+	// read it as Lambda's event source mapping does.
+	if st := t.StreamSpecification; st != nil {
+		in.StreamSpecification = &types.StreamSpecification{
+			StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewType(st.StreamViewType),
+		}
 	}
 	var ttl *types.TimeToLiveSpecification
 	if s := t.TimeToLiveSpecification; s != nil && s.Enabled {

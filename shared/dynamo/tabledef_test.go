@@ -125,6 +125,10 @@ func TestEnsureTable(t *testing.T) {
 	if n := len(desc.Table.GlobalSecondaryIndexes); n != 2 {
 		t.Errorf("%d indexes, want 2", n)
 	}
+	// The stream the edge sync reads, as template.yaml defines it.
+	if st := desc.Table.StreamSpecification; st == nil || !aws.ToBool(st.StreamEnabled) || st.StreamViewType != types.StreamViewTypeNewAndOldImages {
+		t.Errorf("StreamSpecification = %+v, want NEW_AND_OLD_IMAGES", st)
+	}
 	ttl, err := client.DescribeTimeToLive(t.Context(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
 	if err != nil {
 		t.Fatal(err)
