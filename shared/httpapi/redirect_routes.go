@@ -39,6 +39,12 @@ const (
 	reasonEdgeDisabled = "edge_disabled"
 )
 
+// edgeReasons are the reasons a route is served by the origin that the API
+// documents (openapi.json, EdgeStatus.reason).
+var edgeReasons = map[string]bool{
+	"too_large": true, "store_full": true, "not_redirecting": true, "invalid": true, reasonEdgeDisabled: true,
+}
+
 // edgeJSON is where a route's redirects are answered: at the edge (the
 // CloudFront function, from the KeyValueStore) or by the origin, and why.
 type edgeJSON struct {
@@ -55,11 +61,15 @@ func (s *server) toEdgeJSON(e reroute.EdgeStatus) edgeJSON {
 	if s.Config.EdgeStoreARN == "" {
 		return edgeJSON{ServedFrom: servedByOrigin, Reason: reasonEdgeDisabled}
 	}
-	out := edgeJSON{ServedFrom: e.ServedFrom, Reason: e.Reason, Records: e.Records, Bytes: e.Bytes}
+	out := edgeJSON{ServedFrom: e.ServedFrom, Records: e.Records, Bytes: e.Bytes}
 	switch e.ServedFrom {
 	case servedAtEdge:
-		out.Reason = ""
 	case servedByOrigin:
+		// Only the reasons the API documents; a newer sync's other reason is
+		// left out rather than sent to clients that cannot word it.
+		if edgeReasons[e.Reason] {
+			out.Reason = e.Reason
+		}
 	default:
 		// Not seen by the sync yet (or a value this API does not know): the
 		// origin answers until the sync says otherwise.

@@ -93,7 +93,7 @@ export interface RouteDomain {
 export type ServedFrom = "edge" | "origin" | "pending";
 
 /** Why a route is served by the origin rather than at the edge. */
-export type EdgeReason = "too_large" | "store_full" | "not_redirecting" | "edge_disabled";
+export type EdgeReason = "too_large" | "store_full" | "not_redirecting" | "invalid" | "edge_disabled";
 
 export interface RouteEdge {
   servedFrom: ServedFrom;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ApiClient, type Route } from "./api";
+// The API's own document: the dashboard must word every value it documents.
+import openapi from "../../shared/httpapi/openapi.json";
+import { ApiClient, type Route, type ServedFrom } from "./api";
 import { edgeBadge, edgeReasonTexts } from "./logic";
 
 describe("edgeBadge", () => {
@@ -8,6 +10,7 @@ describe("edgeBadge", () => {
     [{ servedFrom: "origin", reason: "too_large" }, "Served by the origin", "muted", "its rules are too many for the edge"],
     [{ servedFrom: "origin", reason: "store_full" }, "Served by the origin", "muted", "the edge store is full: paid plans and older routes go first"],
     [{ servedFrom: "origin", reason: "not_redirecting" }, "Served by the origin", "muted", "switched off or paused: the origin shows its page"],
+    [{ servedFrom: "origin", reason: "invalid" }, "Served by the origin", "muted", "its settings cannot be prepared for the edge"],
     [{ servedFrom: "origin", reason: "edge_disabled" }, "Served by the origin", "muted", "this deployment has no edge store"],
     [{ servedFrom: "origin" }, "Served by the origin", "muted", undefined],
     [{ servedFrom: "pending" }, "Edge: pending", "pending", "the first sync is running; the origin answers meanwhile"],
@@ -25,8 +28,10 @@ describe("edgeBadge", () => {
     expect(edgeBadge({ servedFrom: "origin", reason: "moon_phase" } as never)?.reason).toBeUndefined();
   });
 
-  it("has words for every reason the API documents", () => {
-    expect(Object.keys(edgeReasonTexts).sort()).toEqual(["edge_disabled", "not_redirecting", "store_full", "too_large"]);
+  it("has words for every reason the API documents, and where it is served from", () => {
+    const edge = openapi.components.schemas.EdgeStatus.properties;
+    expect(Object.keys(edgeReasonTexts).sort()).toEqual([...edge.reason.enum].sort());
+    for (const from of edge.servedFrom.enum) expect(edgeBadge({ servedFrom: from as ServedFrom })).toBeDefined();
   });
 });
 

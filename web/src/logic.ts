@@ -211,6 +211,7 @@ export const edgeReasonTexts: Record<EdgeReason, string> = {
   too_large: "its rules are too many for the edge",
   store_full: "the edge store is full: paid plans and older routes go first",
   not_redirecting: "switched off or paused: the origin shows its page",
+  invalid: "its settings cannot be prepared for the edge",
   edge_disabled: "this deployment has no edge store",
 };
 
