@@ -176,7 +176,7 @@ func keys2[V any](m map[string]V) []string {
 
 // ---- environment
 
-var envRead = regexp.MustCompile(`env\.(?:String|Required|Int|Bool|Duration|List)\("([A-Z0-9_]+)"`)
+var envRead = regexp.MustCompile(`env\.(?:String|Required|Int|Bool|Duration|List|ARN)\("([A-Z0-9_]+)"`)
 
 // readsEnv returns the variables a function reads: those its main.go reads, and
 // those of billing.ReadSettings when it calls that.

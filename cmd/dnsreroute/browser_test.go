@@ -113,6 +113,9 @@ func TestBrowserDashboard(t *testing.T) {
 		b.waitText(host + " CNAME " + devServiceHost)
 		// The local edge serves a hostname at once.
 		b.waitText("Active")
+		// The local stack has no KeyValueStore: the origin answers, and the
+		// badge says why.
+		b.waitText("Served by the origin: this deployment has no edge store")
 	})
 	b.step("03-dns-check", func() {
 		// The test's DNS knows no such name: the check says so, in words.
@@ -556,6 +559,7 @@ func (b *browser) rulesSteps(host, downloads string) {
 		b.click(link("Rules of " + host))
 		b.waitText("Path rules")
 		b.waitText("No path rules yet")
+		b.waitText("Served by the origin: this deployment has no edge store")
 		b.axe("route page")
 	})
 	b.step("10-rule-added", func() {

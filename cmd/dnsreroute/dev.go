@@ -149,6 +149,10 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 // it there, so a plan change can be seen without a Stripe account.
 func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms reroute.Domains, dist iofs.FS, getenv func(string) string, log *slog.Logger) (http.Handler, error) {
 	env := envconfig.New(getenv)
+	edgeStore := env.ARN("EDGE_KVS_ARN", "cloudfront", "key-value-store/")
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
 	settings, err := billing.ReadSettings(ctx, env, func(_ context.Context, v string) (string, error) { return v, nil })
 	if err != nil {
 		return nil, err
@@ -186,6 +190,9 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 			CORSOrigins: []string{issuerURL},
 			CNAMETarget: devServiceHost,
 			ServiceHost: devServiceHost,
+			// The local stack has no KeyValueStore unless one is named: its
+			// routes are served by the origin, and the dashboard says so.
+			EdgeStoreARN: edgeStore,
 		},
 		Log: log, Now: time.Now, Rand: rand.Reader,
 	})

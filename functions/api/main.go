@@ -58,6 +58,9 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		CORSOrigins: env.List("CORS_ORIGINS"),
 		CNAMETarget: env.String("CNAME_TARGET", serviceHost),
 		ServiceHost: serviceHost,
+		// The KeyValueStore the edge sync fills; unset: no edge, every route
+		// is the origin's.
+		EdgeStoreARN: env.ARN("EDGE_KVS_ARN", "cloudfront", "key-value-store/"),
 	}
 	endpoint := env.String("DYNAMODB_ENDPOINT", "") // DynamoDB Local in tests; unset on AWS
 	domainCfg := domains.Config{

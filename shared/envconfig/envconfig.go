@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // Reader reads variables through getenv (os.Getenv, or a map in tests).
@@ -95,3 +97,20 @@ func (r *Reader) List(name string) []string {
 
 // Err returns every problem met so far, joined, or nil.
 func (r *Reader) Err() error { return errors.Join(r.errs...) }
+
+// ARN returns the variable when it is the ARN of a resource of service whose
+// resource part starts with resourcePrefix ("key-value-store/"), "" when unset,
+// and records an error for anything else, so that a mistyped ARN stops the
+// program at start rather than at its first call.
+func (r *Reader) ARN(name, service, resourcePrefix string) string {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return ""
+	}
+	a, err := arn.Parse(v)
+	if err != nil || a.Service != service || !strings.HasPrefix(a.Resource, resourcePrefix) || len(a.Resource) == len(resourcePrefix) {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want the ARN of a %s %s", name, v, service, strings.TrimSuffix(resourcePrefix, "/")))
+		return ""
+	}
+	return v
+}

@@ -53,3 +53,28 @@ func TestReader(t *testing.T) {
 		}
 	}
 }
+
+func TestReaderARN(t *testing.T) {
+	const kvs = "arn:aws:cloudfront::123456789012:key-value-store/8aa7c3e1-5d8a-4c1e-9f4b-0c2b9d1e7f10"
+	for _, tt := range []struct {
+		value, want string
+		bad         bool
+	}{
+		{"", "", false},
+		{" " + kvs + " ", kvs, false},
+		{"arn:aws-cn:cloudfront::123456789012:key-value-store/abc", "arn:aws-cn:cloudfront::123456789012:key-value-store/abc", false},
+		{"my-store", "", true},
+		{"arn:aws:s3:::bucket", "", true},
+		{"arn:aws:cloudfront::123456789012:distribution/EDFDVBD6EXAMPLE", "", true},
+		{"arn:aws:cloudfront::123456789012:key-value-store/", "", true},
+	} {
+		r := envconfig.New(func(string) string { return tt.value })
+		got := r.ARN("EDGE_KVS_ARN", "cloudfront", "key-value-store/")
+		if got != tt.want || (r.Err() != nil) != tt.bad {
+			t.Errorf("ARN(%q) = %q, %v", tt.value, got, r.Err())
+		}
+		if tt.bad && !strings.Contains(r.Err().Error(), "EDGE_KVS_ARN") {
+			t.Errorf("the error does not name the variable: %v", r.Err())
+		}
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/dnsreroute/dnsreroute/shared/auth"
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
 	"github.com/dnsreroute/dnsreroute/shared/dnscheck"
@@ -40,6 +42,7 @@ type apiEnv struct {
 	t       *testing.T
 	h       http.Handler
 	store   *dynamo.Store
+	db      *dynamodb.Client // the store's table, for what reads it beside the API
 	issuer  *devstack.DevIssuer
 	checker *openAPIChecker
 	logs    *lockedBuffer
@@ -95,7 +98,7 @@ func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
 		mutate(&deps)
 	}
 	h := httpapi.NewServer(deps)
-	return &apiEnv{t: t, h: h, store: store, issuer: issuer, checker: newOpenAPIChecker(t), logs: logs, dns: dnsServer, authSkew: authSkew}
+	return &apiEnv{t: t, h: h, store: store, db: client, issuer: issuer, checker: newOpenAPIChecker(t), logs: logs, dns: dnsServer, authSkew: authSkew}
 }
 
 // newDomains is the domain lifecycle on the local edge (a hostname is served at

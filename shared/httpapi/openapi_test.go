@@ -1070,7 +1070,7 @@ func (r *recordingTB) Error(args ...any) { r.Errorf("%s", fmt.Sprint(args...)) }
 func TestOpenAPICheckerRejects(t *testing.T) {
 	c := newOpenAPIChecker(t)
 	const (
-		route    = `{"host":"www.example.com","target":"https://example.com/","status":301,"keepPath":false,"keepQuery":false,"enabled":true,"paused":false,"httpsRedirect":true,"hsts":false,"ruleCount":0,"pathOptions":{"ignoreCase":false,"ignoreTrailingSlash":false},"fallback":{"kind":"not_configured"},"domain":{"state":"pending_dns","reason":"Create a CNAME record.","verified":false,"releaseAt":"2025-01-09T03:04:05Z"},"cnameTarget":"r.example.net","dnsRecords":[{"type":"CNAME","name":"www.example.com","value":"r.example.net","purpose":"routing"}],"ownershipRecord":{"type":"TXT","name":"_dnsreroute.www.example.com","value":"dnsreroute-verification=abc","purpose":"ownership"},"createdAt":"2025-01-02T03:04:05Z","updatedAt":"2025-01-02T03:04:05.123456789Z"}`
+		route    = `{"host":"www.example.com","target":"https://example.com/","status":301,"keepPath":false,"keepQuery":false,"enabled":true,"paused":false,"httpsRedirect":true,"hsts":false,"ruleCount":0,"pathOptions":{"ignoreCase":false,"ignoreTrailingSlash":false},"fallback":{"kind":"not_configured"},"domain":{"state":"pending_dns","reason":"Create a CNAME record.","verified":false,"releaseAt":"2025-01-09T03:04:05Z"},"edge":{"servedFrom":"edge","records":1,"bytes":64,"syncedAt":"2025-01-02T03:04:06Z"},"cnameTarget":"r.example.net","dnsRecords":[{"type":"CNAME","name":"www.example.com","value":"r.example.net","purpose":"routing"}],"ownershipRecord":{"type":"TXT","name":"_dnsreroute.www.example.com","value":"dnsreroute-verification=abc","purpose":"ownership"},"createdAt":"2025-01-02T03:04:05Z","updatedAt":"2025-01-02T03:04:05.123456789Z"}`
 		notFound = `{"type":"https://dnsreroute.dev/problems/not_found","title":"Not Found","status":404,"detail":"no such endpoint","code":"not_found","requestId":"abc"}`
 	)
 	for _, tc := range []struct {
@@ -1090,6 +1090,8 @@ func TestOpenAPICheckerRejects(t *testing.T) {
 		{"an undocumented field", "GET", "/v1/plans", 200, mediaJSON, `{"plans":[],"extra":1}`, "does not match"},
 		{"a missing field", "GET", "/v1/orgs/org_abc/routes/www.example.com", 200, mediaJSON, strings.Replace(route, `"enabled":true,`, "", 1), "does not match"},
 		{"an unknown domain state", "GET", "/v1/orgs/org_abc/routes/www.example.com", 200, mediaJSON, strings.Replace(route, `"pending_dns"`, `"pending"`, 1), "does not match"},
+		{"an unknown edge", "GET", "/v1/orgs/org_abc/routes/www.example.com", 200, mediaJSON, strings.Replace(route, `"servedFrom":"edge"`, `"servedFrom":"cdn"`, 1), "does not match"},
+		{"an unknown edge reason", "GET", "/v1/orgs/org_abc/routes/www.example.com", 200, mediaJSON, strings.Replace(route, `"servedFrom":"edge"`, `"servedFrom":"origin","reason":"slow"`, 1), "does not match"},
 		{"a DNS record without its purpose", "GET", "/v1/orgs/org_abc/routes/www.example.com", 200, mediaJSON, strings.Replace(route, `,"purpose":"routing"`, "", 1), "does not match"},
 		{"a bad date-time", "GET", "/v1/orgs/org_abc/routes/www.example.com", 200, mediaJSON, strings.Replace(route, "2025-01-02T03:04:05Z", "yesterday", 1), "does not match"},
 		{"an undocumented status", "GET", "/v1/plans", 418, mediaProblemJSON, notFound, "not documented"},

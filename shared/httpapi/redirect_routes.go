@@ -27,6 +27,61 @@ type domainJSON struct {
 	CheckedAt *time.Time          `json:"checkedAt,omitempty"`
 }
 
+// Where a route's redirects are answered, as routeJSON's edge says it.
+const (
+	servedAtEdge   = reroute.ServedAtEdge
+	servedByOrigin = reroute.ServedByOrigin
+	// servedPending: the edge sync has not seen the route yet; the origin
+	// answers it meanwhile.
+	servedPending = "pending"
+	// reasonEdgeDisabled: the deployment has no KeyValueStore, so every route
+	// is served by the origin.
+	reasonEdgeDisabled = "edge_disabled"
+)
+
+// edgeReasons are the reasons a route is served by the origin that the API
+// documents (openapi.json, EdgeStatus.reason).
+var edgeReasons = map[string]bool{
+	"too_large": true, "store_full": true, "not_redirecting": true, "invalid": true, reasonEdgeDisabled: true,
+}
+
+// edgeJSON is where a route's redirects are answered: at the edge (the
+// CloudFront function, from the KeyValueStore) or by the origin, and why.
+type edgeJSON struct {
+	ServedFrom string     `json:"servedFrom"`
+	Reason     string     `json:"reason,omitempty"`
+	Records    int        `json:"records,omitempty"`
+	Bytes      int        `json:"bytes,omitempty"`
+	SyncedAt   *time.Time `json:"syncedAt,omitempty"`
+}
+
+// toEdgeJSON says where a route is served from. Without a KeyValueStore every route is
+// the origin's, whatever an earlier deployment's sync left on it.
+func (s *server) toEdgeJSON(e reroute.EdgeStatus) edgeJSON {
+	if s.Config.EdgeStoreARN == "" {
+		return edgeJSON{ServedFrom: servedByOrigin, Reason: reasonEdgeDisabled}
+	}
+	out := edgeJSON{ServedFrom: e.ServedFrom, Records: e.Records, Bytes: e.Bytes}
+	switch e.ServedFrom {
+	case servedAtEdge:
+	case servedByOrigin:
+		// Only the reasons the API documents; a newer sync's other reason is
+		// left out rather than sent to clients that cannot word it.
+		if edgeReasons[e.Reason] {
+			out.Reason = e.Reason
+		}
+	default:
+		// Not seen by the sync yet (or a value this API does not know): the
+		// origin answers until the sync says otherwise.
+		return edgeJSON{ServedFrom: servedPending}
+	}
+	if !e.SyncedAt.IsZero() {
+		t := e.SyncedAt.UTC()
+		out.SyncedAt = &t
+	}
+	return out
+}
+
 type routeJSON struct {
 	Host          string `json:"host"`
 	Target        string `json:"target"`
@@ -43,6 +98,7 @@ type routeJSON struct {
 	PathOptions pathOptionsJSON `json:"pathOptions"`
 	Fallback    fallbackJSON    `json:"fallback"`
 	Domain      domainJSON      `json:"domain"`
+	Edge        edgeJSON        `json:"edge"`
 	CNAMETarget string          `json:"cnameTarget"`
 	// DNSRecords are the records to create: the routing CNAME, then any
 	// certificate validation records.
@@ -60,6 +116,7 @@ func (s *server) toRouteJSON(r reroute.Route) routeJSON {
 		PathOptions:     pathOptionsJSON(r.PathOptions),
 		Fallback:        toFallbackJSON(r.Fallback),
 		Domain:          domainJSON{State: r.Domain.State, Reason: r.Domain.Reason, Verified: r.Domain.Verified()},
+		Edge:            s.toEdgeJSON(r.Edge),
 		CNAMETarget:     s.Config.CNAMETarget,
 		DNSRecords:      []dnsRecordJSON{toRecordJSON(reroute.RoutingRecord(r.Host, s.Config.CNAMETarget))},
 		OwnershipRecord: toRecordJSON(reroute.OwnershipRecord(r.OrgID, r.Host)),

@@ -31,6 +31,10 @@ type Config struct {
 	// org, each of which sends several DNS queries. Zero: a route about one
 	// every 10 s with a burst of 3 (3 every 30 s), an org 30 a minute.
 	RouteChecks, OrgChecks reroute.Rate
+	// EdgeStoreARN is the CloudFront KeyValueStore the edge sync writes routes
+	// into; empty when the deployment has none (the local stack), and then
+	// every route is reported as served by the origin.
+	EdgeStoreARN string
 }
 
 // Deps are everything the server uses. Payments is nil when billing is not

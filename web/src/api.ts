@@ -89,6 +89,23 @@ export interface RouteDomain {
   checkedAt?: string;
 }
 
+/** Where a route's redirects are answered: at the edge, by the origin, or not known until the first sync. */
+export type ServedFrom = "edge" | "origin" | "pending";
+
+/** Why a route is served by the origin rather than at the edge. */
+export type EdgeReason = "too_large" | "store_full" | "not_redirecting" | "invalid" | "edge_disabled";
+
+export interface RouteEdge {
+  servedFrom: ServedFrom;
+  /** Only when served by the origin. */
+  reason?: EdgeReason;
+  /** The records (and their bytes) the route takes in the edge store. */
+  records?: number;
+  bytes?: number;
+  /** When the edge sync last looked at the route. */
+  syncedAt?: string;
+}
+
 export type RedirectStatus = 301 | 302 | 307 | 308;
 
 /** A route's matching options, for all its rules. */
@@ -200,6 +217,8 @@ export interface Route {
   /** HTTPS answers carry Strict-Transport-Security. */
   hsts: boolean;
   domain: RouteDomain;
+  /** Where its redirects are answered (absent from servers older than the edge). */
+  edge?: RouteEdge;
   /** The records to create, in order: the routing CNAME, then any certificate validation records. */
   dnsRecords: DNSRecord[];
   /** The optional TXT record that proves the hostname is this org's. */

@@ -7,6 +7,7 @@ import {
   type DNSCheck,
   type DNSRecord,
   type DomainState,
+  type EdgeReason,
   type Fallback,
   type FallbackKind,
   type Finding,
@@ -16,6 +17,7 @@ import {
   type Role,
   type Route,
   type RouteDomain,
+  type RouteEdge,
   type RouteInput,
   type RoutePatch,
   type Usage,
@@ -201,6 +203,33 @@ export function domainNotes(d: RouteDomain | undefined, locale?: string): string
   if (d.state !== "active" && reason) out.push(reason);
   if (d.releaseAt) out.push(`Unverified — released on ${whenText(d.releaseAt, d.releaseAt, locale)} unless DNS points here`);
   return out;
+}
+
+// ---- where redirects are answered
+
+export const edgeReasonTexts: Record<EdgeReason, string> = {
+  too_large: "its rules are too many for the edge",
+  store_full: "the edge store is full: paid plans and older routes go first",
+  not_redirecting: "switched off or paused: the origin shows its page",
+  invalid: "its settings cannot be prepared for the edge",
+  edge_disabled: "this deployment has no edge store",
+};
+
+/**
+ * edgeBadge is the words (and their look) of where a route's redirects are
+ * answered, with the reason when the origin answers them; undefined for a
+ * route from a server that does not say.
+ */
+export function edgeBadge(e: RouteEdge | undefined): { label: string; kind: BadgeKind | "muted"; reason?: string } | undefined {
+  switch (e?.servedFrom) {
+    case "edge":
+      return { label: "Served at the edge", kind: "ok" };
+    case "origin":
+      return { label: "Served by the origin", kind: "muted", reason: e.reason ? edgeReasonTexts[e.reason] : undefined };
+    case "pending":
+      return { label: "Edge: pending", kind: "pending", reason: "the first sync is running; the origin answers meanwhile" };
+  }
+  return undefined;
 }
 
 export const purposeLabels: Record<RecordPurpose, string> = {

@@ -5,7 +5,7 @@ import { addRoute, emptyRouteForm, formOf, routeFields, routeInputOf, routePatch
 import { fallbackLabels } from "../rules";
 import { href } from "../router";
 import { Check, ErrorBox, Field, Link, Loading, Notice } from "../ui";
-import { DomainBadge, DomainNotes, OwnershipRecord, RecordsTable } from "./Routes";
+import { DomainBadge, DomainNotes, EdgeBadge, OwnershipRecord, RecordsTable } from "./Routes";
 import { RuleFields, StatusSelect } from "./RuleForm";
 
 type ClaimState = Extract<AddOutcome, { kind: "claimable" | "not_proven" }>;
@@ -120,7 +120,7 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
           </p>
         </Notice>
         <p class="meta">
-          <DomainBadge domain={saved.domain} />
+          <DomainBadge domain={saved.domain} /> <EdgeBadge edge={saved.edge} />
         </p>
         <DomainNotes domain={saved.domain} />
         <h2>DNS records to create</h2>

@@ -6,7 +6,7 @@ import { href } from "../router";
 import { ErrorBox, Link, Loading } from "../ui";
 import { ExportButtons } from "./ExportButtons";
 import { RulesTable } from "./RulesTable";
-import { DomainBadge } from "./Routes";
+import { DomainBadge, EdgeBadge } from "./Routes";
 import { TryUrl } from "./TryUrl";
 
 /** RouteRules is a route's own page: what it does, its path rules, and a box to try a URL on it. */
@@ -68,6 +68,14 @@ export function RouteRules({ org, host }: { org: Membership; host: string }) {
             <DomainBadge domain={route.domain} />
           </dd>
         </div>
+        {route.edge && (
+          <div>
+            <dt>Redirects</dt>
+            <dd>
+              <EdgeBadge edge={route.edge} />
+            </dd>
+          </div>
+        )}
       </dl>
       {route.target && count > 0 && <p class="hint">Rules are matched first; the target answers the paths no rule matches.</p>}
       <div class="toolbar wrap">

@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { errorMessage, type DNSCheck, type DNSRecord, type Membership, type Route, type RouteDomain } from "../api";
+import { errorMessage, type DNSCheck, type DNSRecord, type Membership, type Route, type RouteDomain, type RouteEdge } from "../api";
 import { useSession } from "../App";
 import {
   checkDNS,
   checkSummary,
   domainBadge,
   domainNotes,
+  edgeBadge,
   filterRoutes,
   findingLevelLabels,
   firstPage,
@@ -46,6 +47,18 @@ export function DomainBadge({ domain }: { domain?: RouteDomain }) {
     <span class={`badge domain ${b.kind}`}>
       <span class="visually-hidden">Domain: </span>
       {b.label}
+    </span>
+  );
+}
+
+/** EdgeBadge says where the route's redirects are answered, and why the origin answers them. */
+export function EdgeBadge({ edge }: { edge?: RouteEdge }) {
+  const b = edgeBadge(edge);
+  if (!b) return null;
+  return (
+    <span class="edge-status">
+      <span class={`badge edge ${b.kind}`}>{b.label}</span>
+      {b.reason && <span class="edge-reason">: {b.reason}</span>}
     </span>
   );
 }
@@ -289,6 +302,7 @@ export function RoutesScreen({ org }: { org: Membership }) {
                 )}
                 <p class="meta">
                   <DomainBadge domain={r.domain} />
+                  <EdgeBadge edge={r.edge} />
                   {r.target && <span class="badge">{r.status}</span>}
                   {r.target && r.keepPath && <span class="badge">keeps path</span>}
                   {r.target && r.keepQuery && <span class="badge">keeps query</span>}
