@@ -3,7 +3,7 @@
 // step with the table. It takes two kinds of events: batches of the table's
 // stream (DynamoDB Streams, through an event source mapping), which publish the
 // hostnames they touch, answering with the batch item failures Lambda retries;
-// and any other event (the hourly schedule, or an operator's manual invoke with
+// and any other event (the scheduled run, or an operator's manual invoke with
 // {}), which reconciles the whole store and answers what it fixed. It reads its
 // configuration once, at cold start.
 package main
