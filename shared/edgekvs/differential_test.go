@@ -16,73 +16,24 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/dnsreroute/dnsreroute/shared/corpus"
 	"github.com/dnsreroute/dnsreroute/shared/edgekvs"
 	"github.com/dnsreroute/dnsreroute/shared/redirect"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
-const serviceHost = "redirect.dnsreroute.test"
+const serviceHost = corpus.ServiceHost
 
-// corpusRoute is a route of testdata/redirects/corpus.json (schema in its README).
-type corpusRoute struct {
-	Host          string `json:"host"`
-	Target        string `json:"target"`
-	Status        int    `json:"status"`
-	KeepPath      bool   `json:"keepPath"`
-	KeepQuery     bool   `json:"keepQuery"`
-	Enabled       *bool  `json:"enabled"`
-	Paused        bool   `json:"paused"`
-	HTTPSRedirect bool   `json:"httpsRedirect"`
-	HSTS          bool   `json:"hsts"`
-	DomainActive  bool   `json:"domainActive"`
-	PathOptions   struct {
-		IgnoreCase          bool `json:"ignoreCase"`
-		IgnoreTrailingSlash bool `json:"ignoreTrailingSlash"`
-	} `json:"pathOptions"`
-	Rules    []reroute.PathRule `json:"rules"`
-	Fallback struct {
-		Kind   string `json:"kind"`
-		Target string `json:"target"`
-		Status int    `json:"status"`
-	} `json:"fallback"`
-}
-
-type corpusCase struct {
-	Name    string `json:"name"`
-	Request struct {
-		Scheme, Host, Target string
-	} `json:"request"`
-}
-
-func loadCorpus(t testing.TB) ([]reroute.Route, []corpusCase) {
+// loadCorpus is the shared corpus's routes, as stored, and its cases.
+func loadCorpus(t testing.TB) ([]reroute.Route, []corpus.Case) {
 	t.Helper()
-	raw, err := os.ReadFile("../../testdata/redirects/corpus.json")
+	c, err := corpus.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c struct {
-		Routes []corpusRoute `json:"routes"`
-		Cases  []corpusCase  `json:"cases"`
-	}
-	if err := json.Unmarshal(raw, &c); err != nil {
+	routes, err := c.Models()
+	if err != nil {
 		t.Fatal(err)
-	}
-	var routes []reroute.Route
-	for _, cr := range c.Routes {
-		r := reroute.Route{
-			Host: cr.Host, OrgID: "org_corpus", Target: cr.Target, Status: cr.Status, KeepPath: cr.KeepPath, KeepQuery: cr.KeepQuery,
-			Enabled: cr.Enabled == nil || *cr.Enabled, Paused: cr.Paused, HTTPSRedirect: cr.HTTPSRedirect, HSTS: cr.HSTS,
-			PathOptions: reroute.PathOptions{IgnoreCase: cr.PathOptions.IgnoreCase, IgnoreTrailingSlash: cr.PathOptions.IgnoreTrailingSlash},
-			Fallback:    reroute.Fallback{Kind: reroute.FallbackKind(cr.Fallback.Kind), Target: cr.Fallback.Target, Status: cr.Fallback.Status},
-			PathRules:   cr.Rules,
-		}
-		if cr.DomainActive {
-			r.Domain.State = reroute.DomainActive
-		}
-		if err := (reroute.Rules{ServiceHost: serviceHost}).Normalize(&r); err != nil {
-			t.Fatalf("corpus route %s: %v", cr.Host, err)
-		}
-		routes = append(routes, r)
 	}
 	return routes, c.Cases
 }

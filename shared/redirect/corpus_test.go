@@ -2,116 +2,30 @@ package redirect_test
 
 import (
 	"context"
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/dnsreroute/dnsreroute/shared/corpus"
 	"github.com/dnsreroute/dnsreroute/shared/redirect"
-	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
-
-// corpusFile is the shared corpus of path-rule redirects, written for any
-// implementation of the same semantics; its schema is in the README beside it.
-const corpusFile = "../../testdata/redirects/corpus.json"
-
-type corpus struct {
-	Description string        `json:"description"`
-	Routes      []corpusRoute `json:"routes"`
-	Cases       []corpusCase  `json:"cases"`
-}
-
-type corpusRoute struct {
-	Host          string `json:"host"`
-	Target        string `json:"target"`
-	Status        int    `json:"status"`
-	KeepPath      bool   `json:"keepPath"`
-	KeepQuery     bool   `json:"keepQuery"`
-	Enabled       *bool  `json:"enabled"` // absent: true
-	Paused        bool   `json:"paused"`
-	HTTPSRedirect bool   `json:"httpsRedirect"`
-	HSTS          bool   `json:"hsts"`
-	DomainActive  bool   `json:"domainActive"`
-	PathOptions   struct {
-		IgnoreCase          bool `json:"ignoreCase"`
-		IgnoreTrailingSlash bool `json:"ignoreTrailingSlash"`
-	} `json:"pathOptions"`
-	Rules []struct {
-		Source     string `json:"source"`
-		Target     string `json:"target"`
-		Status     int    `json:"status"`
-		Subpath    bool   `json:"subpath"`
-		KeepSuffix bool   `json:"keepSuffix"`
-		KeepQuery  bool   `json:"keepQuery"`
-	} `json:"rules"`
-	Fallback struct {
-		Kind   string `json:"kind"`
-		Target string `json:"target"`
-		Status int    `json:"status"`
-	} `json:"fallback"`
-}
-
-type corpusCase struct {
-	Name    string `json:"name"`
-	Request struct {
-		Scheme string `json:"scheme"`
-		Host   string `json:"host"`
-		Target string `json:"target"`
-	} `json:"request"`
-	Expect struct {
-		Status   int                `json:"status"`
-		Location *string            `json:"location"`
-		Headers  map[string]*string `json:"headers"`
-	} `json:"expect"`
-}
-
-// model is what the corpus route says, validated as the API would before saving it.
-func (cr corpusRoute) model(t *testing.T) reroute.Route {
-	t.Helper()
-	r := reroute.Route{
-		Host: cr.Host, OrgID: "org_corpus", Target: cr.Target, Status: cr.Status, KeepPath: cr.KeepPath, KeepQuery: cr.KeepQuery,
-		Enabled: cr.Enabled == nil || *cr.Enabled, Paused: cr.Paused, HTTPSRedirect: cr.HTTPSRedirect, HSTS: cr.HSTS,
-		PathOptions: reroute.PathOptions{IgnoreCase: cr.PathOptions.IgnoreCase, IgnoreTrailingSlash: cr.PathOptions.IgnoreTrailingSlash},
-		Fallback:    reroute.Fallback{Kind: reroute.FallbackKind(cr.Fallback.Kind), Target: cr.Fallback.Target, Status: cr.Fallback.Status},
-	}
-	if cr.DomainActive {
-		r.Domain.State = reroute.DomainActive
-	}
-	for _, pr := range cr.Rules {
-		r.PathRules = append(r.PathRules, reroute.PathRule{Source: pr.Source, Target: pr.Target, Status: pr.Status,
-			Subpath: pr.Subpath, KeepSuffix: pr.KeepSuffix, KeepQuery: pr.KeepQuery})
-	}
-	if err := (reroute.Rules{ServiceHost: "redirect.dnsreroute.test"}).Normalize(&r); err != nil {
-		t.Fatalf("corpus route %s is not valid: %v", cr.Host, err)
-	}
-	return r
-}
-
-func loadCorpus(t *testing.T) corpus {
-	t.Helper()
-	raw, err := os.ReadFile(corpusFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields() // a field this implementation ignores would pass silently
-	var c corpus
-	if err := dec.Decode(&c); err != nil {
-		t.Fatalf("%s: %v", corpusFile, err)
-	}
-	return c
-}
 
 // TestCorpus runs the shared corpus through the resolver and the renderer, as
 // both fronts answer.
 func TestCorpus(t *testing.T) {
-	c := loadCorpus(t)
+	c, err := corpus.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(c.Cases) < 60 {
 		t.Fatalf("the corpus has %d cases", len(c.Cases))
 	}
 	f := newMemFinder()
-	for _, cr := range c.Routes {
-		f.put(cr.model(t))
+	routes, err := c.Models()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range routes {
+		f.put(r)
 	}
 	res := newResolver(f, newClock(), redirect.Config{})
 	rd := redirect.NewRenderer(res.Config())
