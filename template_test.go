@@ -37,6 +37,7 @@ var functionPackages = map[string]string{
 	"StripeWebhookFunction": "functions/stripe-webhook",
 	"DomainsFunction":       "functions/domains",
 	"EdgeSyncFunction":      "functions/edge-sync",
+	"AnalyticsFunction":     "functions/analytics",
 }
 
 // notSet lists the variables a function's code reads that the template leaves
@@ -64,6 +65,10 @@ var notSet = map[string]map[string]string{
 		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
 		"KVS_ENDPOINT":      "the KeyValueStore fake in tests; on AWS the store's own endpoint",
 		"EDGE_BUDGET_BYTES": "its default (the store's 5 MB less 256 KB of headroom) is the budget",
+	},
+	"AnalyticsFunction": {
+		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
+		"S3_ENDPOINT":       "an S3 API server in tests; on AWS the SDK's endpoint",
 	},
 	"StripeWebhookFunction": {
 		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
@@ -353,11 +358,26 @@ func storeCalls(t *testing.T) (ops, calls map[string]map[string]bool) {
 						calls[name][id.Name] = true
 					}
 				case *ast.CompositeLit:
-					if sel, ok := n.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "TransactWriteItem" {
-						for _, e := range n.Elts {
-							if kv, ok := e.(*ast.KeyValueExpr); ok {
-								if a, ok := itemAction[kv.Key.(*ast.Ident).Name]; ok {
-									ops[name]["dynamodb:"+a] = true
+					// A TransactWriteItem, written out or with its type
+					// elided in a []types.TransactWriteItem literal.
+					items := []*ast.CompositeLit{n}
+					if at, ok := n.Type.(*ast.ArrayType); ok {
+						if sel, ok := at.Elt.(*ast.SelectorExpr); ok && sel.Sel.Name == "TransactWriteItem" {
+							items = nil
+							for _, e := range n.Elts {
+								if c, ok := e.(*ast.CompositeLit); ok && c.Type == nil {
+									items = append(items, c)
+								}
+							}
+						}
+					}
+					for _, c := range items {
+						if sel, ok := c.Type.(*ast.SelectorExpr); (ok && sel.Sel.Name == "TransactWriteItem") || (c != n && c.Type == nil) {
+							for _, e := range c.Elts {
+								if kv, ok := e.(*ast.KeyValueExpr); ok {
+									if a, ok := itemAction[kv.Key.(*ast.Ident).Name]; ok {
+										ops[name]["dynamodb:"+a] = true
+									}
 								}
 							}
 						}
@@ -390,6 +410,16 @@ func needed(t *testing.T, dir string, ops, calls map[string]map[string]bool) []s
 		}
 		if p == "github.com/aws/aws-sdk-go-v2/service/ssm" {
 			set["ssm:GetParameter"] = true
+		}
+		if p == "github.com/aws/aws-sdk-go-v2/service/s3" {
+			// main calls S3 itself: client.Op(ctx, &s3.OpInput{...}).
+			src, err := os.ReadFile(filepath.Join(dir, "main.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range s3Call.FindAllSubmatch(src, -1) {
+				set["s3:"+string(m[1])] = true
+			}
 		}
 		if p == mod+"shared/edge" {
 			for a := range edgeCalls(t) {
@@ -439,6 +469,8 @@ func needed(t *testing.T, dir string, ops, calls map[string]map[string]bool) []s
 	}
 	return keys2(set)
 }
+
+var s3Call = regexp.MustCompile(`\.([A-Z][A-Za-z]+)\(ctx, &s3\.`)
 
 // kvsCalls are the KeyValueStore actions shared/edgesync calls: its client is
 // the field kvs, and every call is written s.kvs.Op( or, paged, through

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/dnsreroute/dnsreroute"
+	"github.com/dnsreroute/dnsreroute/shared/accesslog"
+	"github.com/dnsreroute/dnsreroute/shared/analytics"
 	"github.com/dnsreroute/dnsreroute/shared/auth"
 	"github.com/dnsreroute/dnsreroute/shared/billing"
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
@@ -56,6 +58,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	webDir := fs.String("web", "web/dist", "folder of the built dashboard (make web)")
 	stateFile := fs.String("state", defaultStateFile, "file telling the local commands where this stack runs (removed on exit)")
 	dynamoEndpoint := fs.String("dynamodb-endpoint", "", "a running DynamoDB to use instead of starting DynamoDB Local")
+	accessLog := fs.String("access-log", defaultAccessLog, "file the redirector appends every answer to (CloudFront's JSON log records), counted into analytics every few seconds")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -112,7 +115,12 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	apiSrv := devstack.NewAPIServer(apiHandler, errLog)
-	srv := redirect.NewServer(redirect.NewHandler(resolver, false), errLog)
+	logged, closeLog, err := openAccessLog(*accessLog, redirect.NewHandler(resolver, false), false, log)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	srv := redirect.NewServer(logged, errLog)
 
 	fmt.Fprintf(stdout, `DNSReRoute is running locally (Ctrl-C stops everything):
   dashboard       http://%[6]s/
@@ -121,8 +129,9 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
   Stripe webhook  http://%[6]s/webhooks/stripe   (signed test events: POST http://%[6]s/dev/stripe-events)
   redirector      http://%[1]s   (try: curl -i -H 'Host: old.example.com' http://%[1]s/some/path?x=1)
   health          http://localhost:%[2]s/healthz
+  analytics       every answer is logged to %[7]s and counted every %[8]s
   DynamoDB Local  %[3]s   table %[4]s, data in %[5]s
-`, ln.Addr(), portOf(ln.Addr()), *dynamoEndpoint, *table, *dataDir, apiLn.Addr())
+`, ln.Addr(), portOf(ln.Addr()), *dynamoEndpoint, *table, *dataDir, apiLn.Addr(), *accessLog, devIngestPeriod)
 	removeState, err := writeDevState(*stateFile, devState{PID: os.Getpid(), DynamoDBEndpoint: *dynamoEndpoint, Table: *table,
 		API: "http://" + apiLn.Addr().String(), Redirector: "http://" + ln.Addr().String()})
 	if err != nil {
@@ -131,6 +140,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer removeState()
 	fmt.Fprintf(stdout, "  local commands  go run ./cmd/dnsreroute routes list   (they find this stack in %s)\n", *stateFile)
 	go runDomainWorker(ctx, doms, devWorkerPeriod, log)
+	go accesslog.NewTailer(*accessLog, ingestInto(store), log).Run(ctx, devIngestPeriod)
 	errs := make(chan error, 2)
 	go func() { errs <- serveUntilDone(ctx, apiSrv, apiLn) }()
 	go func() { errs <- serveUntilDone(ctx, srv, ln) }()
@@ -213,6 +223,35 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 		APIURL: issuerURL + "/v1", Issuer: issuerURL, ClientID: devAudience, CNAMETarget: devServiceHost,
 	}))
 	return mux, nil
+}
+
+// devIngestPeriod is how often the local stack counts the redirector's new
+// log lines (CloudFront delivers its logs within minutes on AWS).
+const devIngestPeriod = 5 * time.Second
+
+// defaultAccessLog is where the local redirector logs its answers; its
+// ".offset" file beside it says how far they were counted.
+const defaultAccessLog = ".dnsreroute-access.log"
+
+// openAccessLog wraps h so that every answer is appended to the log at path,
+// in the record format CloudFront delivers, and returns what closes the file.
+func openAccessLog(path string, h http.Handler, trustForwarded bool, log *slog.Logger) (http.Handler, func(), error) {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("access log: %w", err)
+	}
+	w := accesslog.NewWriter(f)
+	onErr := func(err error) { log.Warn("access log write failed", "path", path, "err", err) }
+	return accesslog.Handler(h, w, trustForwarded, time.Now, onErr), func() { _ = f.Close() }, nil
+}
+
+// ingestInto counts log lines into the store's analytics, as the analytics
+// function does on AWS.
+func ingestInto(store *dynamo.Store) accesslog.IngestFunc {
+	return func(ctx context.Context, source string, r io.Reader) error {
+		_, err := analytics.Ingest(ctx, store, source, r)
+		return err
+	}
 }
 
 // devWorkerPeriod is how often the local stack runs the domain worker (every

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/dnsreroute/dnsreroute/shared/accesslog"
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/envconfig"
@@ -26,6 +27,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", envOr(getenv, "REDIRECT_ADDR", defaultRedirect), "listen address")
 	statsAddr := fs.String("stats-addr", "", "if set, a private address answering GET /stats with the cache's counters (JSON)")
+	accessLog := fs.String("access-log", "", "if set, a file every answer is appended to (CloudFront's JSON log records)")
+	ingestEvery := fs.Duration("ingest-every", 5*time.Second, "with -access-log, how often its new lines are counted into analytics (0: only log)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
@@ -55,13 +58,28 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// This server speaks plain HTTP: only behind a proxy that terminates TLS (and
 	// says so in X-Forwarded-Proto) may a route send a request to HTTPS.
 	cfg.NoHTTPS = !trust
-	resolver := redirect.NewResolver(dynamo.New(devstack.NewDynamoDBClient(endpoint), table), cfg, time.Now, log)
+	store := dynamo.New(devstack.NewDynamoDBClient(endpoint), table)
+	resolver := redirect.NewResolver(store, cfg, time.Now, log)
+	var handler http.Handler = redirect.NewHandler(resolver, trust)
+	if *accessLog != "" {
+		h, closeLog, err := openAccessLog(*accessLog, handler, trust, log)
+		if err != nil {
+			return err
+		}
+		defer closeLog()
+		handler = h
+		if *ingestEvery > 0 {
+			ingestCtx, stop := context.WithCancel(ctx)
+			defer stop()
+			go accesslog.NewTailer(*accessLog, ingestInto(store), log).Run(ingestCtx, *ingestEvery)
+		}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
-	srv := redirect.NewServer(redirect.NewHandler(resolver, trust), errLog)
+	srv := redirect.NewServer(handler, errLog)
 	fmt.Fprintf(stdout, "redirector listening on http://%s (table %s at %s)\n", ln.Addr(), table, endpoint)
 	if *statsAddr == "" {
 		return serveUntilDone(ctx, srv, ln)
