@@ -48,6 +48,9 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		return fmt.Errorf("load AWS configuration: %w", err)
 	}
 	objects := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		// Delivered log objects carry no checksum to validate: the SDK would
+		// log that for every one.
+		o.DisableLogOutputChecksumValidationSkipped = true
 		if s3Endpoint != "" {
 			o.BaseEndpoint = aws.String(s3Endpoint)
 			o.UsePathStyle = true
