@@ -312,7 +312,7 @@ func TestRetentionByPlan(t *testing.T) {
 	t.Parallel()
 	s, client, table := newStore(t)
 	lines := []line{
-		{at: "2026-01-01T10:15:00Z", host: "old.example.com", path: "/", agent: chrome, status: 301},  // developer
+		{at: "2026-01-01T10:15:00Z", host: "old.example.com", path: "/", agent: chrome, status: 301},    // developer
 		{at: "2026-01-01T10:15:00Z", host: "x.wild.example.org", path: "/", agent: chrome, status: 301}, // enterprise
 		{at: "2026-01-01T10:15:00Z", host: "free.example.com", path: "/", agent: chrome, status: 301},   // free
 	}
