@@ -9,6 +9,7 @@
 //	dnsreroute routes import FILE [-org ID]        import a Cloudflare Bulk Redirects CSV or JSON file
 //	dnsreroute routes export [-org ID]             export routes and rules as CSV or JSON
 //	dnsreroute orgs add ID [-plan P]               add an org without members on a plan
+//	dnsreroute analytics ingest FILE...            count CloudFront log files in the local table
 package main
 
 import (
@@ -35,6 +36,7 @@ const usage = `usage:
                                               write an org's routes and rules to stdout
   dnsreroute orgs add ID [-name N] [-plan P]  add an org without members on a plan (for the operator's own tools)
   dnsreroute edge kvs [flags]                 print the edge's KeyValueStore for every route, as a CloudFront import file
+  dnsreroute analytics ingest FILE... [flags] count CloudFront standard log files (W3C or JSON lines, gzip or not), each once
 Run a command with -h for its flags.`
 
 func main() {
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runOrgs(ctx, args[1:], getenv, stdout, stderr)
 	case "edge":
 		return runEdge(ctx, args[1:], getenv, stdout, stderr)
+	case "analytics":
+		return runAnalytics(ctx, args[1:], getenv, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -210,7 +210,7 @@ func parseJSON(line []byte, rec *Record) error {
 
 // fill checks and normalizes a line's values into rec.
 func fill(rec *Record, host, method, path, status, referer, agent, country, result string) error {
-	host = normalizeHost(host)
+	host, path = normalizeHost(host), unescape(path)
 	if host == "" || path == "" || path[0] != '/' {
 		return errMalformed
 	}
@@ -219,7 +219,7 @@ func fill(rec *Record, host, method, path, status, referer, agent, country, resu
 		return errMalformed
 	}
 	rec.Host, rec.Method, rec.Status, rec.ResultType = host, method, code, result
-	rec.Path = unescape(path)
+	rec.Path = path
 	rec.Referer = unescape(referer)
 	rec.Agent = unescape(agent)
 	rec.Country = ""

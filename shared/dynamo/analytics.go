@@ -397,7 +397,7 @@ func checkQuery(q reroute.AnalyticsQuery) (step func(time.Time) time.Time, first
 	default:
 		v = append(v, reroute.FieldError{Field: "granularity", Message: "must be hour or day"})
 	}
-	if first.Before(from) {
+	if step != nil && first.Before(from) {
 		first = step(first) // a bucket starting before From is not in [From, To)
 	}
 	switch {
