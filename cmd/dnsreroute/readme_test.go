@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/dnsreroute/dnsreroute/shared/dnscheck/dnstest"
+	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
 // readmeWait bounds each wait for the stack: generous, for a busy machine.
@@ -30,7 +32,7 @@ const readmeWait = 2 * time.Minute
 // made, within its plan), and the sample Stripe event upgrading two orgs, one of
 // them twice.
 func TestReadmeWalkthrough(t *testing.T) {
-	_, table := dynamotest.NewTable(t)
+	client, table := dynamotest.NewTable(t)
 	dir := t.TempDir()
 	state := filepath.Join(dir, defaultStateFile)
 	dnsServer := dnstest.Start(t) // hostnames the test never sets do not exist
@@ -43,7 +45,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "-dynamodb-endpoint", os.Getenv(dynamotest.EndpointEnv), "-table", table,
-			"-api-addr", freeAddr(t), "-redirect-addr", freeAddr(t), "-state", state, "-web", filepath.Join(dir, "no-dist")},
+			"-api-addr", freeAddr(t), "-redirect-addr", freeAddr(t), "-state", state, "-web", filepath.Join(dir, "no-dist"),
+			"-access-log", filepath.Join(dir, "access.log")},
 			getenv, &devOut, &devOut)
 	}()
 	var st devState
@@ -84,6 +87,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 		`{"host":"old.example.com","target":"https://new.example.org/","keepPath":true,"keepQuery":true}`, 201, `"host":"old.example.com"`)
 	call(t, http.MethodGet, api+"/v1/orgs/"+org+"/routes", token, "", 200, `"host":"old.example.com"`)
 	waitRedirect(t, redir, "old.example.com", "/some/path?x=1", 301, "https://new.example.org/some/path?x=1")
+	// The redirector logged it, and the stack counts it within seconds.
+	waitCounted(t, dynamo.New(client, table), org, "old.example.com", "/some/path")
 	call(t, http.MethodPost, api+"/v1/orgs/"+org+"/routes", token, `{"host":"second.example.com","target":"https://new.example.org/"}`,
 		403, `"detail":"the free plan allows 1 route: upgrade to add more"`)
 
@@ -257,4 +262,26 @@ func sampleStripeEvent(t *testing.T) string {
 		t.Fatalf("no body in the sample event: %v", err)
 	}
 	return env.Body
+}
+
+// waitCounted waits until the analytics of host count a request for path.
+func waitCounted(t *testing.T, store *dynamo.Store, org, host, path string) {
+	t.Helper()
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	var last reroute.AnalyticsReport
+	for deadline := time.Now().Add(readmeWait); ; time.Sleep(200 * time.Millisecond) {
+		r, err := store.Analytics(context.Background(), reroute.AnalyticsQuery{OrgID: org, Host: host,
+			From: day.Add(-24 * time.Hour), To: day.Add(48 * time.Hour), Granularity: reroute.GranularityDay})
+		if err == nil && r.Totals.Hits > 0 {
+			for _, p := range r.TopPaths {
+				if p.Value == path {
+					return
+				}
+			}
+		}
+		last = r
+		if time.Now().After(deadline) {
+			t.Fatalf("%s%s not counted within %v: %+v (%v)", host, path, readmeWait, last, err)
+		}
+	}
 }
