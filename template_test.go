@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dnsreroute/dnsreroute"
+	"github.com/dnsreroute/dnsreroute/shared/accesslog"
 )
 
 func TestTemplateIsTheFile(t *testing.T) {
@@ -652,4 +654,114 @@ func orEmpty(n *yaml.Node) *yaml.Node {
 		return &yaml.Node{Kind: yaml.SequenceNode}
 	}
 	return n
+}
+
+// ---- analytics
+
+// TestTemplateAnalyticsPipeline: CloudFront's logs of the redirects reach the
+// bucket where the function is invoked and allowed to read them, in the format
+// and with every field the parser reads (the fields the local redirector logs
+// too), and the log bucket keeps them private and not forever.
+func TestTemplateAnalyticsPipeline(t *testing.T) {
+	root := templateRoot(t)
+	e := newEval(t, root, map[string]string{"ServiceHostname": "redirect.example.com"})
+	e.refs = maps.Clone(sampleRefs)
+	e.refs["LogBucket"] = "dnsreroute-logs-51af3dc0-da77-11e4-872e-1234567db123"
+	e.refs["LogBucket.Arn"] = "arn:aws:s3:::" + e.refs["LogBucket"]
+	e.refs["RedirectLogsDeliverySource"] = "dnsreroute-51af3dc0-da77-11e4-872e-1234567db123"
+	e.refs["RedirectLogsDeliveryDestination.Arn"] = "arn:aws:logs:us-east-1:123456789012:delivery-destination:dnsreroute-51af3dc0-da77-11e4-872e-1234567db123"
+	res := func(typ, id string) *yaml.Node {
+		n := resourcesOfType(t, typ)[id]
+		if n == nil {
+			t.Fatalf("no %s %s", typ, id)
+		}
+		return n
+	}
+	bucket := res("AWS::S3::Bucket", "LogBucket")
+	name := e.str(get(bucket, "Properties", "BucketName"))
+	if name != e.refs["LogBucket"] || len(name) > 63 || strings.ToLower(name) != name {
+		t.Errorf("bucket name %q: not lowercase, too long, or not derived from the stack id", name)
+	}
+	props := e.eval(get(bucket, "Properties")).(map[string]any)
+	pab := props["PublicAccessBlockConfiguration"].(map[string]any)
+	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+		if pab[k] != "true" {
+			t.Errorf("log bucket: %s is not true", k)
+		}
+	}
+	if props["BucketEncryption"] == nil {
+		t.Error("log bucket: no default encryption")
+	}
+	rules := props["LifecycleConfiguration"].(map[string]any)["Rules"].([]any)
+	if len(rules) == 0 || rules[0].(map[string]any)["ExpirationInDays"] == nil {
+		t.Error("log bucket: its objects never expire")
+	}
+
+	// Where logs land: the destination's path, which the bucket policy lets
+	// log delivery write, the event filter watches and the function reads.
+	dest := e.eval(get(res("AWS::Logs::DeliveryDestination", "RedirectLogsDeliveryDestination"), "Properties")).(map[string]any)
+	prefix, ok := strings.CutPrefix(dest["DestinationResourceArn"].(string), e.refs["LogBucket.Arn"]+"/")
+	if !ok || prefix == "" {
+		t.Fatalf("destination %v is not a path of the log bucket", dest["DestinationResourceArn"])
+	}
+	if dest["OutputFormat"] != "json" {
+		t.Errorf("output format %v: the local log and the tests use json", dest["OutputFormat"])
+	}
+	objects := e.refs["LogBucket.Arn"] + "/" + prefix + "/*"
+	var writes []string
+	for _, st := range e.eval(get(res("AWS::S3::BucketPolicy", "LogBucketPolicy"), "Properties", "PolicyDocument", "Statement")).([]any) {
+		st := st.(map[string]any)
+		if st["Effect"] == "Allow" && strs(st["Action"])[0] == "s3:PutObject" {
+			writes = append(writes, strs(st["Resource"])...)
+			if p := st["Principal"].(map[string]any)["Service"]; p != "delivery.logs.amazonaws.com" {
+				t.Errorf("PutObject granted to %v", p)
+			}
+		}
+	}
+	if !slices.Equal(writes, []string{objects}) {
+		t.Errorf("log delivery may write %v, want %s", writes, objects)
+	}
+	fn := resourcesOfType(t, "AWS::Serverless::Function")["AnalyticsFunction"]
+	var reads []string
+	for _, st := range e.statements(fn) {
+		if slices.Contains(st.actions, "s3:GetObject") {
+			reads = append(reads, st.resources...)
+		}
+	}
+	if !slices.Equal(reads, []string{objects}) {
+		t.Errorf("the function may read %v, want %s", reads, objects)
+	}
+	ev := e.eval(get(fn, "Properties", "Events", "AccessLogs", "Properties")).(map[string]any)
+	filter := ev["Filter"].(map[string]any)["S3Key"].(map[string]any)["Rules"].([]any)[0].(map[string]any)
+	if get(fn, "Properties", "Events", "AccessLogs", "Properties", "Bucket").Value != "LogBucket" ||
+		filter["Name"] != "prefix" || filter["Value"] != prefix+"/" {
+		t.Errorf("the function is invoked for %v of %v, want prefix %s/ of LogBucket", filter, ev["Bucket"], prefix)
+	}
+
+	// The delivery's fields: every one the issue asks for and the local
+	// redirector logs, by CloudFront's names.
+	delivery := e.eval(get(res("AWS::Logs::Delivery", "RedirectLogsDelivery"), "Properties")).(map[string]any)
+	fields := strs(delivery["RecordFields"])
+	for _, f := range accesslog.Fields {
+		if !slices.Contains(fields, f) {
+			t.Errorf("the delivery lacks %s", f)
+		}
+	}
+	if slices.Contains(fields, "c-ip") || slices.Contains(fields, "x-forwarded-for") {
+		t.Error("the delivery records viewers' addresses, which nothing counts")
+	}
+	for _, id := range []string{"RedirectLogsDeliverySource", "RedirectLogsDeliveryDestination"} {
+		var n *yaml.Node
+		for typ := range map[string]bool{"AWS::Logs::DeliverySource": true, "AWS::Logs::DeliveryDestination": true} {
+			if r := resourcesOfType(t, typ)[id]; r != nil {
+				n = r
+			}
+		}
+		if got := e.str(get(n, "Properties", "Name")); len(got) > 60 {
+			t.Errorf("%s: name %q is longer than 60", id, got)
+		}
+		if c := get(n, "Condition"); c == nil || c.Value != "InUsEast1" {
+			t.Errorf("%s: CloudFront's delivery sources exist in us-east-1 only: Condition InUsEast1", id)
+		}
+	}
 }
