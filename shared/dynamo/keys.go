@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
 // Every key of the table is built here and nowhere else, and every key value starts
@@ -27,6 +30,8 @@ import (
 //	edge     HOST#<host>        ROUTE#EDGE       (where the edge sync serves the route, the keys it published)
 //	rate     RATE#<kind>#<subj> WINDOW#<start>   (expiresAt: the window's end)
 //	idem key IDEMPOTENCY#<sha256> KEY            (expiresAt: claim lease, then 24 h)
+//	stats    STATS#<host>       H#<hour> | D#<day>   (expiresAt: the bucket's end + the plan's retention)
+//	log obj  LOGOBJ#<sha256>    PART#<n>         (expiresAt: its buckets' latest)
 //
 //	due work (sparse GSI2)      GSI2PK           GSI2SK
 //	route, release              DOMAINDUE        <nextCheckAt>#<host>
@@ -240,4 +245,37 @@ const idempotencySK = "KEY"
 func idempotencyKey(scope, key string) map[string]types.AttributeValue {
 	sum := sha256.Sum256([]byte(scope + "\x00" + key)) // the key is printable ASCII: no NUL
 	return tableKey("IDEMPOTENCY#"+hex.EncodeToString(sum[:]), idempotencySK)
+}
+
+// Analytics buckets: one item per route host and hour or day, in the host's own
+// partition, so that a series is one Query of a range of SKs. The hour is
+// "2006-01-02T15Z" and the day "2006-01-02": fixed width, so text order is time
+// order.
+const (
+	statsHourSKOf = "H#"
+	statsDaySKOf  = "D#"
+	statsHour     = "2006-01-02T15Z"
+	statsDay      = "2006-01-02"
+)
+
+func statsPK(host string) string { return "STATS#" + host }
+
+// statsSK is the SK of the bucket of granularity g starting at start.
+func statsSK(g string, start time.Time) string {
+	if g == reroute.GranularityDay {
+		return statsDaySKOf + start.UTC().Format(statsDay)
+	}
+	return statsHourSKOf + start.UTC().Format(statsHour)
+}
+
+func statsKey(host, g string, start time.Time) map[string]types.AttributeValue {
+	return tableKey(statsPK(host), statsSK(g, start))
+}
+
+// Log object markers: one per part (transaction) of a log object's counts,
+// written in that transaction, so that the part is applied once. The source is
+// hashed: an S3 key is up to 1,024 bytes and any characters.
+func logObjectKey(source string, part int) map[string]types.AttributeValue {
+	sum := sha256.Sum256([]byte(source))
+	return tableKey("LOGOBJ#"+hex.EncodeToString(sum[:]), "PART#"+strconv.Itoa(part))
 }
