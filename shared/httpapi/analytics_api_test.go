@@ -2,12 +2,14 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dnsreroute/dnsreroute/shared/analytics"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
@@ -211,9 +213,96 @@ func TestAnalyticsAnswer(t *testing.T) {
 	}
 
 	t.Run("not configured", func(t *testing.T) {
-		bare := newAPIEnv(t)
+		bare := newAPIEnvWith(t, func(d *httpapi.Deps) { d.Analytics = nil })
 		tok := bare.token("erin@example.com")
 		o := bare.newOrg("erin@example.com", "Bare")
 		bare.want(bare.do("GET", "/v1/orgs/"+o+"/analytics", tok, nil), 501, "analytics_not_configured")
 	})
+}
+
+// TestAnalyticsFromLogs reads counters the ingestion added to the table from
+// CloudFront log lines (standard logging v2, JSON lines): per host and per org,
+// by day and by hour, bots in and out, and a second org that sees none of it.
+func TestAnalyticsFromLogs(t *testing.T) {
+	e := newAPIEnv(t)
+	alice := e.token("alice@example.com")
+	org := e.newPaidOrg("alice@example.com", "developer")
+	for _, h := range []string{"old.example.com", "shop.example.com"} {
+		e.want(e.do("POST", "/v1/orgs/"+org+"/routes", alice, map[string]any{"host": h, "target": "https://new.example.org/"}), 201, "")
+	}
+	bob := e.token("bob@example.com")
+	orgB := e.newOrg("bob@example.com", "Other")
+
+	const (
+		browser   = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+		googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+	)
+	line := func(ts, host, path string, status int, ref, agent, country, result string) string {
+		return fmt.Sprintf(`{"timestamp":%q,"x-host-header":%q,"cs-method":"GET","cs-uri-stem":%q,"sc-status":%d,"cs(Referer)":%q,"cs(User-Agent)":%q,"c-country":%q,"x-edge-result-type":%q}`,
+			ts, host, path, status, ref, agent, country, result)
+	}
+	logs := strings.Join([]string{
+		line("2025-01-01T10:15:00Z", "old.example.com", "/pricing", 301, "https://news.example.net/a", browser, "DE", "FunctionGeneratedResponse"),
+		line("2025-01-01T10:45:00Z", "old.example.com", "/pricing", 301, "-", browser, "DE", "Miss"),
+		line("2025-01-01T11:05:00Z", "old.example.com", "/old-blog/post", 404, "-", browser, "US", "Miss"),
+		line("2025-01-01T11:10:00Z", "old.example.com", "/robots-only", 301, "-", googlebot, "US", "Miss"),
+		line("2025-01-03T00:00:00Z", "shop.example.com", "/cart", 301, "-", browser, "FR", "FunctionGeneratedResponse"),
+		line("2025-01-03T00:00:01Z", "nobody.example.com", "/", 404, "-", browser, "FR", "Miss"),
+	}, "\n") + "\n"
+	st, err := analytics.Ingest(context.Background(), e.store, "test://logs/1", strings.NewReader(logs))
+	if err != nil || st.Counted != 5 || st.Unrouted != 1 {
+		t.Fatalf("ingest: %+v %v", st, err)
+	}
+
+	base := "/v1/orgs/" + org + "/analytics?from=2025-01-01&to=2025-01-03"
+	r := e.do("GET", base+"&host=old.example.com", alice, nil)
+	e.want(r, 200, "")
+	totals := r.json["totals"].(map[string]any)
+	if totals["hits"] != 4.0 || totals["bots"] != 1.0 || totals["notFound"] != 1.0 || totals["edge"] != 1.0 {
+		t.Errorf("old.example.com totals %v", totals)
+	}
+	if s := r.json["series"].([]any); len(s) != 3 || s[0].(map[string]any)["hits"] != 4.0 || s[2].(map[string]any)["hits"] != 0.0 {
+		t.Errorf("series %v", s)
+	}
+	if nf := fmt.Sprint(r.json["topNotFoundPaths"]); !strings.Contains(nf, "/old-blog/post") {
+		t.Errorf("topNotFoundPaths %s", nf)
+	}
+	if tp := fmt.Sprint(r.json["topPaths"]); !strings.Contains(tp, "/pricing") || !strings.Contains(tp, "/robots-only") {
+		t.Errorf("topPaths with bots %s", tp)
+	}
+	if ref := fmt.Sprint(r.json["topReferrers"]); !strings.Contains(ref, "news.example.net") {
+		t.Errorf("topReferrers %s", ref)
+	}
+
+	r = e.do("GET", base+"&host=old.example.com&bots=exclude", alice, nil)
+	e.want(r, 200, "")
+	if tp := fmt.Sprint(r.json["topPaths"]); strings.Contains(tp, "/robots-only") {
+		t.Errorf("topPaths without bots still has the bot's path: %s", tp)
+	}
+
+	r = e.do("GET", base, alice, nil)
+	e.want(r, 200, "")
+	if hits := r.json["totals"].(map[string]any)["hits"]; hits != 5.0 {
+		t.Errorf("the org's hits %v, want 5 (both hosts, not the unrouted one)", hits)
+	}
+
+	r = e.do("GET", "/v1/orgs/"+org+"/analytics?host=old.example.com&granularity=hour&from=2025-01-01T10:00:00Z&to=2025-01-01T12:00:00Z", alice, nil)
+	e.want(r, 200, "")
+	s := r.json["series"].([]any)
+	if len(s) != 2 || s[0].(map[string]any)["hits"] != 2.0 || s[1].(map[string]any)["hits"] != 2.0 || s[1].(map[string]any)["bots"] != 1.0 {
+		t.Errorf("hourly series %v", s)
+	}
+
+	r = e.doRaw("GET", base+"&host=old.example.com", alice, "", "", map[string]string{"Accept": "text/csv"})
+	e.want(r, 200, "")
+	if want := "start,hits,bots,notFound,edge\n2025-01-01T00:00:00Z,4,1,1,1\n"; !strings.HasPrefix(string(r.body), want) {
+		t.Errorf("CSV %q", r.body)
+	}
+
+	e.want(e.do("GET", "/v1/orgs/"+orgB+"/analytics?host=old.example.com", bob, nil), 404, "route_not_found")
+	r = e.do("GET", "/v1/orgs/"+orgB+"/analytics?from=2025-01-01&to=2025-01-03", bob, nil)
+	e.want(r, 200, "")
+	if hits := r.json["totals"].(map[string]any)["hits"]; hits != 0.0 {
+		t.Errorf("another org sees %v hits", hits)
+	}
 }
