@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/dnsreroute/dnsreroute/shared/analytics"
 	"github.com/dnsreroute/dnsreroute/shared/dnscheck/dnstest"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
@@ -56,7 +57,7 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Fatalf("the dashboard is not built (%v): run `make web` first (`make test` does)", err)
 	}
 	start := time.Now()
-	apiURL, redirectURL := startLocalStack(t, dist)
+	apiURL, redirectURL, store := startLocalStack(t, dist)
 
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -196,6 +197,7 @@ func TestBrowserDashboard(t *testing.T) {
 		b.waitText(edited)
 	})
 	b.rulesSteps(host, t.TempDir())
+	b.analyticsSteps(store, host)
 	b.step("08-route-delete-confirm", func() {
 		b.waitText(edited)
 		b.click(`//button[@aria-label="Delete ` + host + `"]`)
@@ -237,10 +239,10 @@ const withMembersAndKeys = true
 // startLocalStack serves the API, the dev issuer and the SPA (as `dnsreroute dev`
 // does, through devAPI) and the redirector, each on a free loopback port, on a
 // table of the test's own in DynamoDB Local. It returns their base URLs.
-func startLocalStack(t *testing.T, dist string) (apiURL, redirectURL string) {
+func startLocalStack(t *testing.T, dist string) (apiURL, redirectURL string, store *dynamo.Store) {
 	t.Helper()
 	client, table := dynamotest.NewTable(t)
-	store := dynamo.New(client, table)
+	store = dynamo.New(client, table)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -270,7 +272,7 @@ func startLocalStack(t *testing.T, dist string) (apiURL, redirectURL string) {
 	}, time.Now, log)
 	redirLn := listen(t)
 	serve(t, redirLn, redirect.NewHandler(resolver, false))
-	return apiURL, "http://" + redirLn.Addr().String()
+	return apiURL, "http://" + redirLn.Addr().String(), store
 }
 
 func listen(t *testing.T) net.Listener {
@@ -636,6 +638,64 @@ func (b *browser) rulesSteps(host, downloads string) {
 		}
 	})
 	b.step("10-route-page-narrow-375", func() {
+		b.run(chromedp.EmulateViewport(375, 812))
+		b.waitJS(`document.documentElement.scrollWidth <= 375`, "a page no wider than 375 px")
+	})
+	if _, err := chromedp.Call(b.ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{}); err != nil {
+		t.Fatalf("clear the narrow viewport: %v", err)
+	}
+	b.click(link("Routes"))
+}
+
+// analyticsSteps count a few CloudFront log lines of host (today and yesterday,
+// a bot and a lost path among them), then open its analytics from the routes
+// list's sparkline, turn its lost path into a rule, and show the org's.
+func (b *browser) analyticsSteps(store *dynamo.Store, host string) {
+	t := b.t
+	t.Helper()
+	now := time.Now().UTC()
+	line := func(at time.Time, path string, status int, agent, country string) string {
+		return fmt.Sprintf(`{"timestamp":%q,"x-host-header":%q,"cs-method":"GET","cs-uri-stem":%q,"sc-status":%d,"cs(Referer)":"https://news.example.net/post","cs(User-Agent)":%q,"c-country":%q,"x-edge-result-type":"Miss"}`,
+			at.Format(time.RFC3339), host, path, status, agent, country)
+	}
+	const chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+	const bingbot = "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"
+	var lines []string
+	for i := range 6 {
+		lines = append(lines, line(now.Add(-time.Duration(i)*time.Hour), "/pricing", 301, chrome, "DE"))
+	}
+	lines = append(lines, line(now.Add(-26*time.Hour), "/pricing", 301, chrome, "US"),
+		line(now.Add(-25*time.Hour), "/old-page", 404, chrome, "US"), line(now.Add(-time.Hour), "/old-page", 404, chrome, "FR"),
+		line(now.Add(-2*time.Hour), "/", 301, bingbot, "US"))
+	if _, err := analytics.Ingest(context.Background(), store, "test://browser/1", strings.NewReader(strings.Join(lines, "\n"))); err != nil {
+		t.Fatal(err)
+	}
+	b.step("11-analytics-route", func() {
+		b.click(link("Routes"))
+		b.waitJS(`[...document.querySelectorAll(".sparkline svg")].some(s => s.getAttribute("aria-label") === "10 requests in the last 30 days")`, "the route's sparkline")
+		b.click(link("Analytics of " + host))
+		b.waitText("Lost traffic")
+		b.waitText("/old-page")
+		b.waitText("news.example.net")
+		b.waitJS(`document.querySelector(".chart canvas") !== null`, "the chart")
+		b.axe("route analytics")
+	})
+	b.step("11-analytics-bots-hidden", func() {
+		b.click(field("Hide bots"))
+		b.click(button("Show"))
+		b.waitText("Visits without bots")
+	})
+	b.step("11-analytics-add-rule", func() {
+		b.click(link("Add a rule for /old-page"))
+		b.run(chromedp.WaitVisible(field("Source path")))
+		b.waitJS(`document.getElementById("rule-source").value === "/old-page"`, "the rule editor filled in with /old-page")
+	})
+	b.step("11-analytics-org", func() {
+		b.click(link("Analytics"))
+		b.waitText("Analytics of Acme")
+		b.waitText("/old-page")
+	})
+	b.step("11-analytics-narrow-375", func() {
 		b.run(chromedp.EmulateViewport(375, 812))
 		b.waitJS(`document.documentElement.scrollWidth <= 375`, "a page no wider than 375 px")
 	})

@@ -194,6 +194,7 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 		Payments:    payments,
 		Domains:     doms,
 		Limiter:     store, // DNS checks metered as on AWS
+		Analytics:   store,
 		Auth:        auth.NewAuthenticator(verifier, store, time.Now, log),
 		Plans:       settings.Plans,
 		Config: httpapi.Config{

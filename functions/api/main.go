@@ -108,6 +108,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		Payments:    payments,
 		Domains:     doms,
 		Limiter:     store, // DNS checks, counted in the table across instances
+		Analytics:   store, // the counters the analytics function adds from CloudFront's logs
 		Auth:        auth.NewAuthenticator(verifier, store, time.Now, log),
 		Plans:       settings.Plans,
 		Config:      apiCfg,

@@ -68,6 +68,8 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", a + "/routes/a.example.com/check", nil, []string{"200", "200", "404 org_not_found", "200", "200", "404 org_not_found"}},
 		{"POST", a + "/routes/b.example.com/check", nil, []string{"404 route_not_found", "404 route_not_found", "404 org_not_found", "404 route_not_found", "404 route_not_found", "404 org_not_found"}},
 		{"DELETE", a + "/routes/b.example.com", nil, []string{"404 route_not_found", "404 route_not_found", "404 org_not_found", "403 insufficient_scope", "404 route_not_found", "404 org_not_found"}},
+		{"GET", a + "/analytics?host=a.example.com", nil, []string{"200", "200", "404 org_not_found", "200", "200", "404 org_not_found"}},
+		{"GET", a + "/analytics?host=b.example.com", nil, []string{"404 route_not_found", "404 route_not_found", "404 org_not_found", "404 route_not_found", "404 route_not_found", "404 org_not_found"}},
 		{"GET", a + "/api-keys", nil, []string{"200", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
 		{"POST", a + "/api-keys", map[string]any{}, []string{"400", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
 		{"DELETE", a + "/api-keys/key_nope", nil, []string{"404 api_key_not_found", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},

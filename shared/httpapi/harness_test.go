@@ -86,7 +86,7 @@ func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
 	authNow := func() time.Time { return time.Now().Add(time.Duration(authSkew.Load())) }
 	deps := httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
-		Domains: newDomains(store, dnsServer, log), Limiter: store, Idempotency: store,
+		Domains: newDomains(store, dnsServer, log), Limiter: store, Idempotency: store, Analytics: store,
 		Auth:  auth.NewAuthenticator(verifier, store, authNow, log),
 		Plans: reroute.DefaultCatalog(),
 		Config: httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget,

@@ -47,6 +47,8 @@ func (s *server) endpoints() []endpoint {
 		{"POST", "/v1/orgs/{orgId}/routes/import", false, s.importRoutes},
 		{"GET", "/v1/orgs/{orgId}/routes/export", false, s.exportRoutes},
 
+		{"GET", "/v1/orgs/{orgId}/analytics", false, s.getAnalytics},
+
 		{"GET", "/v1/orgs/{orgId}/api-keys", false, s.listAPIKeys},
 		{"POST", "/v1/orgs/{orgId}/api-keys", false, s.createAPIKey},
 		{"DELETE", "/v1/orgs/{orgId}/api-keys/{keyId}", false, s.deleteAPIKey},

@@ -55,6 +55,9 @@ type Deps struct {
 	// Limiter meters what costs us per request (DNS checks) across every
 	// instance; nil leaves it unmetered, for a single local process only.
 	Limiter reroute.RateLimiter
+	// Analytics answers the counters aggregated from the redirect service's
+	// logs; nil answers analytics_not_configured.
+	Analytics reroute.AnalyticsReader
 	// Idempotency keeps the Idempotency-Key of POST requests and their answers
 	// (24 h); nil ignores the header.
 	Idempotency reroute.IdempotencyStore

@@ -13,6 +13,7 @@ import { RouteEditor } from "./screens/RouteEditor";
 import { RouteRules } from "./screens/RouteRules";
 import { ImportRoutes } from "./screens/ImportRoutes";
 import { BillingScreen } from "./screens/Billing";
+import { AnalyticsScreen } from "./screens/Analytics";
 import { MembersScreen } from "./screens/Members";
 import { ApiKeysScreen } from "./screens/ApiKeys";
 import { ApiReferenceScreen } from "./screens/ApiReference";
@@ -175,6 +176,9 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
       case "importRoutes":
         body = <ImportRoutes org={org!} />;
         break;
+      case "analytics":
+        body = <AnalyticsScreen key={screen.host ?? ""} org={org!} host={screen.host} />;
+        break;
       case "billing":
         body = <BillingScreen org={org!} />;
         break;
@@ -240,8 +244,11 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
       </header>
       {org && (
         <nav class="tabs" aria-label="Org">
-          <Link href={href({ name: "routes", orgId: org.id })} aria-current={["routes", "newRoute", "editRoute", "route", "importRoutes"].includes(screen.name) ? "page" : undefined}>
+          <Link href={href({ name: "routes", orgId: org.id })} aria-current={(["routes", "newRoute", "editRoute", "route", "importRoutes"].includes(screen.name) || (screen.name === "analytics" && !!screen.host)) ? "page" : undefined}>
             Routes
+          </Link>
+          <Link href={href({ name: "analytics", orgId: org.id })} aria-current={screen.name === "analytics" && !screen.host ? "page" : undefined}>
+            Analytics
           </Link>
           <Link href={href({ name: "members", orgId: org.id })} aria-current={screen.name === "members" ? "page" : undefined}>
             Members

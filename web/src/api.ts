@@ -1,6 +1,8 @@
 // The management API client: typed calls, and RFC 9457 problem documents turned
 // into ApiError, with the per-field messages of `validation_failed`.
 
+import { analyticsParams, type Analytics, type AnalyticsQuery } from "./analytics";
+
 export type Role = "owner" | "admin" | "member";
 
 export interface FieldError {
@@ -576,6 +578,13 @@ export class ApiClient {
     this.send("GET", `/orgs/${seg(orgId)}/routes/export`, {
       accept: format === "csv" ? "text/csv, application/problem+json" : "application/json, application/problem+json",
     }).then((res) => res.text());
+
+  /** analytics answers an org's numbers, or one host's (q.host), over an inclusive range of dates. */
+  analytics = (orgId: string, q: AnalyticsQuery) =>
+    this.request<Analytics>("GET", `/orgs/${seg(orgId)}/analytics`, undefined, analyticsParams(q));
+  /** analyticsCsv answers the same range's series as CSV (start,hits,bots,notFound,edge). */
+  analyticsCsv = (orgId: string, q: AnalyticsQuery) =>
+    this.send("GET", `/orgs/${seg(orgId)}/analytics`, { accept: "text/csv, application/problem+json" }, analyticsParams(q)).then((res) => res.text());
 
   members = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
     this.request<Page<Member>>("GET", `/orgs/${seg(orgId)}/members`, undefined, p);

@@ -9,6 +9,7 @@ export type Screen =
   | { name: "editRoute"; orgId: string; host: string }
   | { name: "route"; orgId: string; host: string }
   | { name: "importRoutes"; orgId: string }
+  | { name: "analytics"; orgId: string; host?: string }
   | { name: "billing"; orgId: string }
   | { name: "members"; orgId: string }
   | { name: "apiKeys"; orgId: string }
@@ -37,6 +38,8 @@ export function match(path: string): Screen {
     if (c === "routes" && d && parts.length === 4) return { name: "route", orgId: b, host: d };
     if (c === "routes" && d && e === "edit" && parts.length === 5 && f === undefined)
       return { name: "editRoute", orgId: b, host: d };
+    if (c === "routes" && d && e === "analytics" && parts.length === 5) return { name: "analytics", orgId: b, host: d };
+    if (c === "analytics" && parts.length === 3) return { name: "analytics", orgId: b };
     if (c === "billing" && parts.length === 3) return { name: "billing", orgId: b };
     if (c === "members" && parts.length === 3) return { name: "members", orgId: b };
     if (c === "api-keys" && parts.length === 3) return { name: "apiKeys", orgId: b };
@@ -65,6 +68,8 @@ export function href(s: Screen): string {
       return `/orgs/${e(s.orgId)}/routes/${e(s.host)}`;
     case "importRoutes":
       return `/orgs/${e(s.orgId)}/routes/import`;
+    case "analytics":
+      return s.host ? `/orgs/${e(s.orgId)}/routes/${e(s.host)}/analytics` : `/orgs/${e(s.orgId)}/analytics`;
     case "billing":
       return `/orgs/${e(s.orgId)}/billing`;
     case "members":

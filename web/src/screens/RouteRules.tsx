@@ -8,6 +8,7 @@ import { ExportButtons } from "./ExportButtons";
 import { RulesTable } from "./RulesTable";
 import { DomainBadge, EdgeBadge } from "./Routes";
 import { TryUrl } from "./TryUrl";
+import { Sparkline } from "./Sparkline";
 
 /** RouteRules is a route's own page: what it does, its path rules, and a box to try a URL on it. */
 export function RouteRules({ org, host }: { org: Membership; host: string }) {
@@ -16,6 +17,8 @@ export function RouteRules({ org, host }: { org: Membership; host: string }) {
   const [ruleLimit, setRuleLimit] = useState<number | undefined>(undefined);
   const [err, setErr] = useState("");
   const [matched, setMatched] = useState<string | undefined>(undefined);
+  // ?addRule=/path: the analytics' lost traffic asks for a rule for that path.
+  const addSource = new URLSearchParams(location.search).get("addRule") ?? undefined;
 
   const load = useCallback(() => {
     setErr("");
@@ -40,6 +43,11 @@ export function RouteRules({ org, host }: { org: Membership; host: string }) {
           Edit route
         </Link>
       </div>
+      <p class="spark-row">
+        <Link class="spark-link" href={href({ name: "analytics", orgId: org.id, host: route.host })}>
+          <Sparkline orgId={org.id} host={route.host} /> Analytics
+        </Link>
+      </p>
       <dl class="facts route-facts">
         <div>
           <dt>Whole hostname</dt>
@@ -85,7 +93,7 @@ export function RouteRules({ org, host }: { org: Membership; host: string }) {
         <ExportButtons org={org} />
       </div>
       <TryUrl orgId={org.id} host={route.host} onAnswer={setMatched} />
-      <RulesTable orgId={org.id} host={route.host} highlight={matched} onCount={(d) => setRoute((r) => r && { ...r, ruleCount: Math.max(0, (r.ruleCount ?? 0) + d) })} />
+      <RulesTable orgId={org.id} host={route.host} addSource={addSource} highlight={matched} onCount={(d) => setRoute((r) => r && { ...r, ruleCount: Math.max(0, (r.ruleCount ?? 0) + d) })} />
     </section>
   );
 }

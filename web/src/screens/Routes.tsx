@@ -17,6 +17,7 @@ import {
 } from "../logic";
 import { href } from "../router";
 import { Confirm, CursorPager, CopyButton, ErrorBox, Link, Loading, Notice } from "../ui";
+import { Sparkline } from "./Sparkline";
 import { ExportButtons } from "./ExportButtons";
 
 const PAGE_SIZE = 50;
@@ -300,6 +301,9 @@ export function RoutesScreen({ org }: { org: Membership }) {
                 ) : (
                   <p class="target muted">Path rules only</p>
                 )}
+                <Link class="spark-link" href={href({ name: "analytics", orgId: org.id, host: r.host })} aria-label={`Analytics of ${r.host}`}>
+                  <Sparkline orgId={org.id} host={r.host} />
+                </Link>
                 <p class="meta">
                   <DomainBadge domain={r.domain} />
                   <EdgeBadge edge={r.edge} />

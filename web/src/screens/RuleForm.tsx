@@ -67,11 +67,14 @@ export function RuleFields(p: {
   );
 }
 
-/** RuleEditor adds a rule to a route (no rule given) or edits one, with the API's messages by field. */
-export function RuleEditor(p: { orgId: string; host: string; rule?: Rule; onSaved: (r: Rule, added: boolean, oldId?: string) => void; onCancel: () => void }) {
+/**
+ * RuleEditor adds a rule to a route (no rule given; source fills in its source
+ * path) or edits one, with the API's messages by field.
+ */
+export function RuleEditor(p: { orgId: string; host: string; rule?: Rule; source?: string; onSaved: (r: Rule, added: boolean, oldId?: string) => void; onCancel: () => void }) {
   const { api } = useSession();
   const isNew = !p.rule;
-  const [form, setForm] = useState<RuleForm>(p.rule ? ruleFormOf(p.rule) : emptyRuleForm);
+  const [form, setForm] = useState<RuleForm>(p.rule ? ruleFormOf(p.rule) : { ...emptyRuleForm, source: p.source ?? "" });
   const [errs, setErrs] = useState<Record<string, string>>({});
   const [err, setErr] = useState("");
   const [busy, setBusy] = useState(false);

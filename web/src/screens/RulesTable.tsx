@@ -17,7 +17,7 @@ const SEARCH_DELAY_MS = 300;
  * and sorted within the page, and adds, edits and deletes them. highlight is
  * the id of a rule to mark (the one a tried URL matched).
  */
-export function RulesTable(p: { orgId: string; host: string; highlight?: string; onCount: (delta: number) => void }) {
+export function RulesTable(p: { orgId: string; host: string; addSource?: string; highlight?: string; onCount: (delta: number) => void }) {
   const { api } = useSession();
   const [input, setInput] = useState("");
   const [q, setQ] = useState("");
@@ -25,7 +25,14 @@ export function RulesTable(p: { orgId: string; host: string; highlight?: string;
   const [page, setPage] = useState<Page<Rule> | null>(null);
   const [err, setErr] = useState("");
   const [sort, setSort] = useState<RuleSort>(defaultRuleSort);
-  const [editing, setEditing] = useState<Rule | "new" | null>(null);
+  // addSource opens the editor at once, for a new rule of that source.
+  const [editing, setEditing] = useState<Rule | "new" | null>(p.addSource ? "new" : null);
+  const [prefill, setPrefill] = useState(p.addSource);
+  // Once that editor closes, "Add rule" starts empty again.
+  const closeEditor = () => {
+    setEditing(null);
+    setPrefill(undefined);
+  };
   const [deleting, setDeleting] = useState<Rule | null>(null);
   const [delBusy, setDelBusy] = useState(false);
   const [delErr, setDelErr] = useState("");
@@ -54,7 +61,7 @@ export function RulesTable(p: { orgId: string; host: string; highlight?: string;
   useEffect(load, [load]);
 
   function saved(r: Rule, added: boolean, oldId?: string) {
-    setEditing(null);
+    closeEditor();
     setAnnounce(added ? `Rule for ${r.source} added.` : `Rule for ${r.source} saved.`);
     if (added) p.onCount(1);
     setPage((pg) => {
@@ -99,8 +106,9 @@ export function RulesTable(p: { orgId: string; host: string; highlight?: string;
           orgId={p.orgId}
           host={p.host}
           rule={editing === "new" ? undefined : editing}
+          source={editing === "new" ? prefill : undefined}
           onSaved={saved}
-          onCancel={() => setEditing(null)}
+          onCancel={closeEditor}
         />
       )}
       <div class="toolbar">
