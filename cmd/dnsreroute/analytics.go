@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,7 +37,7 @@ func runAnalytics(ctx context.Context, args []string, getenv func(string) string
 		rest = fs.Args()[1:]
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("analytics ingest wants FILE...")
+		return errors.New("analytics ingest wants one or more log files: dnsreroute analytics ingest FILE [FILE ...]")
 	}
 	stack, err := local.resolve()
 	if err != nil {
@@ -51,7 +52,7 @@ func runAnalytics(ctx context.Context, args []string, getenv func(string) string
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(abs)
+		f, err := os.Open(abs) //nolint:gosec // G304: files the operator names on the command line
 		if err != nil {
 			return err
 		}
