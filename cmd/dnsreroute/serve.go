@@ -39,6 +39,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	cfg := redirect.Config{
 		ServiceHost:     env.String("SERVICE_HOSTNAME", devServiceHost),
 		CacheSize:       env.Int("CACHE_SIZE", redirect.DefaultCacheSize, 1),
+		CacheRules:      env.Int("CACHE_RULES", redirect.DefaultCacheRules, 1),
 		PositiveTTL:     env.Duration("CACHE_TTL", redirect.DefaultPositiveTTL),
 		NegativeTTL:     env.Duration("NEGATIVE_CACHE_TTL", redirect.DefaultNegativeTTL),
 		MaxStale:        env.Duration("MAX_STALE", redirect.DefaultMaxStale),

@@ -35,6 +35,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	cfg := redirect.Config{
 		ServiceHost:     serviceHost,
 		CacheSize:       env.Int("CACHE_SIZE", redirect.DefaultCacheSize, 1),
+		CacheRules:      env.Int("CACHE_RULES", redirect.DefaultCacheRules, 1),
 		PositiveTTL:     env.Duration("CACHE_TTL", redirect.DefaultPositiveTTL),
 		NegativeTTL:     env.Duration("NEGATIVE_CACHE_TTL", redirect.DefaultNegativeTTL),
 		MaxStale:        env.Duration("MAX_STALE", redirect.DefaultMaxStale),

@@ -13,21 +13,25 @@ type entry struct {
 	fetched    time.Time
 	freshUntil time.Time // serve without asking the store until then
 	retryAt    time.Time // after a failed refresh: serve stale, don't ask again until then
+	rules      int       // the route's path rules, its weight against the cache's rule bound
 	prev, next *entry
 }
 
-// cache is a bounded LRU of entries. An intrusive list keeps a hit free of
-// allocations; one mutex is enough, since a hit holds it for a map read and two
-// pointer swaps.
+// cache is an LRU of entries bounded twice: by hosts (max) and by the path rules
+// of their routes (maxRules), since a route's rules are most of its memory. An
+// intrusive list keeps a hit free of allocations; one mutex is enough, since a
+// hit holds it for a map read and two pointer swaps.
 type cache struct {
-	mu    sync.Mutex
-	max   int
-	items map[string]*entry
-	head  entry // sentinel: head.next is the most recently used
+	mu       sync.Mutex
+	max      int
+	maxRules int
+	rules    int // of the entries held
+	items    map[string]*entry
+	head     entry // sentinel: head.next is the most recently used
 }
 
-func newCache(max int) *cache {
-	c := &cache{max: max, items: make(map[string]*entry, min(max, 1024))}
+func newCache(max, maxRules int) *cache {
+	c := &cache{max: max, maxRules: maxRules, items: make(map[string]*entry, min(max, 1024))}
 	c.head.next, c.head.prev = &c.head, &c.head
 	return c
 }
@@ -47,23 +51,36 @@ func (c *cache) get(host string) (entry, bool) {
 	return v, true
 }
 
-// put stores what the store answered for host, evicting the least recently used.
+// put stores what the store answered for host, evicting the least recently used
+// until both bounds hold again; the entry just stored stays, however large.
 func (c *cache) put(host string, ro *route, fetched, freshUntil time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.items[host]; ok {
-		e.route, e.fetched, e.freshUntil, e.retryAt = ro, fetched, freshUntil, time.Time{}
+	rules := ro.ruleCount()
+	e, ok := c.items[host]
+	if ok {
+		c.rules -= e.rules
+		e.route, e.fetched, e.freshUntil, e.retryAt, e.rules = ro, fetched, freshUntil, time.Time{}, rules
 		c.moveToFront(e)
-		return
+	} else {
+		e = &entry{host: host, route: ro, fetched: fetched, freshUntil: freshUntil, rules: rules}
+		c.items[host] = e
+		c.pushFront(e)
 	}
-	e := &entry{host: host, route: ro, fetched: fetched, freshUntil: freshUntil}
-	c.items[host] = e
-	c.pushFront(e)
-	for len(c.items) > c.max {
+	c.rules += rules
+	for (len(c.items) > c.max || c.rules > c.maxRules) && c.head.prev != e {
 		last := c.head.prev
 		c.unlink(last)
 		delete(c.items, last.host)
+		c.rules -= last.rules
 	}
+}
+
+// rulesHeld is the path rules of the cached routes, summed.
+func (c *cache) rulesHeld() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rules
 }
 
 // backOff records a failed refresh of host: its stale value is served until retryAt

@@ -22,6 +22,10 @@ type Config struct {
 	ServiceHost string
 	// CacheSize bounds the number of request hosts kept in memory.
 	CacheSize int
+	// CacheRules bounds the path rules of the routes kept in memory, summed over
+	// the cached hosts: a host with 10,000 rules weighs as much as 10,000 hosts
+	// without, so a few large routes cannot exhaust the function's memory.
+	CacheRules int
 	// PositiveTTL is how long a found route is served before the store is asked again;
 	// NegativeTTL the same for a host with no route.
 	PositiveTTL time.Duration
@@ -42,6 +46,7 @@ type Config struct {
 // Defaults for Config's zero fields.
 const (
 	DefaultCacheSize       = 10_000
+	DefaultCacheRules      = 100_000 // at most about 80 MB: compiling a rule allocates under 800 bytes
 	DefaultPositiveTTL     = 60 * time.Second
 	DefaultNegativeTTL     = 10 * time.Second
 	DefaultMaxStale        = 24 * time.Hour
@@ -58,6 +63,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CacheSize <= 0 {
 		c.CacheSize = DefaultCacheSize
+	}
+	if c.CacheRules <= 0 {
+		c.CacheRules = DefaultCacheRules
 	}
 	def(&c.PositiveTTL, DefaultPositiveTTL)
 	def(&c.NegativeTTL, DefaultNegativeTTL)
@@ -148,7 +156,7 @@ type Resolver struct {
 func NewResolver(finder reroute.RouteFinder, cfg Config, now func() time.Time, log *slog.Logger) *Resolver {
 	cfg = cfg.withDefaults()
 	cfg.ServiceHost = reroute.LookupHost(cfg.ServiceHost) // as request hosts are compared
-	return &Resolver{finder: finder, cfg: cfg, cache: newCache(cfg.CacheSize), now: now, log: log}
+	return &Resolver{finder: finder, cfg: cfg, cache: newCache(cfg.CacheSize, cfg.CacheRules), now: now, log: log}
 }
 
 // Config returns the configuration in force, defaults applied.
@@ -262,6 +270,8 @@ func (r *Resolver) CachedHosts() int { return r.cache.len() }
 type Stats struct {
 	// CachedHosts is the number of request hosts in the cache.
 	CachedHosts int `json:"cachedHosts"`
+	// CachedRules is the path rules of the cached routes, summed (CacheRules bounds it).
+	CachedRules int `json:"cachedRules"`
 	// StoreLookups counts the lookups sent to the store (cache misses and
 	// refreshes, failed ones included); requests answered from the cache ask none.
 	StoreLookups uint64 `json:"storeLookups"`
@@ -271,7 +281,7 @@ type Stats struct {
 // second pass over hosts that leaves StoreLookups unchanged was answered from
 // the cache.
 func (r *Resolver) Stats() Stats {
-	return Stats{CachedHosts: r.cache.len(), StoreLookups: r.lookups.Load()}
+	return Stats{CachedHosts: r.cache.len(), CachedRules: r.cache.rulesHeld(), StoreLookups: r.lookups.Load()}
 }
 
 func (k Kind) String() string {

@@ -238,6 +238,51 @@ func TestCacheIsBounded(t *testing.T) {
 
 // TestStats checks the counters a benchmark warms the cache with: a second pass
 // over the same hosts asks the store nothing more.
+// TestCacheIsBoundedByRules weighs a host by its route's rules: large routes
+// evict others sooner, and one larger than the bound alone is still cached.
+func TestCacheIsBoundedByRules(t *testing.T) {
+	withRules := func(n int) func(*reroute.Route) {
+		return func(r *reroute.Route) {
+			r.Target = ""
+			for i := range n {
+				r.PathRules = append(r.PathRules, reroute.PathRule{Source: fmt.Sprintf("/p%d", i), Target: "https://new.example.org/", Status: 301})
+			}
+		}
+	}
+	f := newMemFinder(
+		route("a.example.com", "https://new.example.org/", withRules(10)),
+		route("b.example.com", "https://new.example.org/", withRules(10)),
+		route("c.example.com", "https://new.example.org/", withRules(10)),
+		route("plain.example.com", "https://new.example.org/"),
+		route("huge.example.com", "https://new.example.org/", withRules(50)),
+	)
+	res := newResolver(f, newClock(), redirect.Config{CacheSize: 100, CacheRules: 25})
+	ask := func(host string) {
+		res.Resolve(context.Background(), redirect.Request{Host: host, Path: "/p1"})
+	}
+	for _, h := range []string{"a.example.com", "b.example.com", "plain.example.com", "c.example.com"} {
+		ask(h)
+	}
+	if st := res.Stats(); st.CachedRules > 25 || st.CachedHosts != 3 {
+		t.Errorf("cache holds %d hosts and %d rules, want 3 hosts (a evicted) within 25 rules", st.CachedHosts, st.CachedRules)
+	}
+	calls := f.calls.Load()
+	ask("c.example.com") // the newest: cached
+	ask("a.example.com") // evicted: asks
+	if n := f.calls.Load() - calls; n != 1 {
+		t.Errorf("store calls = %d, want 1 (only the evicted host)", n)
+	}
+	ask("huge.example.com")
+	if st := res.Stats(); st.CachedHosts != 1 || st.CachedRules != 50 {
+		t.Errorf("after a route beyond the bound: %d hosts, %d rules; want it alone, cached", st.CachedHosts, st.CachedRules)
+	}
+	calls = f.calls.Load()
+	ask("huge.example.com")
+	if n := f.calls.Load() - calls; n != 0 {
+		t.Errorf("store calls = %d for the cached large route, want 0", n)
+	}
+}
+
 func TestStats(t *testing.T) {
 	f := frontFinder()
 	res := newResolver(f, newClock(), redirect.Config{})
@@ -246,13 +291,13 @@ func TestStats(t *testing.T) {
 		for _, h := range hosts {
 			res.Resolve(context.Background(), redirect.Request{Host: h, Path: "/"})
 		}
-		if got, want := res.Stats(), (redirect.Stats{CachedHosts: 3, StoreLookups: 3}); got != want {
+		if got, want := res.Stats(), (redirect.Stats{CachedHosts: 3, CachedRules: 2, StoreLookups: 3}); got != want {
 			t.Errorf("pass %d: Stats = %+v, want %+v", pass+1, got, want)
 		}
 	}
 	rec := httptest.NewRecorder()
 	redirect.StatsHandler(res).ServeHTTP(rec, httptest.NewRequest("GET", "/stats", nil))
-	if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != `{"cachedHosts":3,"storeLookups":3}` {
+	if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != `{"cachedHosts":3,"cachedRules":2,"storeLookups":3}` {
 		t.Errorf("GET /stats: %d %s", rec.Code, rec.Body)
 	}
 	rec = httptest.NewRecorder()

@@ -55,6 +55,15 @@ func compile(r reroute.Route) (*route, error) {
 	return ro, nil
 }
 
+// ruleCount is the route's weight in the cache: its compiled rules (target and
+// fallback included); 0 for no route.
+func (ro *route) ruleCount() int {
+	if ro == nil {
+		return 0
+	}
+	return len(ro.m.Rules())
+}
+
 // body is the page of a redirect to location by ru: precomputed for its plain
 // target, "" (built on demand) otherwise.
 func (ro *route) body(ru *reroute.CompiledRule, location string) string {
