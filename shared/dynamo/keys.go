@@ -32,6 +32,10 @@ import (
 //	idem key IDEMPOTENCY#<sha256> KEY            (expiresAt: claim lease, then 24 h)
 //	stats    STATS#<host>       H#<hour> | D#<day>   (expiresAt: the bucket's end + the plan's retention)
 //	log obj  LOGOBJ#<sha256>    PART#<n>         (expiresAt: its buckets' latest)
+//	oauth app OAUTHAPP#<client> APP              ORG#<org>      OAUTHAPP#<client>
+//	grant    ORG#<org>          OAUTHGRANT#<email>#<client>   OAUTHAPP#<client>  OAUTHGRANT#<org>#<email>
+//	oauth req OAUTHREQ#<id>     REQ              (one authorization's token hashes; expiresAt: its latest)
+//	token    OAUTHTOK#<kind>#<sha256> TOKEN      (codes, PKCE, access, refresh; expiresAt: its own)
 //
 //	due work (sparse GSI2)      GSI2PK           GSI2SK
 //	route, release              DOMAINDUE        <nextCheckAt>#<host>
@@ -278,4 +282,54 @@ func statsKey(host, g string, start time.Time) map[string]types.AttributeValue {
 func logObjectKey(source string, part int) map[string]types.AttributeValue {
 	sum := sha256.Sum256([]byte(source))
 	return tableKey("LOGOBJ#"+hex.EncodeToString(sum[:]), "PART#"+strconv.Itoa(part))
+}
+
+// OAuth app items are keyed by client id, so that the token endpoint finds the
+// client with one GetItem; GSI1 lists the apps an org registered.
+const (
+	oauthAppSK        = "APP"
+	oauthAppGSI1SKOf  = "OAUTHAPP#"
+	oauthAppGSI1SKEnd = "OAUTHAPP$"
+)
+
+func oauthAppPK(clientID string) string     { return "OAUTHAPP#" + clientID }
+func oauthAppGSI1SK(clientID string) string { return oauthAppGSI1SKOf + clientID }
+
+// oauthAppKey is the primary key of an app.
+func oauthAppKey(clientID string) map[string]types.AttributeValue {
+	return tableKey(oauthAppPK(clientID), oauthAppSK)
+}
+
+// Grant items live in their org's partition, in (email, client) order, so that a
+// user's grants in an org are one range and every grant of the org another; GSI1
+// finds an app's grants across orgs, for deleting the app.
+const (
+	oauthGrantSKOf  = "OAUTHGRANT#"
+	oauthGrantSKEnd = "OAUTHGRANT$"
+)
+
+func oauthGrantSK(email, clientID string) string  { return oauthGrantSKOf + email + "#" + clientID }
+func oauthGrantUserSK(email string) string        { return oauthGrantSKOf + email + "#" }
+func oauthGrantGSI1SK(orgID, email string) string { return "OAUTHGRANT#" + orgID + "#" + email }
+
+// oauthGrantKey is the primary key of email's grant to clientID in orgID.
+func oauthGrantKey(orgID, email, clientID string) map[string]types.AttributeValue {
+	return tableKey(orgPK(orgID), oauthGrantSK(email, clientID))
+}
+
+// Authorization items hold the hashes of every token one authorization (a
+// fosite request id) has issued, so that revoking it is one consistent read (or
+// an atomic delete returning them) rather than an eventually consistent index.
+const oauthRequestSK = "REQ"
+
+func oauthRequestKey(requestID string) map[string]types.AttributeValue {
+	return tableKey("OAUTHREQ#"+requestID, oauthRequestSK)
+}
+
+// Token items (codes, PKCE challenges, access and refresh tokens) are keyed by
+// kind and the SHA-256 of their signature: the token itself is never stored.
+const oauthTokenSK = "TOKEN"
+
+func oauthTokenKey(kind reroute.OAuthTokenKind, hash string) map[string]types.AttributeValue {
+	return tableKey("OAUTHTOK#"+string(kind)+"#"+hash, oauthTokenSK)
 }

@@ -57,14 +57,22 @@ type APIKeyStore interface {
 	TouchAPIKey(ctx context.Context, hash string, at time.Time) error
 }
 
-// Caller is who makes a request: a signed-in user, or a program with an API key.
+// Caller is who makes a request: a signed-in user, a program with an API key, or
+// a third-party app with an OAuth access token acting for a user.
 type Caller struct {
-	Email string  // the user's verified email; "" for an API key
-	Key   *APIKey // the API key used; nil for a user
+	Email string     // the user's verified email (an app's: the user it acts for); "" for an API key
+	Key   *APIKey    // the API key used; nil for a user or an app
+	App   *AppAccess // the OAuth token's grant; nil for a user or an API key
 }
 
 // IsKey reports whether the caller is a program using an API key.
 func (c Caller) IsKey() bool { return c.Key != nil }
+
+// IsApp reports whether the caller is a third-party app with an OAuth token.
+func (c Caller) IsApp() bool { return c.App != nil }
+
+// IsUser reports whether the caller is a signed-in user in person.
+func (c Caller) IsUser() bool { return c.Key == nil && c.App == nil }
 
 // NewAPIKeySecret makes a new API key: the secret shown once to its creator, the
 // SHA-256 stored in its place, and a hint (its last four characters).
