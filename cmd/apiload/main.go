@@ -251,7 +251,7 @@ func newAPI(ctx context.Context, issuerURL string, store *dynamo.Store, log *slo
 		Idempotency: store, // Idempotency-Key of POST requests, kept 24 h
 		Limiter:     store, // DNS checks metered as on AWS
 		Domains:     doms,
-		Auth:        auth.NewAuthenticator(verifier, store, time.Now, log),
+		Auth:        auth.NewAuthenticator(verifier, store, nil, time.Now, log),
 		Plans:       reroute.DefaultCatalog(),
 		Config: httpapi.Config{
 			CORSOrigins: []string{issuerURL},

@@ -195,7 +195,7 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 		Domains:     doms,
 		Limiter:     store, // DNS checks metered as on AWS
 		Analytics:   store,
-		Auth:        auth.NewAuthenticator(verifier, store, time.Now, log),
+		Auth:        auth.NewAuthenticator(verifier, store, nil, time.Now, log),
 		Plans:       settings.Plans,
 		Config: httpapi.Config{
 			CORSOrigins: []string{issuerURL},

@@ -109,7 +109,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		Domains:     doms,
 		Limiter:     store, // DNS checks, counted in the table across instances
 		Analytics:   store, // the counters the analytics function adds from CloudFront's logs
-		Auth:        auth.NewAuthenticator(verifier, store, time.Now, log),
+		Auth:        auth.NewAuthenticator(verifier, store, nil, time.Now, log),
 		Plans:       settings.Plans,
 		Config:      apiCfg,
 		Log:         log,

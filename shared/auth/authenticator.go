@@ -16,6 +16,12 @@ type TokenVerifier interface {
 	Verify(ctx context.Context, token string) (email string, err error)
 }
 
+// AppTokenVerifier verifies a third-party app's OAuth access token and returns
+// the caller it stands for. *oauth.Server is one.
+type AppTokenVerifier interface {
+	VerifyAccessToken(ctx context.Context, token string) (reroute.Caller, error)
+}
+
 // touchEvery is how often a key's last use is recorded.
 const touchEvery = time.Minute
 
@@ -25,10 +31,12 @@ const touchEvery = time.Minute
 const maxTouched = 10000
 
 // Authenticator identifies the caller from an Authorization header: an API key
-// ("Bearer drr_...") or an OIDC token. It is safe for concurrent use.
+// ("Bearer drr_..."), an app's OAuth access token ("Bearer dro_at_...") or an
+// OIDC token. It is safe for concurrent use.
 type Authenticator struct {
 	tokens TokenVerifier
 	keys   reroute.APIKeyStore
+	apps   AppTokenVerifier
 	now    func() time.Time
 	log    *slog.Logger
 
@@ -36,16 +44,17 @@ type Authenticator struct {
 	touched map[string]time.Time // key hash -> when this process last recorded its use
 }
 
-// NewAuthenticator returns an Authenticator verifying user tokens with tokens and
-// looking API keys up in keys. now is time.Now and log discards if nil.
-func NewAuthenticator(tokens TokenVerifier, keys reroute.APIKeyStore, now func() time.Time, log *slog.Logger) *Authenticator {
+// NewAuthenticator returns an Authenticator verifying user tokens with tokens,
+// looking API keys up in keys and verifying apps' OAuth access tokens with apps
+// (nil: none are accepted). now is time.Now and log discards if nil.
+func NewAuthenticator(tokens TokenVerifier, keys reroute.APIKeyStore, apps AppTokenVerifier, now func() time.Time, log *slog.Logger) *Authenticator {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Authenticator{tokens: tokens, keys: keys, now: now, log: log, touched: make(map[string]time.Time)}
+	return &Authenticator{tokens: tokens, keys: keys, apps: apps, now: now, log: log, touched: make(map[string]time.Time)}
 }
 
 // Authenticate returns the caller an Authorization header identifies. It fails with
@@ -63,6 +72,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 	}
 	if strings.HasPrefix(token, reroute.APIKeyPrefix) {
 		return a.apiKey(ctx, token)
+	}
+	if strings.HasPrefix(token, reroute.OAuthAccessTokenPrefix) {
+		if a.apps == nil {
+			return reroute.Caller{}, invalidToken("the token is not valid", nil)
+		}
+		return a.apps.VerifyAccessToken(ctx, token)
 	}
 	if a.tokens == nil {
 		return reroute.Caller{}, invalidToken("the token is not valid", nil)

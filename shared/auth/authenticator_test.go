@@ -102,7 +102,7 @@ func TestAuthenticate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			store := newMemKeys(readKey, writeKey, expiredKey)
-			a := auth.NewAuthenticator(fakeVerifier{}, store, func() time.Time { return t0 }, nil)
+			a := auth.NewAuthenticator(fakeVerifier{}, store, nil, func() time.Time { return t0 }, nil)
 			c, err := a.Authenticate(t.Context(), tt.header)
 			if gets, _ := store.counts(); gets != tt.lookups {
 				t.Errorf("store lookups = %d, want %d", gets, tt.lookups)
@@ -138,7 +138,7 @@ func TestAuthenticateStoreUnavailable(t *testing.T) {
 	store := newMemKeys(k)
 	unavailable := &reroute.Error{Code: reroute.CodeUnavailable, Reason: "store_unavailable", Message: "try again"}
 	store.getErr = unavailable
-	a := auth.NewAuthenticator(fakeVerifier{}, store, nil, nil)
+	a := auth.NewAuthenticator(fakeVerifier{}, store, nil, nil, nil)
 	_, err := a.Authenticate(t.Context(), "Bearer "+secret)
 	if reroute.ErrorCode(err) != reroute.CodeUnavailable || !errors.Is(err, unavailable) {
 		t.Fatalf("error = %v (code %s), want the store's unavailable error", err, reroute.ErrorCode(err))
@@ -148,14 +148,14 @@ func TestAuthenticateStoreUnavailable(t *testing.T) {
 func TestAuthenticateVerifierError(t *testing.T) {
 	t.Parallel()
 	// A verifier failing with a plain error is still a refusal, never a 500.
-	a := auth.NewAuthenticator(fakeVerifier{err: errors.New("boom")}, newMemKeys(), nil, nil)
+	a := auth.NewAuthenticator(fakeVerifier{err: errors.New("boom")}, newMemKeys(), nil, nil, nil)
 	_, err := a.Authenticate(t.Context(), "Bearer some-jwt")
 	if code, reason := reasonOf(t, err); code != reroute.CodeUnauthenticated || reason != "invalid_token" {
 		t.Fatalf("error = %s/%s", code, reason)
 	}
 	// No verifier: user tokens are refused, keys still work.
 	k, secret := newKey(t, "k", reroute.ScopeRead, time.Time{})
-	a = auth.NewAuthenticator(nil, newMemKeys(k), nil, nil)
+	a = auth.NewAuthenticator(nil, newMemKeys(k), nil, nil, nil)
 	if _, err := a.Authenticate(t.Context(), "Bearer some-jwt"); reroute.ErrorCode(err) != reroute.CodeUnauthenticated {
 		t.Fatalf("error = %v", err)
 	}
@@ -196,7 +196,7 @@ func TestAuthenticateTouch(t *testing.T) {
 			store.touchErr = errors.New("write failed")
 		}
 		clk := &clock{t: t0}
-		a := auth.NewAuthenticator(fakeVerifier{}, store, clk.now, nil)
+		a := auth.NewAuthenticator(fakeVerifier{}, store, nil, clk.now, nil)
 		for i, s := range steps {
 			clk.add(s.advance)
 			_, _ = a.Authenticate(t.Context(), "Bearer "+s.secret)
@@ -208,7 +208,7 @@ func TestAuthenticateTouch(t *testing.T) {
 			continue
 		}
 		// A fresh process (another Lambda) sees the store's last use and does not touch.
-		fresh := auth.NewAuthenticator(fakeVerifier{}, store, clk.now, nil)
+		fresh := auth.NewAuthenticator(fakeVerifier{}, store, nil, clk.now, nil)
 		_, before := store.counts()
 		if _, err := fresh.Authenticate(t.Context(), "Bearer "+otherSecret); err != nil {
 			t.Fatal(err)
@@ -226,7 +226,7 @@ func TestAuthenticateTouchFailure(t *testing.T) {
 	store := newMemKeys(k)
 	store.touchErr = &reroute.Error{Code: reroute.CodeUnavailable, Reason: "store_unavailable", Message: "try again"}
 	var logs bytes.Buffer
-	a := auth.NewAuthenticator(fakeVerifier{}, store, func() time.Time { return t0 }, slog.New(slog.NewJSONHandler(&logs, nil)))
+	a := auth.NewAuthenticator(fakeVerifier{}, store, nil, func() time.Time { return t0 }, slog.New(slog.NewJSONHandler(&logs, nil)))
 	c, err := a.Authenticate(t.Context(), "Bearer "+secret)
 	if err != nil || !c.IsKey() {
 		t.Fatalf("Authenticate = %+v, %v", c, err)
@@ -248,7 +248,7 @@ func TestAuthenticateAcceptsDomainKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		k := reroute.APIKey{ID: "k", OrgID: "org-1", Scope: reroute.ScopeRead, Hash: hash, Hint: hint}
-		a := auth.NewAuthenticator(nil, newMemKeys(k), nil, nil)
+		a := auth.NewAuthenticator(nil, newMemKeys(k), nil, nil, nil)
 		if c, err := a.Authenticate(t.Context(), "Bearer "+secret); err != nil || !c.IsKey() {
 			t.Fatalf("Authenticate = %+v, %v", c, err)
 		}

@@ -32,7 +32,7 @@ func BenchmarkVerify(b *testing.B) {
 // Authenticating with an API key against an in-memory store (touched once a minute).
 func BenchmarkAuthenticateAPIKey(b *testing.B) {
 	k, secret := newKey(b, "k", reroute.ScopeWrite, time.Time{})
-	a := auth.NewAuthenticator(nil, newMemKeys(k), func() time.Time { return t0 }, nil)
+	a := auth.NewAuthenticator(nil, newMemKeys(k), nil, func() time.Time { return t0 }, nil)
 	header := "Bearer " + secret
 	ctx := b.Context()
 	b.ReportAllocs()

@@ -555,7 +555,7 @@ func TestVerifyWhileJWKSHangs(t *testing.T) {
 	<-arrived // the fetch is under way, and stays so until release
 
 	key, secret := newKey(t, "k", reroute.ScopeRead, time.Time{})
-	a := auth.NewAuthenticator(v, newMemKeys(key), nil, nil)
+	a := auth.NewAuthenticator(v, newMemKeys(key), nil, nil, nil)
 	if c, err := a.Authenticate(t.Context(), "Bearer "+secret); err != nil || !c.IsKey() {
 		t.Fatalf("API key while the JWKS hangs: %+v, %v", c, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
@@ -33,13 +34,25 @@ const (
 	manageKeys
 	readBilling
 	manageBilling
+	readAnalytics
+	manageApps // register and change OAuth apps
+	readGrants // every member's authorizations of apps
 )
 
 var permissionWords = map[permission]string{
 	readRoutes: "read routes", writeRoutes: "change routes", readOrg: "read the org",
 	manageOrg: "change the org", deleteOrg: "delete the org", readMembers: "list members",
 	manageMembers: "manage members", manageKeys: "manage API keys",
-	readBilling: "read billing", manageBilling: "manage billing",
+	readBilling: "read billing", manageBilling: "manage billing", readAnalytics: "read analytics",
+	manageApps: "manage OAuth apps", readGrants: "see every member's authorized apps",
+}
+
+// appScopeOf is the OAuth scope each permission needs an app's token to carry;
+// a permission without one is never an app's.
+var appScopeOf = map[permission][]string{
+	readRoutes:    {reroute.OAuthScopeRoutesRead, reroute.OAuthScopeRoutesWrite},
+	writeRoutes:   {reroute.OAuthScopeRoutesWrite},
+	readAnalytics: {reroute.OAuthScopeAnalyticsRead},
 }
 
 // access is what the caller may do in one org.
@@ -65,6 +78,11 @@ func (s *server) orgAccess(r *http.Request, p permission) (access, error) {
 			return a, errOrgNotFound
 		}
 	} else {
+		// An app's token acts in its one org, for a user who must still be a
+		// member there, with that user's role.
+		if c.IsApp() && c.App.OrgID != orgID {
+			return a, errOrgNotFound
+		}
 		m, err := s.Orgs.GetMember(ctx, orgID, c.Email)
 		if reroute.IsNotFound(err) {
 			return a, errOrgNotFound
@@ -85,11 +103,22 @@ func (s *server) orgAccess(r *http.Request, p permission) (access, error) {
 	return a, a.may(p)
 }
 
-// may checks one permission. API keys only ever touch routes, within their scope.
+// may checks one permission. API keys only ever touch routes (and their
+// analytics), within their scope; an app's token needs a scope for p and its
+// user's role to allow p.
 func (a access) may(p permission) error {
+	if a.caller.IsApp() {
+		scopes, ok := appScopeOf[p]
+		if !ok {
+			return errorf(reroute.CodeForbidden, "app_not_allowed", fmt.Sprintf("apps cannot %s: sign in to do that", permissionWords[p]))
+		}
+		if !slices.ContainsFunc(scopes, a.caller.App.Has) {
+			return errorf(reroute.CodeForbidden, "insufficient_scope", fmt.Sprintf("this token needs the scope %s to %s", scopes[0], permissionWords[p]))
+		}
+	}
 	if a.caller.IsKey() {
 		switch {
-		case p == readRoutes:
+		case p == readRoutes || p == readAnalytics:
 			return nil
 		case p == writeRoutes && a.caller.Key.Scope == reroute.ScopeWrite:
 			return nil
@@ -100,9 +129,9 @@ func (a access) may(p permission) error {
 	}
 	ok := false
 	switch p {
-	case readRoutes, writeRoutes, readOrg, readMembers:
+	case readRoutes, writeRoutes, readOrg, readMembers, readAnalytics:
 		ok = true
-	case manageOrg, manageMembers, manageKeys, readBilling:
+	case manageOrg, manageMembers, manageKeys, readBilling, manageApps, readGrants:
 		ok = a.role.ManagesMembers()
 	case deleteOrg, manageBilling:
 		ok = a.role == reroute.RoleOwner
@@ -113,10 +142,14 @@ func (a access) may(p permission) error {
 	return nil
 }
 
-// userOnly refuses API keys on endpoints about the user rather than an org.
+// userOnly refuses API keys and apps' tokens on endpoints about the user rather
+// than an org.
 func userOnly(c reroute.Caller) error {
 	if c.IsKey() {
 		return errorf(reroute.CodeForbidden, "api_key_not_allowed", "API keys act for their org only: sign in to use this endpoint")
+	}
+	if c.IsApp() {
+		return errorf(reroute.CodeForbidden, "app_not_allowed", "apps act in their org only: sign in to use this endpoint")
 	}
 	return nil
 }

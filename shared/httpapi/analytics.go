@@ -68,7 +68,7 @@ func toTopJSON(ts []reroute.Top) []topJSON {
 // getAnalytics answers an org's numbers, or one of its hosts', as JSON or, with
 // Accept: text/csv, the series as a CSV download.
 func (s *server) getAnalytics(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.orgAccess(r, readRoutes)
+	a, err := s.orgAccess(r, readAnalytics)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	b.Cleanup(verifier.Close)
 	// Info, as deployed: every request formats its access log line.
 	log := logging.New(io.Discard, slog.LevelInfo)
-	authn := auth.NewAuthenticator(verifier, store, time.Now, log)
+	authn := auth.NewAuthenticator(verifier, store, nil, time.Now, log)
 	h := httpapi.NewServer(httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Domains: newDomains(store, dnstest.Start(b), log),

@@ -87,7 +87,7 @@ func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
 	deps := httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Domains: newDomains(store, dnsServer, log), Limiter: store, Idempotency: store, Analytics: store,
-		Auth:  auth.NewAuthenticator(verifier, store, authNow, log),
+		Auth:  auth.NewAuthenticator(verifier, store, nil, authNow, log),
 		Plans: reroute.DefaultCatalog(),
 		Config: httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget,
 			// Metered, but far above what any test but the metering's own asks.

@@ -170,6 +170,9 @@ func idempotencyScope(c reroute.Caller) string {
 	if c.IsKey() {
 		return "org:" + c.Key.OrgID
 	}
+	if c.IsApp() {
+		return "app:" + c.App.ClientID + ":" + c.Email
+	}
 	return "user:" + c.Email
 }
 

@@ -129,7 +129,7 @@ func (s *server) updateMember(w http.ResponseWriter, r *http.Request) error {
 // removeMember lets owners and admins remove members, and anyone leave.
 func (s *server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	need := readMembers // enough to leave; removing someone else is checked below
-	if callerOf(r.Context()).IsKey() {
+	if !callerOf(r.Context()).IsUser() {
 		need = manageMembers
 	}
 	a, err := s.orgAccess(r, need)
@@ -140,7 +140,7 @@ func (s *server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	leaving := !a.caller.IsKey() && m.Email == a.caller.Email
+	leaving := a.caller.IsUser() && m.Email == a.caller.Email
 	if !leaving {
 		if err := a.may(manageMembers); err != nil {
 			return err

@@ -53,6 +53,22 @@ func (s *server) endpoints() []endpoint {
 		{"POST", "/v1/orgs/{orgId}/api-keys", false, s.createAPIKey},
 		{"DELETE", "/v1/orgs/{orgId}/api-keys/{keyId}", false, s.deleteAPIKey},
 
+		{"GET", "/v1/orgs/{orgId}/oauth-apps", false, s.listOAuthApps},
+		{"POST", "/v1/orgs/{orgId}/oauth-apps", false, s.createOAuthApp},
+		{"GET", "/v1/orgs/{orgId}/oauth-apps/{clientId}", false, s.getOAuthApp},
+		{"PATCH", "/v1/orgs/{orgId}/oauth-apps/{clientId}", false, s.updateOAuthApp},
+		{"DELETE", "/v1/orgs/{orgId}/oauth-apps/{clientId}", false, s.deleteOAuthApp},
+		{"POST", "/v1/orgs/{orgId}/oauth-apps/{clientId}/secret", false, s.rotateOAuthAppSecret},
+		{"GET", "/v1/orgs/{orgId}/oauth-grants", false, s.listOAuthGrants},
+		{"DELETE", "/v1/orgs/{orgId}/oauth-grants/{clientId}", false, s.revokeOAuthGrant},
+		{"GET", "/v1/oauth/clients/{clientId}", false, s.getOAuthClient},
+		{"POST", "/v1/oauth/authorizations", false, s.authorize},
+		// The authorization server's own endpoints speak OAuth, not problems.
+		{"POST", "/oauth/token", true, s.oauthProtocol(OAuthServer.Token)},
+		{"POST", "/oauth/revoke", true, s.oauthProtocol(OAuthServer.Revoke)},
+		{"POST", "/oauth/introspect", true, s.oauthProtocol(OAuthServer.Introspect)},
+		{"GET", "/.well-known/oauth-authorization-server", true, s.oauthProtocol(OAuthServer.Metadata)},
+
 		{"GET", "/v1/orgs/{orgId}/billing", false, s.getBilling},
 		{"POST", "/v1/orgs/{orgId}/billing/checkout", false, s.checkout},
 		{"POST", "/v1/orgs/{orgId}/billing/portal", false, s.portal},

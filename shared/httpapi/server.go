@@ -61,6 +61,10 @@ type Deps struct {
 	// Idempotency keeps the Idempotency-Key of POST requests and their answers
 	// (24 h); nil ignores the header.
 	Idempotency reroute.IdempotencyStore
+	// OAuth is the authorization server for third-party apps, and OAuthStore
+	// its apps and grants; nil answers oauth_not_configured.
+	OAuth      OAuthServer
+	OAuthStore reroute.OAuthStore
 }
 
 type server struct {

@@ -89,7 +89,7 @@ func TestIssuerUnavailable(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(v.Close)
-		d.Auth = auth.NewAuthenticator(v, d.Keys, time.Now, d.Log)
+		d.Auth = auth.NewAuthenticator(v, d.Keys, nil, time.Now, d.Log)
 	})
 
 	// An org and a read key of it, made in the store: nobody can sign in yet.

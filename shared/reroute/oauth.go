@@ -246,3 +246,13 @@ type AppAccess struct {
 
 // Has reports whether the token carries scope.
 func (a AppAccess) Has(scope string) bool { return slices.Contains(a.Scopes, scope) }
+
+// OAuthAuthorization is what a user's consent page sends to complete an
+// authorization request (RFC 6749 section 4.1.1, RFC 7636), with the org the
+// app will act on and the user's decision.
+type OAuthAuthorization struct {
+	ClientID, RedirectURI, Scope, State string
+	CodeChallenge, CodeChallengeMethod  string
+	OrgID, Email                        string
+	Deny                                bool
+}
