@@ -27,6 +27,7 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/edge"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
+	"github.com/dnsreroute/dnsreroute/shared/oauth"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
@@ -34,6 +35,7 @@ const (
 	audience    = "dashboard-client"
 	cnameTarget = "redirect.dnsreroute.test"
 	dashboard   = "https://app.dnsreroute.test"
+	apiIssuer   = "https://api.dnsreroute.test"
 )
 
 // apiEnv is the API over a fresh table in DynamoDB Local, with the real
@@ -84,10 +86,12 @@ func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
 	dnsServer := dnstest.Start(t)
 	authSkew := new(atomic.Int64)
 	authNow := func() time.Time { return time.Now().Add(time.Duration(authSkew.Load())) }
+	oauthServer := oauth.New(oauth.Config{Issuer: apiIssuer, AuthorizeURL: dashboard + "/oauth/authorize"}, store, rand.Reader, authNow, log)
 	deps := httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Domains: newDomains(store, dnsServer, log), Limiter: store, Idempotency: store, Analytics: store,
-		Auth:  auth.NewAuthenticator(verifier, store, nil, authNow, log),
+		OAuth: oauthServer, OAuthStore: store,
+		Auth:  auth.NewAuthenticator(verifier, store, oauthServer, authNow, log),
 		Plans: reroute.DefaultCatalog(),
 		Config: httpapi.Config{CORSOrigins: []string{dashboard}, CNAMETarget: cnameTarget, ServiceHost: cnameTarget,
 			// Metered, but far above what any test but the metering's own asks.

@@ -753,7 +753,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	for _, tg := range doc["tags"].([]any) {
 		tags[tg.(map[string]any)["name"].(string)] = false
 	}
-	if want := []string{"analytics", "api-keys", "billing", "me", "members", "orgs", "plans", "routes"}; !slices.Equal(slices.Sorted(maps.Keys(tags)), want) {
+	if want := []string{"analytics", "api-keys", "billing", "me", "members", "oauth", "oauth-apps", "orgs", "plans", "routes"}; !slices.Equal(slices.Sorted(maps.Keys(tags)), want) {
 		t.Errorf("tags %v, want %v", slices.Sorted(maps.Keys(tags)), want)
 	}
 	schemes, _ := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)
@@ -818,8 +818,26 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 			// Public operations, and only they, are served without credentials.
 			sec, hasSec := raw["security"].([]any)
 			public := hasSec && len(sec) == 0
-			if _, has401 := responses["401"]; public == has401 {
+			// (the authorization server's endpoints are public, and answer 401 for a failed client authentication)
+			if _, has401 := responses["401"]; public == has401 && !oauthProtocol(path) {
 				t.Errorf("%s: public=%v (security: []) but 401 documented=%v", name, public, has401)
+			}
+			// The authorization server's own endpoints speak OAuth: form-encoded
+			// requests, RFC 6749 section 5.2 errors in JSON.
+			if oauthProtocol(path) {
+				for status, r := range responses {
+					resp, _, _ := resolveRef(doc, r, base+"/responses/"+status)
+					content, _ := resp["content"].(map[string]any)
+					if media := slices.Sorted(maps.Keys(content)); len(media) > 0 && !slices.Equal(media, []string{mediaJSON}) {
+						t.Errorf("%s %s: media types %v, want [%s]", name, status, media, mediaJSON)
+					}
+				}
+				if rb, ok := raw["requestBody"].(map[string]any); ok {
+					if content, _ := rb["content"].(map[string]any); content["application/x-www-form-urlencoded"] == nil || len(content) != 1 {
+						t.Errorf("%s: the request body must be form-encoded", name)
+					}
+				}
+				continue
 			}
 			// Request bodies: JSON objects refusing unknown fields; their failures documented.
 			if rb, ok := raw["requestBody"]; ok {
@@ -902,6 +920,12 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 			t.Errorf("tag %q is declared but no operation uses it", tg)
 		}
 	}
+}
+
+// oauthProtocol reports whether path is one of the authorization server's own
+// endpoints (RFC 6749, 7009, 7662, 8414), which answer OAuth errors, not problems.
+func oauthProtocol(path string) bool {
+	return strings.HasPrefix(path, "/oauth/") || strings.HasPrefix(path, "/.well-known/")
 }
 
 // params returns the parameters of a list, keyed "in name", each resolved.

@@ -57,13 +57,13 @@ func (s *Session) Clone() fosite.Session {
 // its codes and tokens. The client is kept by id and read again on every load,
 // so that a deleted app's tokens stop working at once.
 type storedRequest struct {
-	ID             string     `json:"id"`
-	RequestedAt    time.Time  `json:"requestedAt"`
-	ClientID       string     `json:"clientId"`
-	RequestedScope []string   `json:"requestedScope"`
-	GrantedScope   []string   `json:"grantedScope"`
-	Form           url.Values `json:"form"`
-	Session        *Session   `json:"session"`
+	ID             string          `json:"id"`
+	RequestedAt    time.Time       `json:"requestedAt"`
+	ClientID       string          `json:"clientId"`
+	RequestedScope []string        `json:"requestedScope"`
+	GrantedScope   []string        `json:"grantedScope"`
+	Form           url.Values      `json:"form"`
+	Session        json.RawMessage `json:"session"`
 }
 
 // storage is fosite's storage on a reroute.OAuthStore: codes and tokens are
@@ -116,10 +116,14 @@ func (s *storage) create(ctx context.Context, kind reroute.OAuthTokenKind, sig s
 	if !ok || sess == nil {
 		return fmt.Errorf("the request carries no session of ours")
 	}
+	sessJSON, err := json.Marshal(sess)
+	if err != nil {
+		return fmt.Errorf("encoding the session: %w", err)
+	}
 	data, err := json.Marshal(storedRequest{
 		ID: req.GetID(), RequestedAt: req.GetRequestedAt(), ClientID: req.GetClient().GetID(),
 		RequestedScope: req.GetRequestedScopes(), GrantedScope: req.GetGrantedScopes(),
-		Form: req.GetRequestForm(), Session: sess,
+		Form: req.GetRequestForm(), Session: sessJSON,
 	})
 	if err != nil {
 		return fmt.Errorf("encoding the request: %w", err)
@@ -150,7 +154,11 @@ func tokenType(kind reroute.OAuthTokenKind) fosite.TokenType {
 }
 
 // get loads a code or token; an inactive one is returned with inactive set.
-func (s *storage) get(ctx context.Context, kind reroute.OAuthTokenKind, sig string) (req fosite.Requester, inactive bool, err error) {
+// fosite hands in the session it goes on using: the stored one is decoded into
+// it (when it is one of ours), as JSON decoding does, merging expiry times, so
+// that the expiries fosite set on it for the tokens it is issuing survive a
+// second read of the code.
+func (s *storage) get(ctx context.Context, kind reroute.OAuthTokenKind, sig string, into fosite.Session) (req fosite.Requester, inactive bool, err error) {
 	t, err := s.store.GetOAuthToken(ctx, kind, hashSignature(sig))
 	if reroute.IsNotFound(err) {
 		return nil, false, fosite.ErrNotFound
@@ -166,13 +174,19 @@ func (s *storage) get(ctx context.Context, kind reroute.OAuthTokenKind, sig stri
 	if err != nil {
 		return nil, false, err
 	}
-	if sr.Session == nil {
-		sr.Session = &Session{}
+	sess, ok := into.(*Session)
+	if !ok || sess == nil {
+		sess = &Session{}
+	}
+	if len(sr.Session) > 0 {
+		if err := json.Unmarshal(sr.Session, sess); err != nil {
+			return nil, false, fmt.Errorf("decoding a stored session: %w", err)
+		}
 	}
 	r := &fosite.Request{
 		ID: sr.ID, RequestedAt: sr.RequestedAt, Client: c,
 		RequestedScope: sr.RequestedScope, GrantedScope: sr.GrantedScope,
-		Form: sr.Form, Session: sr.Session,
+		Form: sr.Form, Session: sess,
 		RequestedAudience: fosite.Arguments{}, GrantedAudience: fosite.Arguments{},
 	}
 	if r.Form == nil {
@@ -185,8 +199,8 @@ func (s *storage) CreateAuthorizeCodeSession(ctx context.Context, code string, r
 	return s.create(ctx, reroute.OAuthCode, code, req, true)
 }
 
-func (s *storage) GetAuthorizeCodeSession(ctx context.Context, code string, _ fosite.Session) (fosite.Requester, error) {
-	req, inactive, err := s.get(ctx, reroute.OAuthCode, code)
+func (s *storage) GetAuthorizeCodeSession(ctx context.Context, code string, session fosite.Session) (fosite.Requester, error) {
+	req, inactive, err := s.get(ctx, reroute.OAuthCode, code, session)
 	if err != nil {
 		return nil, err
 	}
@@ -209,8 +223,8 @@ func (s *storage) CreatePKCERequestSession(ctx context.Context, sig string, req 
 	return s.create(ctx, reroute.OAuthPKCE, sig, req, true)
 }
 
-func (s *storage) GetPKCERequestSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
-	req, _, err := s.get(ctx, reroute.OAuthPKCE, sig)
+func (s *storage) GetPKCERequestSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+	req, _, err := s.get(ctx, reroute.OAuthPKCE, sig, session)
 	return req, err
 }
 
@@ -222,8 +236,8 @@ func (s *storage) CreateAccessTokenSession(ctx context.Context, sig string, req 
 	return s.create(ctx, reroute.OAuthAccess, sig, req, true)
 }
 
-func (s *storage) GetAccessTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
-	req, _, err := s.get(ctx, reroute.OAuthAccess, sig)
+func (s *storage) GetAccessTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+	req, _, err := s.get(ctx, reroute.OAuthAccess, sig, session)
 	return req, err
 }
 
@@ -235,8 +249,8 @@ func (s *storage) CreateRefreshTokenSession(ctx context.Context, sig, _ string, 
 	return s.create(ctx, reroute.OAuthRefresh, sig, req, true)
 }
 
-func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, _ fosite.Session) (fosite.Requester, error) {
-	req, inactive, err := s.get(ctx, reroute.OAuthRefresh, sig)
+func (s *storage) GetRefreshTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+	req, inactive, err := s.get(ctx, reroute.OAuthRefresh, sig, session)
 	if err != nil {
 		return nil, err
 	}
