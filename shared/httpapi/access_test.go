@@ -41,8 +41,58 @@ func TestTenantIsolation(t *testing.T) {
 		{"none", ""}, {"expired", expired}, {"other-issuer", otherIssuer}, {"wrong-audience", wrongAudience},
 		{"tampered", tampered}, {"garbage", "not-a-token"}, {"unknown-key", "drr_" + strings.Repeat("x", 43)},
 	}
+	// Apps' OAuth tokens: of org A (alice's for each scope, and carol's, a
+	// member, for routes:write), of org B, revoked, and expired.
+	appA := registerApp(t, e, orgA, ownerA)
+	appCallers := []struct{ name, token string }{
+		{"appA-routes:read", appToken(t, e, appA, ownerA, orgA, "routes:read")},
+		{"appA-routes:write", appToken(t, e, appA, ownerA, orgA, "routes:write")},
+		{"appA-analytics:read", appToken(t, e, appA, ownerA, orgA, "analytics:read")},
+		{"appA-member-routes:write", appToken(t, e, appA, e.token("carol@example.com"), orgA, "routes:write")},
+		{"appB", appToken(t, e, appA, ownerB, orgB, "routes:read routes:write analytics:read")},
+		{"app-revoked", revokedAppToken(t, e, appA, ownerA, orgA)},
+		{"app-expired", expiredAppToken(t, e, appA, ownerA, orgA)},
+	}
 	const unauth = "401"
 	a := "/v1/orgs/" + orgA
+	const (
+		noApp   = "403 app_not_allowed"
+		noScope = "403 insufficient_scope"
+		noOrg   = "404 org_not_found"
+	)
+	// What each app caller gets, in the order above, for the first five; revoked
+	// and expired tokens get what a garbage token gets.
+	appWant := map[string][]string{
+		"GET /v1/plans":          {"200", "200", "200", "200", "200"},
+		"GET /v1/openapi.json":   {"200", "200", "200", "200", "200"},
+		"GET /v1/me":             {noApp, noApp, noApp, noApp, noApp},
+		"POST /v1/orgs":          {noApp, noApp, noApp, noApp, noApp},
+		"GET " + a:               {noApp, noApp, noApp, noApp, noOrg},
+		"PATCH " + a:             {noApp, noApp, noApp, noApp, noOrg},
+		"GET " + a + "/members":  {noApp, noApp, noApp, noApp, noOrg},
+		"POST " + a + "/members": {noApp, noApp, noApp, noApp, noOrg},
+		"PATCH " + a + "/members/carol@example.com":   {noApp, noApp, noApp, noApp, noOrg},
+		"DELETE " + a + "/members/nobody@example.com": {noApp, noApp, noApp, noApp, noOrg},
+		"GET " + a + "/routes":                        {"200", "200", noScope, "200", noOrg},
+		"POST " + a + "/routes":                       {noScope, "400", noScope, "400", noOrg},
+		"GET " + a + "/routes/a.example.com":          {"200", "200", noScope, "200", noOrg},
+		"GET " + a + "/routes/b.example.com":          {"404 route_not_found", "404 route_not_found", noScope, "404 route_not_found", noOrg},
+		"PATCH " + a + "/routes/a.example.com":        {noScope, "400", noScope, "400", noOrg},
+		"POST " + a + "/routes/a.example.com/check":   {"200", "200", noScope, "200", noOrg},
+		"POST " + a + "/routes/b.example.com/check":   {"404 route_not_found", "404 route_not_found", noScope, "404 route_not_found", noOrg},
+		"DELETE " + a + "/routes/b.example.com":       {noScope, "404 route_not_found", noScope, "404 route_not_found", noOrg},
+		"GET " + a + "/analytics?host=a.example.com":  {noScope, noScope, "200", noScope, noOrg},
+		"GET " + a + "/analytics?host=b.example.com":  {noScope, noScope, "404 route_not_found", noScope, noOrg},
+		"GET " + a + "/api-keys":                      {noApp, noApp, noApp, noApp, noOrg},
+		"POST " + a + "/api-keys":                     {noApp, noApp, noApp, noApp, noOrg},
+		"DELETE " + a + "/api-keys/key_nope":          {noApp, noApp, noApp, noApp, noOrg},
+		"GET " + a + "/oauth-apps":                    {noApp, noApp, noApp, noApp, noOrg},
+		"GET " + a + "/oauth-grants":                  {noApp, noApp, noApp, noApp, noApp},
+		"GET " + a + "/billing":                       {noApp, noApp, noApp, noApp, noOrg},
+		"POST " + a + "/billing/checkout":             {noApp, noApp, noApp, noApp, noOrg},
+		"POST " + a + "/billing/portal":               {noApp, noApp, noApp, noApp, noOrg},
+		"DELETE " + a:                                 {noApp, noApp, noApp, noApp, noOrg},
+	}
 	rows := []struct {
 		method, path string
 		body         any
@@ -73,6 +123,8 @@ func TestTenantIsolation(t *testing.T) {
 		{"GET", a + "/api-keys", nil, []string{"200", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
 		{"POST", a + "/api-keys", map[string]any{}, []string{"400", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
 		{"DELETE", a + "/api-keys/key_nope", nil, []string{"404 api_key_not_found", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"GET", a + "/oauth-apps", nil, []string{"200", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
+		{"GET", a + "/oauth-grants", nil, []string{"200", "200", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "403 api_key_not_allowed"}},
 		{"GET", a + "/billing", nil, []string{"200", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
 		{"POST", a + "/billing/checkout", map[string]any{}, []string{"501 billing_not_configured", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
 		{"POST", a + "/billing/portal", nil, []string{"501 billing_not_configured", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
@@ -80,10 +132,23 @@ func TestTenantIsolation(t *testing.T) {
 		{"DELETE", a, nil, []string{"", "403 role_not_allowed", "404 org_not_found", "403 api_key_not_allowed", "403 api_key_not_allowed", "404 org_not_found"}},
 	}
 	for _, row := range rows {
-		for i, c := range callers {
+		wantApps, ok := appWant[row.method+" "+row.path]
+		if !ok {
+			t.Fatalf("%s %s: no answers for apps' tokens", row.method, row.path)
+		}
+		garbage := unauth
+		if len(row.want) == len(callers) {
+			garbage = row.want[len(callers)-1]
+		}
+		for i, c := range append(callers, appCallers...) {
 			want := unauth
-			if i < len(row.want) {
+			switch {
+			case i < len(row.want):
 				want = row.want[i]
+			case i >= len(callers) && i-len(callers) < len(wantApps):
+				want = wantApps[i-len(callers)]
+			case i >= len(callers):
+				want = garbage
 			}
 			if want == "" {
 				continue

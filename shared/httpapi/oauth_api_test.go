@@ -3,16 +3,22 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/oauth2"
 )
 
@@ -534,4 +540,65 @@ func TestOAuthApps(t *testing.T) {
 	}
 	e.authorize(e.confidential, e.alice, e.orgA, "routes:read")
 	e.want(e.do("POST", a+"/oauth-apps/"+e.public.id+"/secret", e.alice, nil), 409, "oauth_app_public")
+}
+
+// registerApp registers a confidential app in orgID as owner, for the tables
+// of other tests.
+func registerApp(t *testing.T, e *apiEnv, orgID, owner string) oauthApp {
+	t.Helper()
+	r := e.do("POST", "/v1/orgs/"+orgID+"/oauth-apps", owner, map[string]any{"name": "Table app", "redirectUris": []string{"https://app.example.net/callback"}, "confidential": true})
+	e.want(r, 201, "")
+	return oauthApp{r.str("clientId"), r.str("clientSecret")}
+}
+
+// appTokenPair runs the whole flow for app as the user of userToken in orgID.
+func appTokenPair(t *testing.T, e *apiEnv, app oauthApp, userToken, orgID, scope string) *oauth2.Token {
+	t.Helper()
+	oe := &oauthEnv{apiEnv: e, redirect: "https://app.example.net/callback"}
+	oe.srv = httptest.NewServer(e.h)
+	defer oe.srv.Close()
+	return oe.authorize(app, userToken, orgID, strings.Fields(scope)...)
+}
+
+func appToken(t *testing.T, e *apiEnv, app oauthApp, userToken, orgID, scope string) string {
+	t.Helper()
+	return appTokenPair(t, e, app, userToken, orgID, scope).AccessToken
+}
+
+// revokedAppToken is an access token whose authorization was revoked (RFC 7009).
+func revokedAppToken(t *testing.T, e *apiEnv, app oauthApp, userToken, orgID string) string {
+	t.Helper()
+	tok := appToken(t, e, app, userToken, orgID, "routes:read routes:write analytics:read")
+	req := httptest.NewRequest("POST", "/oauth/revoke", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(app.id, app.secret)
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("revoke: %d %s", rec.Code, rec.Body)
+	}
+	return tok
+}
+
+// expiredAppToken is an access token past its hour, which DynamoDB's TTL has
+// not removed yet: its item's expiresAt is moved into the past, as the hour
+// passing would leave it.
+func expiredAppToken(t *testing.T, e *apiEnv, app oauthApp, userToken, orgID string) string {
+	t.Helper()
+	tok := appToken(t, e, app, userToken, orgID, "routes:read routes:write analytics:read")
+	sum := sha256.Sum256([]byte(tok))
+	_, err := e.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(e.table),
+		Key: map[string]types.AttributeValue{
+			"PK": &types.AttributeValueMemberS{Value: "OAUTHTOK#access#" + hex.EncodeToString(sum[:])},
+			"SK": &types.AttributeValueMemberS{Value: "TOKEN"},
+		},
+		UpdateExpression:          aws.String("SET expiresAt = :past"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":past": &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(-time.Minute).Unix(), 10)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
