@@ -56,6 +56,8 @@ var notSet = map[string]map[string]string{
 			"unset, the API's role needs no access to it",
 		"DNS_SERVERS":   "a DNS server of the test's own in tests; on AWS the resolvers Lambda gives",
 		"EDGE_ENDPOINT": "the AWS fake in tests; on AWS CloudFront's and ACM's endpoints",
+		"OAUTH_ISSUER": "the API's URL in front of a custom domain; unset, the host API Gateway " +
+			"was called on (the function cannot name its own HTTP API without a circular reference)",
 	},
 	"DomainsFunction": {
 		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -26,6 +27,7 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/envconfig"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
+	"github.com/dnsreroute/dnsreroute/shared/oauth"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 	"github.com/dnsreroute/dnsreroute/shared/secrets"
 )
@@ -61,6 +63,15 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		// The KeyValueStore the edge sync fills; unset: no edge, every route
 		// is the origin's.
 		EdgeStoreARN: env.ARN("EDGE_KVS_ARN", "cloudfront", "key-value-store/"),
+	}
+	// The authorization server for third-party apps: its issuer is the API's
+	// own URL (unset: the host API Gateway was called on), its authorization
+	// endpoint the dashboard's consent page.
+	oauthCfg := oauth.Config{
+		Issuer:          env.String("OAUTH_ISSUER", ""),
+		AuthorizeURL:    strings.TrimSuffix(env.String("DASHBOARD_URL", ""), "/") + "/oauth/authorize",
+		AccessLifetime:  env.Duration("OAUTH_ACCESS_TOKEN_TTL", time.Hour),
+		RefreshLifetime: env.Duration("OAUTH_REFRESH_TOKEN_TTL", 30*24*time.Hour),
 	}
 	endpoint := env.String("DYNAMODB_ENDPOINT", "") // DynamoDB Local in tests; unset on AWS
 	domainCfg := domains.Config{
@@ -101,15 +112,18 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("OIDC issuer %s: %w", jwtCfg.Issuer, err)
 	}
+	oauthServer := oauth.New(oauthCfg, store, rand.Reader, time.Now, log)
 	doms := domains.New(store, edge.NewCloudFront(awsCfg, edgeCfg), dnscheck.New(dnsCfg), domainCfg, time.Now, rand.Reader, log)
 	handler := httpapi.NewServer(httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Idempotency: store, // Idempotency-Key of POST requests, kept 24 h
 		Payments:    payments,
 		Domains:     doms,
-		Limiter:     store, // DNS checks, counted in the table across instances
-		Analytics:   store, // the counters the analytics function adds from CloudFront's logs
-		Auth:        auth.NewAuthenticator(verifier, store, nil, time.Now, log),
+		Limiter:     store,       // DNS checks, counted in the table across instances
+		Analytics:   store,       // the counters the analytics function adds from CloudFront's logs
+		OAuth:       oauthServer, // third-party apps' authorization server
+		OAuthStore:  store,
+		Auth:        auth.NewAuthenticator(verifier, store, oauthServer, time.Now, log),
 		Plans:       settings.Plans,
 		Config:      apiCfg,
 		Log:         log,

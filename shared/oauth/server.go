@@ -26,7 +26,8 @@ import (
 // Config is the server's settings.
 type Config struct {
 	// Issuer is the API's public base URL (no trailing slash): the token,
-	// revocation and introspection endpoints are under it.
+	// revocation and introspection endpoints are under it. Empty: "https://"
+	// and the host a request came to (API Gateway's own domain).
 	Issuer string
 	// AuthorizeURL is the dashboard's consent page, the authorization endpoint.
 	AuthorizeURL string
@@ -75,8 +76,6 @@ func New(cfg Config, store reroute.OAuthStore, rand io.Reader, now func() time.T
 		EnablePKCEPlainChallengeMethod: false,
 		ScopeStrategy:                  fosite.ExactScopeStrategy,
 		ClientSecretsHasher:            sha256Hasher{},
-		TokenURL:                       cfg.Issuer + "/oauth/token",
-		AccessTokenIssuer:              cfg.Issuer,
 		SendDebugMessagesToClients:     false,
 	}
 	st := &storage{store: store, now: now}
