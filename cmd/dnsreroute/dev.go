@@ -28,6 +28,7 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/envconfig"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
+	"github.com/dnsreroute/dnsreroute/shared/oauth"
 	"github.com/dnsreroute/dnsreroute/shared/redirect"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
@@ -188,6 +189,9 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 	if err != nil {
 		return nil, err
 	}
+	// Third-party apps' authorization server, on this stack's origin; its
+	// authorization endpoint is the dashboard's consent page.
+	oauthServer := oauth.New(oauth.Config{Issuer: issuerURL, AuthorizeURL: issuerURL + "/oauth/authorize"}, store, rand.Reader, time.Now, log)
 	api := httpapi.NewServer(httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
 		Idempotency: store, // Idempotency-Key of POST requests, kept 24 h
@@ -195,7 +199,9 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 		Domains:     doms,
 		Limiter:     store, // DNS checks metered as on AWS
 		Analytics:   store,
-		Auth:        auth.NewAuthenticator(verifier, store, nil, time.Now, log),
+		OAuth:       oauthServer,
+		OAuthStore:  store,
+		Auth:        auth.NewAuthenticator(verifier, store, oauthServer, time.Now, log),
 		Plans:       settings.Plans,
 		Config: httpapi.Config{
 			CORSOrigins: []string{issuerURL},
@@ -211,6 +217,10 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 		store, store, settings.Plans, log)
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
+	// The authorization server's endpoints; GET /oauth/authorize is the
+	// dashboard's consent page.
+	mux.Handle("POST /oauth/", api)
+	mux.Handle("GET /.well-known/oauth-authorization-server", api)
 	mux.Handle("/webhooks/stripe", hook)
 	mux.Handle("POST /dev/stripe-events", devstack.SignedEventDelivery(settings.Config.WebhookSecret, hook))
 	// The dev issuer's paths, then the dashboard (dist, built by make web) at
