@@ -13,6 +13,7 @@ import { href, match, navigate, onNavigate, type Screen } from "./router";
 import { SessionProvider, type Session } from "./session";
 import { useTitle } from "./title";
 import { ErrorBox, Link, Loading } from "./ui";
+import { OAuthConsent } from "./screens/OAuthConsent";
 import { CreateOrg } from "./screens/CreateOrg";
 import { renderView, tabs } from "./views";
 
@@ -157,6 +158,8 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
     body = renderView(screen, org);
   } else if (screen.name === "newOrg") {
     body = <CreateOrg first={me.orgs.length === 0} />;
+  } else if (screen.name === "oauthAuthorize") {
+    body = <OAuthConsent />;
   } else if (screen.name === "notFound") {
     body = <NotFound />;
   } else {

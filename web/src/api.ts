@@ -70,6 +70,13 @@ export type KeyScope = APIKey["scope"];
 /** A key just created: the only answer that carries its secret. */
 export type NewAPIKey = S["NewAPIKey"];
 export type APIKeyInput = S["APIKeyInput"];
+export type OAuthApp = S["OAuthApp"];
+export type NewOAuthApp = S["NewOAuthApp"];
+export type OAuthAppInput = S["OAuthAppInput"];
+export type OAuthAppPatch = S["OAuthAppPatch"];
+export type OAuthClient = S["OAuthClient"];
+export type OAuthAuthorizationInput = S["OAuthAuthorizationInput"];
+export type OAuthGrant = S["OAuthGrant"];
 
 /** A problem document (RFC 9457) as the client reads it, whatever the server sent. */
 export interface Problem {
@@ -425,6 +432,25 @@ export class ApiClient {
     this.data(this.client.POST("/v1/orgs/{orgId}/api-keys", { params: { path: { orgId } }, body: k }));
   deleteApiKey = (orgId: string, keyId: string) =>
     this.data(this.client.DELETE("/v1/orgs/{orgId}/api-keys/{keyId}", { params: { path: { orgId, keyId } } })) as Promise<void>;
+
+  oauthApps = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
+    this.data(this.client.GET("/v1/orgs/{orgId}/oauth-apps", { params: { path: { orgId }, query: p } }));
+  createOAuthApp = (orgId: string, a: OAuthAppInput) =>
+    this.data(this.client.POST("/v1/orgs/{orgId}/oauth-apps", { params: { path: { orgId } }, body: a }));
+  updateOAuthApp = (orgId: string, clientId: string, a: OAuthAppPatch) =>
+    this.data(this.client.PATCH("/v1/orgs/{orgId}/oauth-apps/{clientId}", { params: { path: { orgId, clientId } }, body: a }));
+  rotateOAuthAppSecret = (orgId: string, clientId: string) =>
+    this.data(this.client.POST("/v1/orgs/{orgId}/oauth-apps/{clientId}/secret", { params: { path: { orgId, clientId } } }));
+  deleteOAuthApp = (orgId: string, clientId: string) =>
+    this.data(this.client.DELETE("/v1/orgs/{orgId}/oauth-apps/{clientId}", { params: { path: { orgId, clientId } } })) as Promise<void>;
+  oauthGrants = (orgId: string, p: { all?: "true" | "false"; limit?: number; cursor?: string } = {}) =>
+    this.data(this.client.GET("/v1/orgs/{orgId}/oauth-grants", { params: { path: { orgId }, query: p } }));
+  revokeOAuthGrant = (orgId: string, clientId: string, email?: string) =>
+    this.data(
+      this.client.DELETE("/v1/orgs/{orgId}/oauth-grants/{clientId}", { params: { path: { orgId, clientId }, query: email ? { email } : {} } }),
+    ) as Promise<void>;
+  oauthClient = (clientId: string) => this.data(this.client.GET("/v1/oauth/clients/{clientId}", { params: { path: { clientId } } }));
+  authorizeOAuth = (a: OAuthAuthorizationInput) => this.data(this.client.POST("/v1/oauth/authorizations", { body: a }));
 
   billing = (orgId: string) => this.data(this.client.GET("/v1/orgs/{orgId}/billing", { params: { path: { orgId } } }));
   checkout = (orgId: string, plan: string) =>

@@ -28,6 +28,13 @@ const copy: Record<string, (what: string) => ProblemCopy> = {
   // Who may do what.
   role_not_allowed: (w) => ({ message: `Your role in this org does not let you ${w}. Ask an owner or admin of the org.`, action: "members" }),
   api_key_not_allowed: (w) => ({ message: `An API key cannot ${w}: sign in to the dashboard as an owner to do it.` }),
+  app_not_allowed: (w) => ({ message: `A connected app cannot ${w}: sign in to the dashboard to do it.` }),
+  oauth_app_not_found: () => ({ message: "This app does not exist any more: it was deleted, or the link is mistyped." }),
+  oauth_grant_not_found: () => ({ message: "This app's access was already revoked." }),
+  oauth_app_public: () => ({ message: "A public app has no secret to rotate: it signs in with PKCE alone." }),
+  oauth_not_configured: () => ({ message: "This deployment does not offer connected apps." }),
+  oauth_invalid_client: () => ({ message: "The app that sent you here is not registered here. Go back to it and check its settings." }),
+  oauth_invalid_request: () => ({ message: "The app sent you here with a request that cannot be completed (for example a return address it never registered). Go back to the app and try again, or tell its makers." }),
   insufficient_scope: (w) => ({ message: `This API key is read-only, so it cannot ${w}. Create a key with write access.` }),
   org_not_found: () => ({ message: "This org does not exist, or you are not one of its members any more. Choose another org in the menu." }),
   email_not_verified: () => ({ message: "Your email address is not verified yet. Verify it with the link your sign-in provider sent, then sign in again.", action: "signIn" }),

@@ -16,6 +16,7 @@ export type Screen =
   | { name: "home" }
   | { name: "callback" }
   | { name: "newOrg" }
+  | { name: "oauthAuthorize" }
   | { name: "routes"; orgId: string }
   | { name: "newRoute"; orgId: string }
   | { name: "editRoute"; orgId: string; host: string }
@@ -46,6 +47,7 @@ export const patterns: Pattern[] = [
   { name: "callback", path: "/callback" },
   { name: "callback", path: "/auth/callback" },
   { name: "newOrg", path: "/orgs/new" },
+  { name: "oauthAuthorize", path: "/oauth/authorize" },
   { name: "routes", path: "/orgs/:orgId/routes" },
   { name: "newRoute", path: "/orgs/:orgId/routes/new" },
   { name: "importRoutes", path: "/orgs/:orgId/routes/import" },

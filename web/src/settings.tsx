@@ -6,6 +6,8 @@ import type { JSX } from "preact";
 import type { Membership, Role } from "./api";
 import { GeneralSettings } from "./screens/settings/General";
 import { PlanSettings } from "./screens/settings/Plan";
+import { AuthorizedApps } from "./screens/settings/AuthorizedApps";
+import { OAuthApps } from "./screens/settings/OAuthApps";
 
 export interface SettingsSection {
   /** The path segment, as "general". */
@@ -19,6 +21,8 @@ export interface SettingsSection {
 export const sections: SettingsSection[] = [
   { id: "general", title: "General", render: ({ org }) => <GeneralSettings org={org} /> },
   { id: "plan", title: "Plan", render: ({ org }) => <PlanSettings org={org} /> },
+  { id: "authorized-apps", title: "Authorized apps", render: ({ org }) => <AuthorizedApps org={org} /> },
+  { id: "oauth-apps", title: "OAuth apps", roles: ["owner", "admin"], render: ({ org }) => <OAuthApps org={org} /> },
 ];
 
 /** visibleSections are the sections a role sees. */

@@ -535,6 +535,262 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orgs/{orgId}/oauth-apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an org's OAuth apps
+         * @description Owners and admins.
+         */
+        get: operations["listOAuthApps"];
+        put?: never;
+        /**
+         * Register an OAuth app
+         * @description Owners and admins. A confidential app's client secret is in this answer only.
+         */
+        post: operations["createOAuthApp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/oauth-apps/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The app's client id. */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an OAuth app
+         * @description Owners and admins.
+         */
+        get: operations["getOAuthApp"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an OAuth app
+         * @description Owners and admins. Every grant and token issued to it is revoked.
+         */
+        delete: operations["deleteOAuthApp"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an OAuth app
+         * @description Owners and admins: its name and redirect URIs.
+         */
+        patch: operations["updateOAuthApp"];
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/oauth-apps/{clientId}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The app's client id. */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an app's client secret
+         * @description Owners and admins. The old secret stops working at once; tokens already issued stay valid. The new secret is in this answer only.
+         */
+        post: operations["rotateOAuthAppSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/oauth-grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List authorized apps
+         * @description The apps the signed-in user authorized in the org; with `all=true`, every member's (owners and admins).
+         */
+        get: operations["listOAuthGrants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/oauth-grants/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The app's client id. */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an app's access
+         * @description Revokes the signed-in user's authorization of the app in the org, or with `email`, another member's (owners and admins). Every token it holds stops working at once.
+         */
+        delete: operations["revokeOAuthGrant"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/clients/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app's client id. */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Describe an app for consent
+         * @description For the consent page: the app's name and the scopes in plain words. Any signed-in user.
+         */
+        get: operations["getOAuthClient"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/authorizations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete an authorization
+         * @description The consent page (the authorization endpoint) posts the app's request with the signed-in user's decision and the org picked; the answer says where to send the browser. Codes live 60 seconds and are single use.
+         */
+        post: operations["authorizeOAuthApp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Token endpoint
+         * @description RFC 6749 section 3.2: `authorization_code` (with the PKCE `code_verifier`) and `refresh_token` grants. Access tokens live 1 hour; refresh tokens 30 days, rotating on every use. Errors are RFC 6749 section 5.2 JSON, not problems.
+         */
+        post: operations["oauthToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revocation endpoint
+         * @description RFC 7009: revoking either token of an authorization revokes all of it. An unknown token is no error.
+         */
+        post: operations["oauthRevoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspection endpoint
+         * @description RFC 7662, for confidential clients (client_secret_basic) about their own tokens.
+         */
+        post: operations["oauthIntrospect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/oauth-authorization-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorization server metadata
+         * @description RFC 8414. Public; cacheable for an hour.
+         */
+        get: operations["oauthMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1358,6 +1614,193 @@ export interface components {
             /** @description The viewers' countries. */
             topCountries: components["schemas"]["AnalyticsTop"][];
         };
+        /** @description A third-party app an org registered. Users of any org may authorize it. */
+        OAuthApp: {
+            /** @example app_3q2-7wAAAAAAAAAAAAAAAA */
+            clientId: string;
+            name: string;
+            /** @description Matched exactly; https, or http on loopback for native apps. */
+            redirectUris: string[];
+            /** @description true: the app has a client secret; false: a public (native or single-page) app, PKCE only. */
+            confidential: boolean;
+            /** @description The secret's last four characters (confidential apps). */
+            secretHint?: string;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description An app with its client secret, shown in this answer only. */
+        NewOAuthApp: {
+            /** @example app_3q2-7wAAAAAAAAAAAAAAAA */
+            clientId: string;
+            name: string;
+            /** @description Matched exactly; https, or http on loopback for native apps. */
+            redirectUris: string[];
+            /** @description true: the app has a client secret; false: a public (native or single-page) app, PKCE only. */
+            confidential: boolean;
+            /** @description The secret's last four characters (confidential apps). */
+            secretHint?: string;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /**
+             * @description The client secret (confidential apps): shown once, stored hashed.
+             * @example dro_cs_…
+             */
+            clientSecret?: string;
+        };
+        /** @description A page of an org's apps. */
+        OAuthAppList: {
+            items: components["schemas"]["OAuthApp"][];
+            /** @description Pass as `cursor` to get the next page; absent on the last page. */
+            nextCursor?: string;
+        };
+        /** @description An app to register. */
+        OAuthAppInput: {
+            /** @example Acme Registrar */
+            name: string;
+            /** @description 1 to 10 absolute URLs without a fragment: https, or http://127.0.0.1, http://[::1] or http://localhost for native apps (RFC 8252; on IP loopback any port matches). */
+            redirectUris: string[];
+            confidential: boolean;
+        };
+        /** @description What to change; absent fields stay. */
+        OAuthAppPatch: {
+            name?: string;
+            /** @description 1 to 10 absolute URLs without a fragment: https, or http://127.0.0.1, http://[::1] or http://localhost for native apps (RFC 8252; on IP loopback any port matches). */
+            redirectUris?: string[];
+        };
+        /** @description What the consent page shows of an app, and the scopes in plain words. */
+        OAuthClient: {
+            clientId: string;
+            name: string;
+            confidential: boolean;
+            scopes: {
+                /** @enum {string} */
+                name: "routes:read" | "routes:write" | "analytics:read";
+                description: string;
+            }[];
+        };
+        /** @description The app's authorization request (RFC 6749 section 4.1.1, RFC 7636) as the consent page received it, with the org picked and the user's decision. */
+        OAuthAuthorizationInput: {
+            client_id: string;
+            redirect_uri: string;
+            /** @description Space-separated scopes: routes:read, routes:write, analytics:read. */
+            scope?: string;
+            /** @description Returned as is; at least 8 characters when given. */
+            state?: string;
+            code_challenge: string;
+            /** @description S256 only. */
+            code_challenge_method: string;
+            /** @enum {string} */
+            response_type?: "code";
+            /** @description The org the app will act on; the user must belong to it. Not needed to deny. */
+            orgId?: string;
+            /** @description true: the user denied; the redirect carries error=access_denied. */
+            deny?: boolean;
+        };
+        /** @description Where to send the browser: the app's redirect URI with `code` and `state`, or an error (RFC 6749 section 4.1.2.1). */
+        OAuthRedirect: {
+            /** Format: uri */
+            redirectTo: string;
+        };
+        /** @description A user's authorization of an app in an org. */
+        OAuthGrant: {
+            clientId: string;
+            appName: string;
+            email: string;
+            scopes: ("routes:read" | "routes:write" | "analytics:read")[];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A page of authorizations. */
+        OAuthGrantList: {
+            items: components["schemas"]["OAuthGrant"][];
+            /** @description Pass as `cursor` to get the next page; absent on the last page. */
+            nextCursor?: string;
+        };
+        /** @description RFC 6749 sections 4.1.3 and 6. Client authentication: client_secret_basic, client_secret_post, or client_id alone for a public app. */
+        OAuthTokenRequest: {
+            /** @enum {string} */
+            grant_type: "authorization_code" | "refresh_token";
+            code?: string;
+            redirect_uri?: string;
+            code_verifier?: string;
+            refresh_token?: string;
+            scope?: string;
+            client_id?: string;
+            client_secret?: string;
+        };
+        /** @description RFC 6749 section 5.1. The refresh token rotates on every use; a rotated one used again revokes the whole authorization. */
+        OAuthToken: {
+            /** @example dro_at_… */
+            access_token: string;
+            /** @enum {string} */
+            token_type: "bearer";
+            expires_in: number;
+            /** @example dro_rt_… */
+            refresh_token?: string;
+            scope?: string;
+        };
+        /** @description RFC 6749 section 5.2. */
+        OAuthError: {
+            /** @example invalid_grant */
+            error: string;
+            error_description?: string;
+            error_hint?: string;
+            status_code?: number;
+        };
+        /** @description RFC 7009 section 2.1, with client authentication as at the token endpoint. */
+        OAuthRevokeRequest: {
+            token: string;
+            /** @enum {string} */
+            token_type_hint?: "access_token" | "refresh_token";
+            client_id?: string;
+            client_secret?: string;
+        };
+        /** @description RFC 7662 section 2.1; the client authenticates with client_secret_basic. */
+        OAuthIntrospectRequest: {
+            token: string;
+            /** @enum {string} */
+            token_type_hint?: "access_token" | "refresh_token";
+        };
+        /** @description RFC 7662 section 2.2. Another client's token is inactive. */
+        OAuthIntrospection: {
+            active: boolean;
+            scope?: string;
+            client_id?: string;
+            /** @description The user's email. */
+            sub?: string;
+            username?: string;
+            exp?: number;
+            iat?: number;
+            token_type?: string;
+            token_use?: string;
+            aud?: string[];
+            iss?: string;
+        };
+        /** @description RFC 8414 authorization server metadata. */
+        OAuthMetadata: {
+            issuer: string;
+            authorization_endpoint: string;
+            token_endpoint: string;
+            revocation_endpoint?: string;
+            introspection_endpoint?: string;
+            service_documentation?: string;
+            scopes_supported?: string[];
+            response_types_supported: string[];
+            response_modes_supported?: string[];
+            grant_types_supported?: string[];
+            code_challenge_methods_supported?: string[];
+            token_endpoint_auth_methods_supported?: string[];
+            revocation_endpoint_auth_methods_supported?: string[];
+            introspection_endpoint_auth_methods_supported?: string[];
+        };
     };
     responses: {
         /** @description The input is not valid: `validation_failed` names each bad field in `fields`; `malformed_json` for a body that is not one JSON object; `invalid_cursor` for a cursor not from this list; `invalid_idempotency_key` for an Idempotency-Key header that is not 1 to 255 printable ASCII characters, or is given twice. */
@@ -1517,6 +1960,8 @@ export interface components {
         DryRun: "true" | "false";
         /** @description Only the rules whose source or target contains this text (case-insensitive). */
         RuleQuery: string;
+        /** @description The app's client id. */
+        ClientId: string;
     };
     requestBodies: never;
     headers: {
@@ -2750,6 +3195,558 @@ export interface operations {
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listOAuthApps: {
+        parameters: {
+            query?: {
+                /** @description The most items to return, 1 to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page; absent for the first page. Opaque: pass it back unchanged, with the same path. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of apps. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAppList"];
+                };
+            };
+            /** @description `limit` is not a whole number from 1 to 200 (`validation_failed`), or `cursor` is not one this list gave (`invalid_cursor`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage OAuth apps (`role_not_allowed`), an API key (`api_key_not_allowed`), or an app's token (`app_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org, or one the caller does not belong to (`org_not_found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            /** @description The deployment has no authorization server (`oauth_not_configured`). */
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createOAuthApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthAppInput"];
+            };
+        };
+        responses: {
+            /** @description The app registered. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewOAuthApp"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage OAuth apps (`role_not_allowed`), an API key (`api_key_not_allowed`), or an app's token (`app_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org, or one the caller does not belong to (`org_not_found`). */
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["PostConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            /** @description The deployment has no authorization server (`oauth_not_configured`). */
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getOAuthApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The app's client id. */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The app. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthApp"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage OAuth apps (`role_not_allowed`), an API key (`api_key_not_allowed`), or an app's token (`app_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org (`org_not_found`), or no such app of it (`oauth_app_not_found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            /** @description The deployment has no authorization server (`oauth_not_configured`). */
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteOAuthApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The app's client id. */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The app is deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage OAuth apps (`role_not_allowed`), an API key (`api_key_not_allowed`), or an app's token (`app_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org (`org_not_found`), or no such app of it (`oauth_app_not_found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            /** @description The deployment has no authorization server (`oauth_not_configured`). */
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateOAuthApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The app's client id. */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthAppPatch"];
+            };
+        };
+        responses: {
+            /** @description The app changed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthApp"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage OAuth apps (`role_not_allowed`), an API key (`api_key_not_allowed`), or an app's token (`app_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org (`org_not_found`), or no such app of it (`oauth_app_not_found`). */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            /** @description The deployment has no authorization server (`oauth_not_configured`). */
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateOAuthAppSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The app's client id. */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The app with its new secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewOAuthApp"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage OAuth apps (`role_not_allowed`), an API key (`api_key_not_allowed`), or an app's token (`app_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org (`org_not_found`), or no such app of it (`oauth_app_not_found`). */
+            404: components["responses"]["NotFound"];
+            /** @description A public app has no secret (`oauth_app_public`), or an Idempotency-Key in use (`idempotency_key_in_use`). */
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            /** @description The deployment has no authorization server (`oauth_not_configured`). */
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listOAuthGrants: {
+        parameters: {
+            query?: {
+                /** @description `true`: every member's grants. */
+                all?: "true" | "false";
+                /** @description The most items to return, 1 to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page; absent for the first page. Opaque: pass it back unchanged, with the same path. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of grants. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthGrantList"];
+                };
+            };
+            /** @description `limit` is not a whole number from 1 to 200 (`validation_failed`), or `cursor` is not one this list gave (`invalid_cursor`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description API keys (`api_key_not_allowed`) and apps' tokens (`app_not_allowed`) cannot use this: sign in. With `all=true`, a member (`role_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org, or one the caller does not belong to (`org_not_found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            /** @description The deployment has no authorization server (`oauth_not_configured`). */
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeOAuthGrant: {
+        parameters: {
+            query?: {
+                /** @description Another member whose grant to revoke. */
+                email?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The app's client id. */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The grant is revoked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description API keys (`api_key_not_allowed`) and apps' tokens (`app_not_allowed`) cannot use this: sign in. */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org (`org_not_found`), or no such grant (`oauth_grant_not_found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            /** @description The deployment has no authorization server (`oauth_not_configured`). */
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getOAuthClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app's client id. */
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The app. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClient"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description API keys (`api_key_not_allowed`) and apps' tokens (`app_not_allowed`) cannot use this: sign in. */
+            403: components["responses"]["Forbidden"];
+            /** @description No such app (`oauth_app_not_found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            /** @description The deployment has no authorization server (`oauth_not_configured`). */
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    authorizeOAuthApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthAuthorizationInput"];
+            };
+        };
+        responses: {
+            /** @description Where to send the browser: a code, or an error the app understands. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthRedirect"];
+                };
+            };
+            /** @description A request too broken to redirect (an unknown client `oauth_invalid_client`, a redirect URI not registered `oauth_invalid_request`), or a malformed body. */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description API keys (`api_key_not_allowed`) and apps' tokens (`app_not_allowed`) cannot use this: sign in. */
+            403: components["responses"]["Forbidden"];
+            /** @description The user does not belong to the org (`org_not_found`). */
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["PostConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            /** @description The deployment has no authorization server (`oauth_not_configured`). */
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    oauthToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["OAuthTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthToken"];
+                };
+            };
+            /** @description RFC 6749 section 5.2 error. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Client authentication failed (`invalid_client`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description server_error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+    oauthRevoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["OAuthRevokeRequest"];
+            };
+        };
+        responses: {
+            /** @description Revoked (or unknown). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 6749 section 5.2 error. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Client authentication failed (`invalid_client`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description server_error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+    oauthIntrospect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["OAuthIntrospectRequest"];
+            };
+        };
+        responses: {
+            /** @description The token's state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthIntrospection"];
+                };
+            };
+            /** @description RFC 6749 section 5.2 error. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Client authentication failed (`invalid_client`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description server_error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+    oauthMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metadata. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthMetadata"];
+                };
+            };
         };
     };
 }
