@@ -116,10 +116,10 @@ func TestBrowserOAuth(t *testing.T) {
 		b.run(chromedp.EmulateViewport(375, 812))
 		b.waitText("Acme Registrar asks to act for you")
 		b.waitJS(`document.documentElement.scrollWidth <= 375`, "a page no wider than 375 px")
-		b.run(chromedp.EmulateViewport(1280, 900))
 	})
 	var tok *oauth2.Token
 	b.step("oauth-05-allowed", func() {
+		b.run(chromedp.EmulateViewport(1280, 900))
 		b.click(button("Allow Acme Registrar"))
 		b.waitText("Connected to DNSReRoute")
 		var q url.Values
@@ -150,9 +150,9 @@ func TestBrowserOAuth(t *testing.T) {
 		b.run(chromedp.EmulateViewport(375, 812))
 		b.waitText("Acme Registrar")
 		b.waitJS(`document.documentElement.scrollWidth <= 375`, "a page no wider than 375 px")
-		b.run(chromedp.EmulateViewport(1280, 900))
 	})
 	b.step("oauth-07-revoked", func() {
+		b.run(chromedp.EmulateViewport(1280, 900))
 		b.click(button("Revoke"))
 		b.waitText("Revoke Acme Registrar?")
 		b.click(chromedp.Search(`//dialog//button[normalize-space(.)="Revoke"]`))

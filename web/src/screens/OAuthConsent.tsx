@@ -79,7 +79,9 @@ export function OAuthConsent() {
               ))}
             </ul>
           )}
-          <p class="hint">It can never do more than you may do in the org, and never manage its members, API keys or billing.</p>
+          <Notice>
+            <p>It can never do more than you may do in the org, and never manage its members, API keys or billing.</p>
+          </Notice>
           {me.orgs.length === 0 ? (
             <Notice kind="warning">
               <p>You belong to no org yet: create one first, then come back through the app.</p>

@@ -260,7 +260,7 @@ function AppForm(props: {
     <form class="card" onSubmit={submit} noValidate aria-label={props.title}>
       <h3>{props.title}</h3>
       <Field id={`${idp}-name`} label="Name" error={fields.name}>
-        {(aria) => <input {...aria} value={name} maxLength={100} onInput={(e) => setName((e.target as HTMLInputElement).value)} />}
+        {(aria) => <input {...aria} type="text" autocomplete="off" value={name} maxLength={100} onInput={(e) => setName((e.target as HTMLInputElement).value)} />}
       </Field>
       <Field
         id={`${idp}-uris`}
