@@ -203,7 +203,7 @@ func (s *Store) ListOAuthApps(ctx context.Context, orgID string, page reroute.Pa
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": avS(orgPK(orgID)), ":from": avS(oauthAppGSI1SKOf), ":to": avS(oauthAppGSI1SKEnd),
 		},
-		Limit: aws.Int32(int32(size + 1)),
+		Limit: aws.Int32(int32(size + 1)), //nolint:gosec // G115: PageRequest.Size is 1 to 200
 	}
 	if page.Cursor != "" {
 		after, err := decodeCursorOf(page.Cursor, reroute.ValidOAuthClientID)
@@ -404,7 +404,7 @@ func (s *Store) ListOAuthGrants(ctx context.Context, orgID, email string, page r
 			":pk": avS(orgPK(orgID)), ":from": avS(from), ":to": avS(to),
 		},
 		ConsistentRead: aws.Bool(true),
-		Limit:          aws.Int32(int32(size + 1)),
+		Limit:          aws.Int32(int32(size + 1)), //nolint:gosec // G115: PageRequest.Size is 1 to 200
 	}
 	if page.Cursor != "" {
 		tail, err := decodeCursorOf(page.Cursor, func(s string) bool { return s != "" && len(s) < 512 })
