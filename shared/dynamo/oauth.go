@@ -667,3 +667,36 @@ func containsKind(kinds []reroute.OAuthTokenKind, k reroute.OAuthTokenKind) bool
 	}
 	return false
 }
+
+// deleteOrgOAuth revokes what apps hold in an org being deleted and deletes the
+// apps it registered (with what they hold in every org).
+func (s *Store) deleteOrgOAuth(ctx context.Context, orgID string) error {
+	for {
+		p, err := s.ListOAuthGrants(ctx, orgID, "", reroute.PageRequest{Limit: 200})
+		if err != nil {
+			return err
+		}
+		for _, g := range p.Items {
+			if err := s.RevokeOAuthGrant(ctx, orgID, g.Email, g.ClientID); err != nil && !reroute.IsNotFound(err) {
+				return err
+			}
+		}
+		if p.NextCursor == "" {
+			break
+		}
+	}
+	for {
+		p, err := s.ListOAuthApps(ctx, orgID, reroute.PageRequest{Limit: 200})
+		if err != nil {
+			return err
+		}
+		for _, a := range p.Items {
+			if err := s.DeleteOAuthApp(ctx, orgID, a.ClientID); err != nil && !reroute.IsNotFound(err) {
+				return err
+			}
+		}
+		if p.NextCursor == "" {
+			return nil
+		}
+	}
+}

@@ -144,3 +144,25 @@ func TestOAuthAppDeleteRevokesGrants(t *testing.T) {
 		t.Fatalf("the deleted app: %v", err)
 	}
 }
+
+// TestOAuthOrgDeleteTakesItsApps: deleting an org revokes the grants in it and
+// deletes the apps it registered.
+func TestOAuthOrgDeleteTakesItsApps(t *testing.T) {
+	s := newOAuthStore(t)
+	ctx := context.Background()
+	if err := s.CreateOAuthToken(ctx, oauthToken(reroute.OAuthCode, "c", "req-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteOrg(ctx, "org1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetOAuthApp(ctx, testClient); !reroute.IsNotFound(err) {
+		t.Fatalf("the deleted org's app: %v", err)
+	}
+	if _, err := s.GetOAuthToken(ctx, reroute.OAuthCode, hashOf("c")); !reroute.IsNotFound(err) {
+		t.Fatalf("a code in the deleted org: %v", err)
+	}
+	if p, err := s.ListOAuthGrants(ctx, "org1", "", reroute.PageRequest{}); err != nil || len(p.Items) != 0 {
+		t.Fatalf("grants of the deleted org: %+v %v", p, err)
+	}
+}

@@ -337,6 +337,9 @@ func (s *Store) DeleteOrg(ctx context.Context, id string) error {
 	if err := s.deleteOrgRoutes(ctx, id); err != nil {
 		return err
 	}
+	if err := s.deleteOrgOAuth(ctx, id); err != nil {
+		return err
+	}
 	keysOnly := aws.String("#tpk, #tsk")
 	queries := []*dynamodb.QueryInput{
 		{ // API keys
