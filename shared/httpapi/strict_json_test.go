@@ -26,6 +26,7 @@ func TestRequestBodiesAreStrict(t *testing.T) {
 	e.want(e.do("POST", "/v1/orgs/"+org+"/routes", tok, map[string]any{"host": "strict.example.com", "target": "https://example.com/"}), 201, "")
 	e.want(e.do("POST", "/v1/orgs/"+org+"/members", tok, map[string]any{"email": "bob@example.com"}), 201, "")
 
+	app := registerApp(t, e, org, tok)
 	// A valid body for each operation, with every member its schema has, and the
 	// path to send it to.
 	future := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
@@ -48,11 +49,19 @@ func TestRequestBodiesAreStrict(t *testing.T) {
 		"POST /v1/orgs/{orgId}/routes/{host}/rules": {"/v1/orgs/" + org + "/routes/strict.example.com/rules", rule},
 		"PATCH /v1/orgs/{orgId}/routes/{host}/rules/{ruleId}": {"/v1/orgs/" + org + "/routes/strict.example.com/rules/L2RvY3M", map[string]any{
 			"source": "/help", "target": "https://example.org/help", "status": 302, "subpath": false, "keepSuffix": false, "keepQuery": false}},
-		"POST /v1/orgs/{orgId}/routes/{host}/try": {"/v1/orgs/" + org + "/routes/strict.example.com/try", map[string]any{"url": "https://strict.example.com/docs/a"}},
+		"POST /v1/orgs/{orgId}/routes/{host}/try":      {"/v1/orgs/" + org + "/routes/strict.example.com/try", map[string]any{"url": "https://strict.example.com/docs/a"}},
+		"POST /v1/orgs/{orgId}/oauth-apps":             {"/v1/orgs/" + org + "/oauth-apps", map[string]any{"name": "App", "redirectUris": []any{"https://app.example.net/cb"}, "confidential": false}},
+		"PATCH /v1/orgs/{orgId}/oauth-apps/{clientId}": {"/v1/orgs/" + org + "/oauth-apps/" + app.id, map[string]any{"name": "App 2", "redirectUris": []any{"https://app.example.net/callback"}}},
+		"POST /v1/oauth/authorizations": {"/v1/oauth/authorizations", map[string]any{"client_id": app.id, "redirect_uri": "https://app.example.net/callback",
+			"scope": "routes:read", "state": "state-123456", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256",
+			"response_type": "code", "orgId": org, "deny": true}},
 	}
 	// The import's JSON body is a file, read by package bulk with errors of
 	// its own (a line and a member each; see the import tests), not a request.
-	exempt := map[string]bool{"POST /v1/orgs/{orgId}/routes/import": true}
+	// The authorization server's endpoints are form-encoded (RFC 6749), parsed by
+	// the OAuth library.
+	exempt := map[string]bool{"POST /v1/orgs/{orgId}/routes/import": true,
+		"POST /oauth/token": true, "POST /oauth/revoke": true, "POST /oauth/introspect": true}
 
 	spec := e.checker.spec
 	compiler := newSchemaCompiler(spec.doc)
