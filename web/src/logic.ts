@@ -56,13 +56,14 @@ export interface RouteForm {
   rule: RuleForm;
 }
 
+/** A new route's form: the API's defaults (openapi.json's RouteInput; a test holds them equal). */
 export const emptyRouteForm: RouteForm = {
   mode: "target",
   host: "",
   target: "",
   status: 301,
-  keepPath: true,
-  keepQuery: true,
+  keepPath: false,
+  keepQuery: false,
   enabled: true,
   httpsRedirect: true,
   hsts: false,
