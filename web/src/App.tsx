@@ -11,7 +11,7 @@ import type { AppConfig } from "./config";
 import { pickOrg } from "./logic";
 import { href, match, navigate, onNavigate, type Screen } from "./router";
 import { SessionProvider, type Session } from "./session";
-import { useTitle } from "./title";
+import { titleOf, useTitle } from "./title";
 import { ErrorBox, Link, Loading } from "./ui";
 import { CreateOrg } from "./screens/CreateOrg";
 import { renderView, tabs } from "./views";
@@ -84,6 +84,7 @@ export function App({ cfg, um }: { cfg: AppConfig; um: UserManager }) {
 
   if (user === undefined) return <Loading what="your session" />;
   if (!user || expired) {
+    document.title = titleOf("Sign in");
     return (
       <main class="signin" id="main">
         <h1>DNSReRoute</h1>
@@ -132,11 +133,25 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
       localStorage.setItem(ORG_KEY, orgId);
       return;
     }
-    if (screen.name === "home" || screen.name === "callback") {
+    if (screen.name === "home" || screen.name === "callback" || screen.name === "billingReturn") {
       const pick = pickOrg(me.orgs, localStorage.getItem(ORG_KEY));
+      if (screen.name === "billingReturn" && pick) {
+        navigate(href({ name: "billing", orgId: pick }) + location.search, { replace: true });
+        return;
+      }
       navigate(pick ? href({ name: "routes", orgId: pick }) : href({ name: "newOrg" }), { replace: true });
     }
   }, [me, screen.name, orgId]);
+
+  // Back to this tab: read the account again, so a plan changed elsewhere
+  // (another tab, the billing portal) shows here at once.
+  useEffect(() => {
+    const seen = () => {
+      if (document.visibilityState === "visible") reloadMe().catch(() => undefined);
+    };
+    document.addEventListener("visibilitychange", seen);
+    return () => document.removeEventListener("visibilitychange", seen);
+  }, [reloadMe]);
 
   const out = () => void signOut(um).then(() => navigate("/", { replace: true }));
   // The header stays on every state, failures included, so one can always sign out.
@@ -157,6 +172,7 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
     body = renderView(screen, org);
   } else if (screen.name === "newOrg") {
     body = <CreateOrg first={me.orgs.length === 0} />;
+    document.title = titleOf("New org");
   } else if (screen.name === "notFound") {
     body = <NotFound />;
   } else {

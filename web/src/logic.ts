@@ -461,3 +461,8 @@ export function deniedMessage(e: unknown, what: string): string {
 export function apiServerOf(apiUrl: string): string {
   return apiUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
 }
+
+/** dateText is the one format dates are shown in (as whenText), empty when absent. */
+export function dateText(iso: string | undefined): string {
+  return whenText(iso, "");
+}

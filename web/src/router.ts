@@ -16,6 +16,7 @@ export type Screen =
   | { name: "home" }
   | { name: "callback" }
   | { name: "newOrg" }
+  | { name: "billingReturn" }
   | { name: "routes"; orgId: string }
   | { name: "newRoute"; orgId: string }
   | { name: "editRoute"; orgId: string; host: string }
@@ -46,6 +47,8 @@ export const patterns: Pattern[] = [
   { name: "callback", path: "/callback" },
   { name: "callback", path: "/auth/callback" },
   { name: "newOrg", path: "/orgs/new" },
+  // Where the payment provider's checkout and portal send the browser back.
+  { name: "billingReturn", path: "/billing" },
   { name: "routes", path: "/orgs/:orgId/routes" },
   { name: "newRoute", path: "/orgs/:orgId/routes/new" },
   { name: "importRoutes", path: "/orgs/:orgId/routes/import" },
