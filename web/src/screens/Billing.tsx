@@ -9,6 +9,8 @@ import { Meter } from "./UsageMeters";
 /** How long to wait for the payment provider's word after a checkout, looking every few seconds. */
 const CONFIRM_MS = 120_000;
 const CONFIRM_EVERY_MS = 3_000;
+/** The org and plan a checkout started from, kept for the confirmation on return. */
+const CHECKOUT_KEY = "dnsreroute.checkout";
 
 export function BillingScreen({ org }: { org: Membership }) {
   const { api, reloadMe } = useSession();
@@ -35,9 +37,20 @@ export function BillingScreen({ org }: { org: Membership }) {
 
   // While the checkout's confirmation is pending, look again; once the plan
   // changed, reload the account so every screen shows the new plan at once.
+  // The plan before checkout was kept when it started (this tab); without it,
+  // an active subscription confirms it.
   useEffect(() => {
     if (checkout !== "success" || !billing) return;
-    if (billing.plan !== org.plan) {
+    let from: string | undefined;
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(CHECKOUT_KEY) ?? "null") as { org?: string; from?: string } | null;
+      if (kept?.org === org.id) from = kept.from;
+    } catch {
+      from = undefined;
+    }
+    const confirmed = (b: Billing) => (from !== undefined ? b.plan !== from : b.status === "active" || b.status === "trialing");
+    if (confirmed(billing)) {
+      sessionStorage.removeItem(CHECKOUT_KEY);
       void reloadMe();
       setCheckout("done");
       return;
@@ -49,13 +62,14 @@ export function BillingScreen({ org }: { org: Membership }) {
         setCheckout("slow");
         return;
       }
-      api.billing(org.id).then((b) => b.plan !== billing.plan && setBilling(b), () => undefined);
+      api.billing(org.id).then((b) => confirmed(b) && setBilling(b), () => undefined);
     }, CONFIRM_EVERY_MS);
     return () => clearInterval(t);
   }, [checkout, billing, org.plan]);
 
   async function go(what: string, call: () => Promise<{ url: string }>) {
     setBusy(what);
+    if (what !== "portal" && billing) sessionStorage.setItem(CHECKOUT_KEY, JSON.stringify({ org: org.id, from: billing.plan }));
     setActionErr(null);
     try {
       const { url } = await call();
@@ -148,7 +162,6 @@ export function BillingScreen({ org }: { org: Membership }) {
             {busy === "portal" ? "Opening…" : "Manage billing"}
           </button>
         )}
-        {owner && billing.status !== "none" && !configured && <p class="hint">Billing is not set up on this installation, so the subscription cannot be managed from here.</p>}
         {actionErr?.code && busy === "" && actionErr.code === "billing_not_configured" && <ErrorBox message={actionErr.msg} />}
       </div>
       {notConfigured && (

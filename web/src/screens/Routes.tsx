@@ -284,7 +284,7 @@ function RouteMenu(props: { org: Membership; route: Route; busy: boolean; checki
         <Link class="button secondary small" href={href({ name: "route", orgId: org.id, host: r.host })} aria-label={`Rules of ${r.host}`}>
           Rules
         </Link>
-        <Link class="button secondary small" href={href({ name: "analytics", orgId: org.id, host: r.host })} aria-label={`Analytics of ${r.host}`}>
+        <Link class="button secondary small" href={href({ name: "analytics", orgId: org.id, host: r.host })} aria-label={`Analytics for ${r.host}`}>
           Analytics
         </Link>
         <Link class="button secondary small" href={href({ name: "editRoute", orgId: org.id, host: r.host })} aria-label={`Edit ${r.host}`}>
@@ -549,7 +549,7 @@ export function RoutesScreen({ org }: { org: Membership }) {
                 <th scope="col" class="sel">
                   <input type="checkbox" aria-label="Select every route shown" checked={allSelected} onChange={() => setSelected(allSelected ? new Set() : new Set(shown.map((r) => r.host)))} />
                 </th>
-                <th scope="col" aria-sort={ariaSort("state")}>{sortButton("state", "Status")}</th>
+                <th scope="col" class="col-state" aria-sort={ariaSort("state")}>{sortButton("state", "Status")}</th>
                 <th scope="col" aria-sort={ariaSort("host")}>{sortButton("host", "Hostname")}</th>
                 <th scope="col" class="col-target">Target</th>
                 <th scope="col" class="col-rules" aria-sort={ariaSort("rules")}>{sortButton("rules", "Rules")}</th>
@@ -568,7 +568,7 @@ export function RoutesScreen({ org }: { org: Membership }) {
                     <td class="sel">
                       <input type="checkbox" aria-label={`Select ${r.host}`} checked={selected.has(r.host)} onChange={() => toggleSel(r.host)} />
                     </td>
-                    <td>
+                    <td class="col-state">
                       <StateBadge route={r} />
                     </td>
                     <td class="host-cell">
@@ -576,6 +576,9 @@ export function RoutesScreen({ org }: { org: Membership }) {
                         {r.host}
                       </Link>
                       <span class="target-under">{r.target || "Path rules only"}</span>
+                      <span class="state-under" aria-hidden="true">
+                        <StateBadge route={r} />
+                      </span>
                       {checks[r.host] && <CheckResult host={r.host} check={checks[r.host]} onHide={() => hideCheck(r.host)} />}
                       {rowErr?.host === r.host && <ErrorBox message={rowErr.msg} />}
                     </td>
