@@ -22,6 +22,7 @@ import {
   type RoutePatch,
   type Usage,
 } from "./api";
+import { formatDate } from "./dates";
 import { emptyRuleForm, ruleInputOf, validateRuleForm, validateTargetURL, type RuleForm } from "./rules";
 
 /** filterRoutes keeps the routes whose host or target contains q (case-insensitive). */
@@ -403,7 +404,7 @@ export function whenText(iso: string | undefined, none = "never", locale?: strin
   if (!iso) return none;
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return none;
-  return d.toLocaleDateString(locale, { year: "numeric", month: "short", day: "numeric" });
+  return formatDate(d, { locale });
 }
 
 /** localDate is the YYYY-MM-DD of a date in local time, as <input type="date"> has it. */
