@@ -70,7 +70,7 @@ export function RouteRules({ org, host }: { org: Membership; host: string }) {
           <dt>Rules</dt>
           <dd>
             {count}
-            {ruleLimit !== undefined && ` of ${ruleLimit}`}
+            {ruleLimit !== undefined && ` of ${ruleLimit.toLocaleString("en")}`}
           </dd>
         </div>
         <div>

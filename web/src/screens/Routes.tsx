@@ -131,8 +131,8 @@ export function RecordsTable({ records, idPrefix, label, zone }: { records: DNSR
                 <div class="cell">
                   <code id={`${idPrefix}-${i}-name`}>{relativeName(d.name, zone ?? zoneOf(d.name))}</code>
                   <CopyButton text={relativeName(d.name, zone ?? zoneOf(d.name))} describedBy={`${idPrefix}-${i}-name`} />
+                  <span class="full-name">{d.name}</span>
                 </div>
-                <span class="full-name">{d.name}</span>
               </td>
               <td data-label="Type">{d.type}</td>
               <td data-label="Value">
