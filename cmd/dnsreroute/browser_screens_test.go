@@ -58,3 +58,25 @@ func (b *browser) path() string {
 	}
 	return p
 }
+
+// controlsContrast is true when every text field and menu's border has a
+// contrast of 3:1 at least with what is behind it (WCAG 1.4.11, which
+// axe-core does not check).
+const controlsContrast = `(() => {
+  const lum = (c) => {
+    const [r, g, b] = c.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const behind = (el) => {
+    for (let e = el.parentElement; e; e = e.parentElement) {
+      const c = getComputedStyle(e).backgroundColor;
+      if (c && c !== "transparent" && !/^rgba\(.*, 0\)$/.test(c)) return c;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const fields = [...document.querySelectorAll("input[type=text], input[type=url], input[type=search], input[type=email], select")].filter((i) => i.offsetParent);
+  return fields.length > 0 && fields.every((i) => {
+    const a = lum(getComputedStyle(i).borderTopColor), b = lum(behind(i));
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) >= 3;
+  });
+})()`

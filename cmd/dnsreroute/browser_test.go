@@ -116,6 +116,11 @@ func TestBrowserDashboard(t *testing.T) {
 		// permanent status explained where it is chosen.
 		b.waitJS(`!document.getElementById("route-keepPath").checked && !document.getElementById("route-keepQuery").checked`, "keep path and query off, as in the API")
 		b.waitText("browsers remember it")
+		// Field borders stand out from the page (3:1), in both colour schemes.
+		b.waitJS(controlsContrast, "field borders of 3:1 contrast")
+		b.colorScheme("dark")
+		b.waitJS(controlsContrast, "field borders of 3:1 contrast in dark mode")
+		b.colorScheme("")
 		b.screen("03-route-editor")
 		// Pasted values are cleaned, saying what changed.
 		b.run(
