@@ -202,6 +202,14 @@ function NotFound() {
 /** Shell is the header (product, org menu, who, sign out), the org's tabs and the main region. */
 function Shell(props: { email: string; onSignOut: () => void; me?: Me; org?: Membership; screen?: Screen; children: ComponentChildren }) {
   const { me, org, screen } = props;
+  // On a narrow screen the tab strip scrolls: keep the current tab in view.
+  useEffect(() => {
+    const cur = document.querySelector<HTMLElement>(".tabs a[aria-current=page]");
+    const strip = cur?.parentElement;
+    if (cur && strip && (cur.offsetLeft < strip.scrollLeft || cur.offsetLeft + cur.offsetWidth > strip.scrollLeft + strip.clientWidth)) {
+      strip.scrollLeft = cur.offsetLeft - 16;
+    }
+  }, [screen?.name]);
   return (
     <>
       <a class="skip" href="#main">
