@@ -28,6 +28,7 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
 	"github.com/dnsreroute/dnsreroute/shared/redirect"
+	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
 // chromiumPath is Debian's Chromium (make chromium installs it).
@@ -79,10 +80,16 @@ func TestBrowserDashboard(t *testing.T) {
 		edited = "https://newer.example.org/landing"
 	)
 
+	rowState := func(host, state string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll("table.routes tbody tr")].some(r => r.innerText.includes(%q) && r.querySelector(".state-badge").innerText.includes(%q))`, host, state)
+	}
+	var orgPath string // /orgs/<id>
+
 	b.step("01-signed-in", func() {
 		b.run(chromedp.Navigate(apiURL + "/"))
 		b.run(chromedp.WaitVisible(button("Sign in")))
-		b.screenshot("00-signed-out")
+		b.waitJS(`document.title === "Sign in · DNSReRoute"`, "the signed-out page's title")
+		b.screen("00-signed-out")
 		b.click(button("Sign in"))
 		// The dev issuer's own page.
 		b.waitText("Email")
@@ -96,33 +103,60 @@ func TestBrowserDashboard(t *testing.T) {
 		b.run(chromedp.SendKeys(field("Org name"), "Acme"))
 		b.click(button("Create org"))
 		b.waitText("No routes yet")
+		// A new org is walked to its first redirect, and sees its usage.
+		b.waitText("Getting started")
+		b.waitText("0 of 1 route on the free plan")
+		b.screen("02-routes-empty")
+		orgPath = strings.TrimSuffix(b.path(), "/routes")
 	})
 	b.step("03-route-listed", func() {
 		b.click(link("Add route"))
+		b.run(chromedp.WaitVisible(field("Hostname")))
+		// One default everywhere: the API's (path and query not kept), and the
+		// permanent status explained where it is chosen.
+		b.waitJS(`!document.getElementById("route-keepPath").checked && !document.getElementById("route-keepQuery").checked`, "keep path and query off, as in the API")
+		b.waitText("browsers remember it")
+		// Field borders stand out from the page (3:1), in both colour schemes.
+		b.waitJS(controlsContrast, "field borders of 3:1 contrast")
+		b.colorScheme("dark")
+		b.waitJS(controlsContrast, "field borders of 3:1 contrast in dark mode")
+		b.colorScheme("")
+		b.screen("03-route-editor")
+		// Pasted values are cleaned, saying what changed.
 		b.run(
-			chromedp.WaitVisible(field("Hostname")),
-			chromedp.SendKeys(field("Hostname"), host),
-			chromedp.SendKeys(field("Target URL"), target),
+			chromedp.SendKeys(field("Hostname"), "https://Old.Example.com/some/path"),
+			chromedp.SendKeys(field("Target URL"), "new.example.org/"),
 		)
 		b.click(button("Add route"))
 		b.waitText("Route added")
+		b.waitText("Changed https://Old.Example.com/some/path to " + host)
+		b.waitText("Changed new.example.org/ to " + target)
 		b.screenshot("03-route-added")
 		b.click(link("Back to routes"))
 		b.waitText(host)
 		b.waitText(target)
-		// Its DNS record: host CNAME localhost (the dev stack's service host).
-		b.waitText(host + " CNAME " + devServiceHost)
-		// The local edge serves a hostname at once.
-		b.waitText("Active")
+		// What a visitor gets leads the row: the local edge serves a hostname at once.
+		b.waitJS(rowState(host, "Redirecting"), "the route redirecting")
 		// The local stack has no KeyValueStore: the origin answers, and the
-		// badge says why.
+		// row says why.
 		b.waitText("Served by the origin: this deployment has no edge store")
+		b.waitText("1 of 1 route on the free plan")
+		b.waitJS(`document.title === "Routes · Acme · DNSReRoute"`, "the routes screen's title")
+		b.screen("03-routes")
 	})
 	b.step("03-dns-check", func() {
 		// The test's DNS knows no such name: the check says so, in words.
+		b.click(summary("Actions for " + host))
 		b.click(button("Check DNS of " + host))
 		b.waitText(host + " does not exist in DNS")
-		b.screenshot("03-dns-check")
+	})
+	b.step("03-disabled-leads", func() {
+		b.click(summary("Actions for " + host))
+		b.click(button("Disable " + host))
+		b.waitJS(rowState(host, "Disabled")+` && !`+rowState(host, "Redirecting"), "the disabled route saying so first")
+		b.click(summary("Actions for " + host))
+		b.click(button("Enable " + host))
+		b.waitJS(rowState(host, "Redirecting"), "the route redirecting again")
 	})
 	b.step("04-redirector", func() {
 		// The resolver caches a miss for a second; the route was added just now.
@@ -139,31 +173,60 @@ func TestBrowserDashboard(t *testing.T) {
 		}
 	})
 	b.step("05-route-limit", func() {
-		b.click(link("Add route"))
-		b.run(
-			chromedp.WaitVisible(field("Hostname")),
-			chromedp.SendKeys(field("Hostname"), "second.example.com"),
-			chromedp.SendKeys(field("Target URL"), "https://second.example.org/"),
-		)
-		b.click(button("Add route"))
-		// The refusal in the dashboard's words, with the next step.
-		b.waitText("Your plan's limit is reached")
+		// The limit shows before any form, with the way to upgrade.
+		b.waitText("Upgrade to add more")
+		b.run(chromedp.WaitVisible(link("Upgrade to add routes")))
+		// A full reload of a deep link: the session is kept.
+		b.run(chromedp.Navigate(apiURL + orgPath + "/routes/new"))
+		b.waitText("Your plan's route limit is reached")
+		b.waitJS(`!document.getElementById("route-host")`, "no form to fill in past the limit")
 		b.screenshot("05-route-limit-message")
-		b.click(link("Cancel"))
-		b.waitText(host)
+		b.click(link("See plans and upgrade"))
+		b.waitText("Plan & billing")
+		// What each plan offers comes from GET /v1/plans: the free plan allows
+		// wildcard routes and API keys, and says so.
+		b.waitJS(`[...document.querySelectorAll("main .card")][0].innerText.includes("Wildcard routes") && [...document.querySelectorAll("main .card")][0].innerText.includes("API keys")`,
+			"the free plan's card listing wildcard routes and API keys")
+		b.waitText("Billing is not set up here")
+		b.screen("05-billing")
 	})
 	if withMembersAndKeys {
-		b.step("06-members-upgrade", func() {
+		b.step("06-members", func() {
 			b.click(link("Members"))
-			b.waitJS(`/Upgrade/.test(document.querySelector("main").innerText) && /members/.test(document.querySelector("main").innerText)`,
-				`a message with "Upgrade" and "members" on the Members tab`)
+			b.waitText("Upgrade to add members")
+			b.waitText("1 of 1 member on the free plan")
+			// The sole owner can neither leave nor change role.
+			b.waitText("The org's only owner")
+			b.waitJS(`![...document.querySelectorAll("main button")].some(e => e.innerText.trim() === "Leave") && !document.querySelector("main select")`,
+				"no Leave button and no role menu for the sole owner")
+			b.screen("06-members")
+		})
+		b.step("06-new-tab-signed-in", func() {
+			// A link opened in a new tab keeps the session (localStorage).
+			tab, cancel := chromedp.NewContext(b.ctx)
+			defer cancel()
+			if _, err := chromedp.Run(tab, chromedp.Navigate(apiURL+orgPath+"/members")); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(browserWait)
+			for {
+				txt, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+				if strings.Contains(txt, "People in Acme") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("a new tab on the members screen: %q", txt)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 		})
 		b.step("07-api-key-created", func() {
 			b.click(link("API keys"))
 			b.run(
 				chromedp.WaitVisible(field("Name")),
-				chromedp.SendKeys(field("Name"), "ci"),
 			)
+			b.screen("07-api-keys")
+			b.run(chromedp.SendKeys(field("Name"), "ci"))
 			b.setScope()
 			b.click(button("Create key"))
 			b.run(chromedp.WaitVisible(chromedp.CSS(`[data-testid=api-key-secret]`)))
@@ -183,11 +246,82 @@ func TestBrowserDashboard(t *testing.T) {
 			b.waitJS(`!document.querySelector("dialog[open]") && ![...document.querySelectorAll("main li, main tr")].some(e => e.innerText.includes("ci"))`,
 				"the revoked key gone from the list")
 		})
-		b.click(link("Routes"))
-		b.waitText(host)
 	}
+	b.step("07-settings", func() {
+		b.click(link("Settings"))
+		b.waitText("Delete this org")
+		b.waitText("cancels its subscription")
+		b.screen("07-settings")
+		b.retype(field("Org name"), "Acme Inc")
+		b.click(button("Rename"))
+		b.waitText("The org is now called Acme Inc")
+		b.waitJS(`document.querySelector(".org-switch select").selectedOptions[0].innerText === "Acme Inc"`, "the new name in the org menu")
+		b.click(link("Plan"))
+		b.waitText("Plans and billing")
+		b.screen("07-settings-plan")
+	})
+	b.step("07-upgrade-shows-everywhere", func() {
+		// The payment provider's webhook moves the org to Developer; back from
+		// checkout, the billing screen confirms it and every screen follows.
+		plan, _ := reroute.DefaultCatalog().Get(reroute.PlanDeveloper)
+		orgID := strings.TrimPrefix(orgPath, "/orgs/")
+		if _, err := store.ApplyBilling(context.Background(), orgID, reroute.BillingChange{EventID: "evt_browser", EventAt: time.Now().UTC(),
+			CustomerID: "cus_browser", SubscriptionID: "sub_browser", Status: "active", Plan: plan.Name, CurrentPeriodEnd: time.Now().AddDate(0, 1, 0)}, plan); err != nil {
+			t.Fatal(err)
+		}
+		b.run(chromedp.Navigate(apiURL + "/billing?checkout=success"))
+		b.waitText("You are on the Developer plan")
+		if withMembersAndKeys {
+			b.click(link("Members"))
+			b.waitText("1 of 5 members on the developer plan")
+			b.run(chromedp.WaitVisible(field("Email")))
+			b.waitJS(`!document.querySelector("main").innerText.includes("Upgrade to add members")`, "no upgrade prompt after the upgrade")
+		}
+		b.click(link("Routes"))
+		b.waitText("1 of 10 routes on the developer plan")
+	})
+	b.step("07-wildcard-records-kept", func() {
+		// A wildcard route's certificate record stays listed until it is issued.
+		const wild = "*.wild.example.com"
+		b.click(link("Add route"))
+		b.run(chromedp.WaitVisible(field("Hostname")), chromedp.SendKeys(field("Hostname"), wild), chromedp.SendKeys(field("Target URL"), target))
+		b.click(button("Add route"))
+		b.waitText("Route added")
+		rt, err := store.GetRoute(context.Background(), wild)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.SaveDomain(context.Background(), rt, reroute.Domain{State: reroute.DomainPendingCertificate, Reason: "The certificate waits for its validation record.",
+			Refs: rt.Domain.Refs, VerifiedAt: time.Now().UTC(), CheckedAt: time.Now().UTC(),
+			CertificateRecords: []reroute.DNSRecord{{Type: "CNAME", Name: "_c0ffee.wild.example.com", Value: "_v.acm-validations.aws", Purpose: "certificate"}}}); err != nil {
+			t.Fatal(err)
+		}
+		b.click(link("Back to routes"))
+		b.waitJS(rowState(wild, "Issuing certificate"), "the wildcard issuing its certificate")
+		b.waitText("Still to do at your DNS provider")
+		b.waitJS(`[...document.querySelectorAll(".to-create code")].some(e => e.innerText === "_c0ffee.wild")`, "the certificate record named relative to the zone")
+		b.waitText("DNS only")
+		b.screen("07-routes-todo")
+		// The route's own page keeps it too.
+		b.click(link(wild))
+		b.waitText("DNS records to create for " + wild)
+		b.screen("07-route-page-todo")
+		b.click(link("Routes"))
+		// Search asks the API, across every page.
+		b.run(chromedp.SendKeys(field("Search routes"), "wild"))
+		b.waitJS(`document.querySelectorAll("table.routes tbody tr").length === 1`, "only the wildcard found")
+		b.retype(field("Search routes"), "")
+		b.waitJS(`document.querySelectorAll("table.routes tbody tr").length === 2`, "both routes again")
+		// Bulk delete, confirmed.
+		b.click(`//input[@aria-label="Select ` + wild + `"]`)
+		b.click(`//div[@class="bulk-bar"]//button[normalize-space(.)="Delete"]`)
+		b.waitText("Delete 1 route?")
+		b.click(button("Delete routes"))
+		b.waitJS(`document.querySelectorAll("table.routes tbody tr").length === 1`, "the wildcard deleted")
+	})
 	b.step("08-route-edited", func() {
-		b.click(`//a[@aria-label="Edit ` + host + `"]`)
+		b.click(summary("Actions for " + host))
+		b.click(link("Edit " + host))
 		b.run(
 			chromedp.WaitVisible(field("Target URL")),
 		)
@@ -200,7 +334,8 @@ func TestBrowserDashboard(t *testing.T) {
 	b.analyticsSteps(store, host)
 	b.step("08-route-delete-confirm", func() {
 		b.waitText(edited)
-		b.click(`//button[@aria-label="Delete ` + host + `"]`)
+		b.click(summary("Actions for " + host))
+		b.click(button("Delete " + host))
 		b.waitText("Delete " + host + "?")
 	})
 	b.step("08-route-deleted", func() {
@@ -212,14 +347,21 @@ func TestBrowserDashboard(t *testing.T) {
 		// The viewer renders the OpenAPI document into its shadow DOM.
 		b.waitJS(`document.querySelector("rapi-doc") && document.querySelector("rapi-doc").shadowRoot &&
 			document.querySelector("rapi-doc").shadowRoot.textContent.includes("/v1/orgs/{orgId}/routes")`, "the API reference")
+		b.run(chromedp.EmulateViewport(375, 812))
+		b.waitJS(`document.documentElement.scrollWidth <= 375`, "the API reference no wider than 375 px")
+		// The tabs scroll sideways, and fade at the edge to say so.
+		b.click(link("Routes"))
+		b.waitJS(`document.querySelector(".tabs").scrollWidth > document.querySelector(".tabs").clientWidth && getComputedStyle(document.querySelector(".tabs")).maskImage !== "none"`,
+			"the tab strip faded where it scrolls")
 	})
 	b.step("08-narrow-375", func() {
-		b.run(chromedp.EmulateViewport(375, 812))
-		b.click(link("Routes"))
 		b.waitText("No routes yet")
 		// Usable at 375 px: nothing wider than the screen.
 		b.waitJS(`document.documentElement.scrollWidth <= 375`, "a page no wider than 375 px")
 	})
+	if _, err := chromedp.Call(b.ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{}); err != nil {
+		t.Fatalf("clear the narrow viewport: %v", err)
+	}
 	b.step("09-signed-out", func() {
 		b.click(button("Sign out"))
 		b.run(chromedp.WaitVisible(button("Sign in")))
@@ -335,6 +477,8 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-default-browser-check", true),
+		// Screenshots at 375 px show the whole width, not the width less a scroll bar.
+		chromedp.Flag("hide-scrollbars", true),
 		chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -558,6 +702,7 @@ func (b *browser) rulesSteps(host, downloads string) {
 	t.Helper()
 	b.step("10-route-page", func() {
 		b.click(link("Routes"))
+		b.click(summary("Actions for " + host))
 		b.click(link("Rules of " + host))
 		b.waitText("Path rules")
 		b.waitText("No path rules yet")
@@ -605,6 +750,7 @@ func (b *browser) rulesSteps(host, downloads string) {
 		b.waitText("Import done")
 		b.waitText("rules created")
 		b.click(link("Back to routes"))
+		b.click(summary("Actions for " + host))
 		b.click(link("Rules of " + host))
 		b.waitJS(`document.querySelectorAll("table.rules tbody tr").length === 3`, "three rules in the table")
 	})
@@ -615,6 +761,7 @@ func (b *browser) rulesSteps(host, downloads string) {
 		b.waitJS(`document.querySelectorAll("table.rules tbody tr").length === 3`, "every rule again")
 		b.click(`//th//button[starts-with(normalize-space(.), "Source")]`)
 		b.waitJS(`[...document.querySelectorAll("table.rules tbody tr td:first-child")].map(e => e.innerText.trim()).join(" ") === "/contact /blog /about"`, "rules sorted by source, descending")
+		b.screen("10-rules")
 	})
 	b.step("10-try-url", func() {
 		b.run(chromedp.SendKeys(field("URL or path"), "/blog/2020/post?utm=x"))
@@ -694,6 +841,7 @@ func (b *browser) analyticsSteps(store *dynamo.Store, host string) {
 		b.click(link("Analytics"))
 		b.waitText("Analytics of Acme")
 		b.waitText("/old-page")
+		b.screen("11-analytics")
 	})
 	b.step("11-analytics-narrow-375", func() {
 		b.run(chromedp.EmulateViewport(375, 812))

@@ -63,6 +63,9 @@ func (s *server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.checkAllowed(a.org, allowsAPIKeys, "API keys"); err != nil {
+		return err
+	}
 	in, err := decode[apiKeyInput](r)
 	if err != nil {
 		return err

@@ -165,14 +165,13 @@ func (s *server) getMe(w http.ResponseWriter, r *http.Request) error {
 func (s *server) listPlans(w http.ResponseWriter, r *http.Request) error {
 	type planJSON struct {
 		reroute.Plan
-		Available bool `json:"available"` // free, or on sale through Stripe
+		// Features are written from the limits and allowances beside them.
+		Features  []string `json:"features"`
+		Available bool     `json:"available"` // free, or on sale through Stripe
 	}
 	plans := make([]planJSON, len(s.Plans))
 	for i, p := range s.Plans {
-		if p.Features == nil {
-			p.Features = []string{}
-		}
-		plans[i] = planJSON{Plan: p, Available: !p.Paid() || p.StripePriceID != "" && s.Payments != nil}
+		plans[i] = planJSON{Plan: p, Features: p.Features(), Available: !p.Paid() || p.StripePriceID != "" && s.Payments != nil}
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	encodeJSON(w, http.StatusOK, struct {

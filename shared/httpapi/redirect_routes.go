@@ -83,15 +83,17 @@ func (s *server) toEdgeJSON(e reroute.EdgeStatus) edgeJSON {
 }
 
 type routeJSON struct {
-	Host          string `json:"host"`
-	Target        string `json:"target"`
-	Status        int    `json:"status"`
-	KeepPath      bool   `json:"keepPath"`
-	KeepQuery     bool   `json:"keepQuery"`
-	Enabled       bool   `json:"enabled"`
-	Paused        bool   `json:"paused"` // beyond the plan's limit: answers "not configured"
-	HTTPSRedirect bool   `json:"httpsRedirect"`
-	HSTS          bool   `json:"hsts"`
+	Host      string `json:"host"`
+	Target    string `json:"target"`
+	Status    int    `json:"status"`
+	KeepPath  bool   `json:"keepPath"`
+	KeepQuery bool   `json:"keepQuery"`
+	Enabled   bool   `json:"enabled"`
+	Paused    bool   `json:"paused"` // beyond the plan's limit: answers "not configured"
+	// State is what a visitor gets now, decided from the fields around it.
+	State         reroute.RouteState `json:"state"`
+	HTTPSRedirect bool               `json:"httpsRedirect"`
+	HSTS          bool               `json:"hsts"`
 	// RuleCount is how many path rules the route has; they are read through
 	// its rules endpoint, so that lists of routes stay small.
 	RuleCount   int             `json:"ruleCount"`
@@ -111,7 +113,7 @@ type routeJSON struct {
 func (s *server) toRouteJSON(r reroute.Route) routeJSON {
 	out := routeJSON{
 		Host: r.Host, Target: r.Target, Status: r.Status, KeepPath: r.KeepPath, KeepQuery: r.KeepQuery,
-		Enabled: r.Enabled, Paused: r.Paused, HTTPSRedirect: r.HTTPSRedirect, HSTS: r.HSTS,
+		Enabled: r.Enabled, Paused: r.Paused, State: r.State(), HTTPSRedirect: r.HTTPSRedirect, HSTS: r.HSTS,
 		RuleCount:       r.RuleCount,
 		PathOptions:     pathOptionsJSON(r.PathOptions),
 		Fallback:        toFallbackJSON(r.Fallback),
@@ -186,7 +188,16 @@ func (s *server) listRoutes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.Routes.ListRoutes(r.Context(), a.org.ID, page)
+	f, err := routeFilterOf(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	var p reroute.Page[reroute.Route]
+	if f.empty() {
+		p, err = s.Routes.ListRoutes(r.Context(), a.org.ID, page)
+	} else {
+		p, err = s.searchRoutes(r.Context(), a.org.ID, page, f)
+	}
 	if err != nil {
 		return err
 	}
@@ -227,6 +238,11 @@ func (s *server) createRoute(w http.ResponseWriter, r *http.Request) error {
 	sortRules(rt.PathRules)
 	if err := s.checkRuleLimit(a.org, len(rt.PathRules)); err != nil {
 		return err
+	}
+	if reroute.IsWildcard(rt.Host) {
+		if err := s.checkAllowed(a.org, allowsWildcards, "wildcard routes"); err != nil {
+			return err
+		}
 	}
 	rt.Domain = s.Domains.NewDomain(rt.Host)
 	err = s.Routes.CreateRoute(r.Context(), rt)

@@ -1,6 +1,9 @@
 package reroute
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Plan is what an org pays for and what it may use.
 type Plan struct {
@@ -9,9 +12,8 @@ type Plan struct {
 	RouteLimit  int    `json:"routeLimit"`
 	MemberLimit int    `json:"memberLimit"`
 	// RuleLimit bounds the path rules of each route (its whole-host target aside).
-	RuleLimit int      `json:"ruleLimit"`
-	Price     string   `json:"price"`
-	Features  []string `json:"features"`
+	RuleLimit int    `json:"ruleLimit"`
+	Price     string `json:"price"`
 	// Allows is what the plan permits beyond its counted limits: the API
 	// enforces each field and the dashboard renders them from GET /v1/plans.
 	Allows Allowances `json:"allows"`
@@ -38,18 +40,62 @@ type Catalog []Plan
 func DefaultCatalog() Catalog {
 	return Catalog{
 		{Name: PlanFree, Title: "Free", RouteLimit: 1, MemberLimit: 1, RuleLimit: 25, Price: "$0",
-			AnalyticsRetention: 7 * day, Allows: Allowances{WildcardRoutes: true, APIKeys: true},
-			Features: []string{"1 route", "25 path rules", "HTTPS redirects", "301, 302, 307 and 308"}},
+			AnalyticsRetention: 7 * day, Allows: Allowances{WildcardRoutes: true, APIKeys: true}},
 		{Name: PlanDeveloper, Title: "Developer", RouteLimit: 10, MemberLimit: 5, RuleLimit: 1000, Price: "$10 / month", AnalyticsRetention: 90 * day,
-			Allows:   Allowances{WildcardRoutes: true, APIKeys: true, DestinationMonitoring: true},
-			Features: []string{"10 routes", "1,000 path rules per route", "CSV import and export", "Wildcard routes", "Up to 5 members", "API keys"}},
+			Allows: Allowances{WildcardRoutes: true, APIKeys: true, DestinationMonitoring: true}},
 		{Name: PlanEnterprise, Title: "Enterprise", RouteLimit: 100, MemberLimit: 50, RuleLimit: 10000, Price: "$80 / month", AnalyticsRetention: 396 * day, // 13 months
-			Allows:   Allowances{WildcardRoutes: true, APIKeys: true, DestinationMonitoring: true},
-			Features: []string{"100 routes", "10,000 path rules per route", "CSV import and export", "Wildcard routes", "Up to 50 members", "API keys", "Priority support"}},
+			Allows: Allowances{WildcardRoutes: true, APIKeys: true, DestinationMonitoring: true}},
 	}
 }
 
 const day = 24 * time.Hour
+
+// Features are the plan's selling points, written from its limits and
+// allowances only, so that what a plan is said to offer is what the API lets
+// its orgs do.
+func (p Plan) Features() []string {
+	count := func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return groupThousands(n) + " " + many
+	}
+	out := []string{
+		count(p.RouteLimit, "route", "routes"),
+		count(p.RuleLimit, "path rule per route", "path rules per route"),
+	}
+	if p.MemberLimit == 1 {
+		out = append(out, "1 member")
+	} else {
+		out = append(out, "Up to "+count(p.MemberLimit, "member", "members"))
+	}
+	if d := int(p.AnalyticsRetention / day); d > 0 {
+		if d%30 == 0 || d > 360 {
+			out = append(out, "Analytics kept "+count((d+15)/30, "month", "months"))
+		} else {
+			out = append(out, "Analytics kept "+count(d, "day", "days"))
+		}
+	}
+	if p.Allows.WildcardRoutes {
+		out = append(out, "Wildcard routes")
+	}
+	if p.Allows.APIKeys {
+		out = append(out, "API keys")
+	}
+	if p.Allows.DestinationMonitoring {
+		out = append(out, "Destination monitoring")
+	}
+	return out
+}
+
+// groupThousands writes n with commas between groups of three digits.
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
 
 // Allowances are a plan's on/off capabilities.
 type Allowances struct {

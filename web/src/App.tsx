@@ -11,7 +11,7 @@ import type { AppConfig } from "./config";
 import { pickOrg } from "./logic";
 import { href, match, navigate, onNavigate, type Screen } from "./router";
 import { SessionProvider, type Session } from "./session";
-import { useTitle } from "./title";
+import { titleOf, useTitle } from "./title";
 import { ErrorBox, Link, Loading } from "./ui";
 import { OAuthConsent } from "./screens/OAuthConsent";
 import { CreateOrg } from "./screens/CreateOrg";
@@ -85,6 +85,7 @@ export function App({ cfg, um }: { cfg: AppConfig; um: UserManager }) {
 
   if (user === undefined) return <Loading what="your session" />;
   if (!user || expired) {
+    document.title = titleOf("Sign in");
     return (
       <main class="signin" id="main">
         <h1>DNSReRoute</h1>
@@ -133,11 +134,25 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
       localStorage.setItem(ORG_KEY, orgId);
       return;
     }
-    if (screen.name === "home" || screen.name === "callback") {
+    if (screen.name === "home" || screen.name === "callback" || screen.name === "billingReturn") {
       const pick = pickOrg(me.orgs, localStorage.getItem(ORG_KEY));
+      if (screen.name === "billingReturn" && pick) {
+        navigate(href({ name: "billing", orgId: pick }) + location.search, { replace: true });
+        return;
+      }
       navigate(pick ? href({ name: "routes", orgId: pick }) : href({ name: "newOrg" }), { replace: true });
     }
   }, [me, screen.name, orgId]);
+
+  // Back to this tab: read the account again, so a plan changed elsewhere
+  // (another tab, the billing portal) shows here at once.
+  useEffect(() => {
+    const seen = () => {
+      if (document.visibilityState === "visible") reloadMe().catch(() => undefined);
+    };
+    document.addEventListener("visibilitychange", seen);
+    return () => document.removeEventListener("visibilitychange", seen);
+  }, [reloadMe]);
 
   const out = () => void signOut(um).then(() => navigate("/", { replace: true }));
   // The header stays on every state, failures included, so one can always sign out.
@@ -158,6 +173,7 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
     body = renderView(screen, org);
   } else if (screen.name === "newOrg") {
     body = <CreateOrg first={me.orgs.length === 0} />;
+    document.title = titleOf("New org");
   } else if (screen.name === "oauthAuthorize") {
     body = <OAuthConsent />;
   } else if (screen.name === "notFound") {
@@ -189,6 +205,14 @@ function NotFound() {
 /** Shell is the header (product, org menu, who, sign out), the org's tabs and the main region. */
 function Shell(props: { email: string; onSignOut: () => void; me?: Me; org?: Membership; screen?: Screen; children: ComponentChildren }) {
   const { me, org, screen } = props;
+  // On a narrow screen the tab strip scrolls: keep the current tab in view.
+  useEffect(() => {
+    const cur = document.querySelector<HTMLElement>(".tabs a[aria-current=page]");
+    const strip = cur?.parentElement;
+    if (cur && strip && (cur.offsetLeft < strip.scrollLeft || cur.offsetLeft + cur.offsetWidth > strip.scrollLeft + strip.clientWidth)) {
+      strip.scrollLeft = cur.offsetLeft - 16;
+    }
+  }, [screen?.name]);
   return (
     <>
       <a class="skip" href="#main">

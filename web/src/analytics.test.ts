@@ -57,8 +57,9 @@ describe("drawing", () => {
     expect(share(1, 4)).toBe("25%");
     expect(share(1, 1000)).toBe("<1%");
     expect(share(0, 0)).toBe("0%");
-    expect(bucketLabel("2025-01-02T05:00:00Z", "hour")).toBe("2025-01-02 05:00");
-    expect(bucketLabel("2025-01-02T00:00:00Z", "day")).toBe("2025-01-02");
+    // The one date format of every screen (dates.ts), in UTC.
+    expect(bucketLabel("2025-01-02T05:00:00Z", "hour", "en")).toBe("Jan 2, 2025, 05:00");
+    expect(bucketLabel("2025-01-02T00:00:00Z", "day", "en")).toBe("Jan 2, 2025");
     expect(humanHits({ hits: 10, bots: 3, notFound: 0, edge: 0 }, true)).toBe(7);
     expect(humanHits({ hits: 10, bots: 3, notFound: 0, edge: 0 }, false)).toBe(10);
   });

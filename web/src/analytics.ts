@@ -1,6 +1,8 @@
 // Analytics: the date range a screen asks for, what the API answers, and the
 // small computations the screens draw from it (sparkline points, shares).
 
+import { formatDate } from "./dates";
+
 export type Granularity = "hour" | "day";
 
 export interface Counts {
@@ -126,8 +128,10 @@ const nf = new Intl.NumberFormat("en");
 export const formatCount = (n: number) => nf.format(n);
 
 /** bucketLabel names a series point for a table or an axis. */
-export function bucketLabel(start: string, g: Granularity): string {
-  return g === "hour" ? start.slice(0, 13).replace("T", " ") + ":00" : start.slice(0, 10);
+export function bucketLabel(start: string, g: Granularity, locale?: string): string {
+  const d = new Date(start);
+  if (Number.isNaN(d.getTime())) return start;
+  return formatDate(d, { utc: true, time: g === "hour", locale });
 }
 
 /** humanSeries is what the chart draws: hits without bots when bots are hidden. */

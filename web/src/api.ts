@@ -358,7 +358,7 @@ export class ApiClient {
     this.data(this.client.PATCH("/v1/orgs/{orgId}", { params: { path: { orgId } }, body: p }));
   deleteOrg = (orgId: string) => this.data(this.client.DELETE("/v1/orgs/{orgId}", { params: { path: { orgId } } }));
 
-  routes = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
+  routes = (orgId: string, p: { limit?: number; cursor?: string; search?: string; state?: Route["state"] } = {}) =>
     this.data(this.client.GET("/v1/orgs/{orgId}/routes", { params: { path: { orgId }, query: p } })) as Promise<Page<Route>>;
   route = (orgId: string, host: string) =>
     this.data(this.client.GET("/v1/orgs/{orgId}/routes/{host}", { params: { path: { orgId, host } } })) as Promise<Route>;

@@ -10,7 +10,7 @@ const route = (host: string, target: string, extra: Partial<Route> = {}): Route 
   httpsRedirect: true, hsts: false, domain: { state: "pending_dns", reason: "", verified: false },
   dnsRecords: [{ type: "CNAME", name: host, value: "localhost", purpose: "routing" }],
   ownershipRecord: { type: "TXT", name: `_dnsreroute.${host}`, value: "dnsreroute-verification=x", purpose: "ownership" },
-  createdAt: "", updatedAt: "", paused: false, edge: { servedFrom: "pending" }, ruleCount: 0,
+  createdAt: "", updatedAt: "", paused: false, state: "redirecting", edge: { servedFrom: "pending" }, ruleCount: 0,
   pathOptions: { ignoreCase: false, ignoreTrailingSlash: false }, fallback: { kind: "not_configured" }, ...extra,
 });
 
@@ -37,7 +37,7 @@ describe("route form", () => {
   });
   it("builds the input, trimmed", () => {
     expect(routeInputOf({ ...emptyRouteForm, host: " a.example.com ", target: " https://b.example/ ", status: 302 })).toEqual({
-      host: "a.example.com", target: "https://b.example/", status: 302, keepPath: true, keepQuery: true, enabled: true,
+      host: "a.example.com", target: "https://b.example/", status: 302, keepPath: false, keepQuery: false, enabled: true,
       httpsRedirect: true, hsts: false,
     });
   });

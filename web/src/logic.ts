@@ -22,6 +22,7 @@ import {
   type RoutePatch,
   type Usage,
 } from "./api";
+import { formatDate } from "./dates";
 import { emptyRuleForm, ruleInputOf, validateRuleForm, validateTargetURL, type RuleForm } from "./rules";
 
 /** filterRoutes keeps the routes whose host or target contains q (case-insensitive). */
@@ -56,13 +57,14 @@ export interface RouteForm {
   rule: RuleForm;
 }
 
+/** A new route's form: the API's defaults (openapi.json's RouteInput; a test holds them equal). */
 export const emptyRouteForm: RouteForm = {
   mode: "target",
   host: "",
   target: "",
   status: 301,
-  keepPath: true,
-  keepQuery: true,
+  keepPath: false,
+  keepQuery: false,
   enabled: true,
   httpsRedirect: true,
   hsts: false,
@@ -402,7 +404,7 @@ export function whenText(iso: string | undefined, none = "never", locale?: strin
   if (!iso) return none;
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return none;
-  return d.toLocaleDateString(locale, { year: "numeric", month: "short", day: "numeric" });
+  return formatDate(d, { locale });
 }
 
 /** localDate is the YYYY-MM-DD of a date in local time, as <input type="date"> has it. */
@@ -459,4 +461,9 @@ export function deniedMessage(e: unknown, what: string): string {
  */
 export function apiServerOf(apiUrl: string): string {
   return apiUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
+}
+
+/** dateText is the one format dates are shown in (as whenText), empty when absent. */
+export function dateText(iso: string | undefined): string {
+  return whenText(iso, "");
 }

@@ -48,6 +48,7 @@ const copy: Record<string, (what: string) => ProblemCopy> = {
   issuer_unavailable: () => ({ message: "The sign-in service cannot be reached right now. Try again in a minute.", action: "retry" }),
   // Limits.
   plan_limit_reached: () => ({ message: "Your plan's limit is reached. Upgrade the plan, or delete something you no longer need to make room.", action: "upgrade" }),
+  not_in_plan: (w) => ({ message: `Your plan does not include this, so you cannot ${w}. Upgrade the plan to use it.`, action: "upgrade" }),
   rate_limited: () => ({ message: "Too many requests in a short time. Wait a few seconds, then try again.", action: "retry" }),
   body_too_large: () => ({ message: "What you sent is too large. Split it into smaller parts (an import of 10,000 lines at most, for example)." }),
   // Routes and rules.

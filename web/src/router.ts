@@ -17,6 +17,7 @@ export type Screen =
   | { name: "callback" }
   | { name: "newOrg" }
   | { name: "oauthAuthorize" }
+  | { name: "billingReturn" }
   | { name: "routes"; orgId: string }
   | { name: "newRoute"; orgId: string }
   | { name: "editRoute"; orgId: string; host: string }
@@ -48,6 +49,8 @@ export const patterns: Pattern[] = [
   { name: "callback", path: "/auth/callback" },
   { name: "newOrg", path: "/orgs/new" },
   { name: "oauthAuthorize", path: "/oauth/authorize" },
+  // Where the payment provider's checkout and portal send the browser back.
+  { name: "billingReturn", path: "/billing" },
   { name: "routes", path: "/orgs/:orgId/routes" },
   { name: "newRoute", path: "/orgs/:orgId/routes/new" },
   { name: "importRoutes", path: "/orgs/:orgId/routes/import" },

@@ -35,7 +35,7 @@ const route = (extra: Partial<Route> = {}): Route => ({
   host: "old.example.com", target: "", status: 301, keepPath: true, keepQuery: true, enabled: true, cnameTarget: "localhost",
   httpsRedirect: true, hsts: false, domain: { state: "active", reason: "", verified: true }, dnsRecords: [],
   ownershipRecord: { type: "TXT", name: "_dnsreroute.old.example.com", value: "x", purpose: "ownership" },
-  createdAt: "", updatedAt: "", paused: false, edge: { servedFrom: "pending" }, ruleCount: 2, pathOptions: { ignoreCase: false, ignoreTrailingSlash: false },
+  createdAt: "", updatedAt: "", paused: false, state: "redirecting", edge: { servedFrom: "pending" }, ruleCount: 2, pathOptions: { ignoreCase: false, ignoreTrailingSlash: false },
   fallback: { kind: "not_configured" }, ...extra,
 });
 

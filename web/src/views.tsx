@@ -1,10 +1,11 @@
 // What each org screen renders, and the org's tabs. A new screen is registered
 // in src/router.ts (its path) and here (its view; the compiler asks for one).
 
-import type { JSX } from "preact";
+import type { ComponentType, JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
 import type { Membership } from "./api";
 import type { OrgScreen, OrgScreenName, Screen } from "./router";
-import { AnalyticsScreen } from "./screens/Analytics";
+import { Loading } from "./ui";
 import { ApiKeysScreen } from "./screens/ApiKeys";
 import { ApiReferenceScreen } from "./screens/ApiReference";
 import { BillingScreen } from "./screens/Billing";
@@ -24,13 +25,28 @@ export const views: { [N in OrgScreenName]: View<N> } = {
   editRoute: ({ org, screen }) => <RouteEditor org={org} host={screen.host} />,
   route: ({ org, screen }) => <RouteRules org={org} host={screen.host} />,
   importRoutes: ({ org }) => <ImportRoutes org={org} />,
-  analytics: ({ org, screen }) => <AnalyticsScreen key={screen.host ?? ""} org={org} host={screen.host} />,
+  analytics: ({ org, screen }) => <LazyAnalytics key={screen.host ?? ""} org={org} host={screen.host} />,
   billing: ({ org }) => <BillingScreen org={org} />,
   members: ({ org }) => <MembersScreen org={org} />,
   apiKeys: ({ org }) => <ApiKeysScreen org={org} />,
   apiReference: () => <ApiReferenceScreen />,
   settings: ({ org, screen }) => <SettingsScreen key={screen.section ?? ""} org={org} section={screen.section} />,
 };
+
+type AnalyticsProps = { org: Membership; host?: string };
+
+/** LazyAnalytics loads the analytics screen (and its chart library) only when it is opened, keeping the routes screen small. */
+function LazyAnalytics(p: AnalyticsProps) {
+  const [C, setC] = useState<ComponentType<AnalyticsProps> | null>(null);
+  useEffect(() => {
+    let live = true;
+    void import("./screens/Analytics").then((m) => live && setC(() => m.AnalyticsScreen));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return C ? <C {...p} /> : <Loading what="analytics" />;
+}
 
 /** renderView renders an org screen with its own view. */
 export function renderView(screen: OrgScreen, org: Membership): JSX.Element {

@@ -183,7 +183,7 @@ export interface paths {
         };
         /**
          * List an org's routes
-         * @description Every member, and API keys of the org.
+         * @description Every member, and API keys of the org. With `search` or `state`, only the routes that match are listed, in host order: the search covers every route of the org, page by page (`cursor` goes on from the last route listed; a page may hold fewer routes than `limit` while `nextCursor` says more may follow).
          */
         get: operations["listRoutes"];
         put?: never;
@@ -861,7 +861,7 @@ export interface components {
              * @example $10 / month
              */
             price: string;
-            /** @description Selling points, for display. */
+            /** @description Selling points, for display: written from the plan's limits and `allows` alone, so a plan never claims what the API does not let it do. */
             features: string[];
             /** @description Whether the plan can be chosen here: free, or on sale through Stripe. */
             available: boolean;
@@ -1137,6 +1137,11 @@ export interface components {
             updatedAt: string;
             /** @description The org has more routes than its plan allows and this is one of its newest: it answers "not configured" until the org upgrades or frees room. */
             paused: boolean;
+            /**
+             * @description What a visitor to the hostname gets now, decided in this order: `disabled` (turned off), `paused` (beyond the plan's route limit), `pending_dns` (the hostname's DNS does not point here yet), `needs_attention` (it cannot be served: see `domain.reason`), `pending_certificate` (HTTPS waits for its certificate), else `redirecting`. Both `disabled` and `paused` answer "not configured".
+             * @enum {string}
+             */
+            state: "redirecting" | "paused" | "disabled" | "pending_dns" | "pending_certificate" | "needs_attention";
             /** @description How many path rules the route has; read them through its `rules`. */
             ruleCount: number;
             pathOptions: components["schemas"]["PathOptions"];
@@ -2353,6 +2358,10 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description The `nextCursor` of the previous page; absent for the first page. Opaque: pass it back unchanged, with the same path. */
                 cursor?: components["parameters"]["Cursor"];
+                /** @description Lists only routes whose hostname or target contains this text, ignoring case (200 characters at most). */
+                search?: string;
+                /** @description Lists only routes in this state (see the route's `state`). */
+                state?: "redirecting" | "paused" | "disabled" | "pending_dns" | "pending_certificate" | "needs_attention";
             };
             header?: never;
             path: {
@@ -2373,7 +2382,7 @@ export interface operations {
                     "application/json": components["schemas"]["RouteList"];
                 };
             };
-            /** @description `limit` is not a whole number from 1 to 200 (`validation_failed`), or `cursor` is not one this list gave (`invalid_cursor`). */
+            /** @description `limit` is not a whole number from 1 to 200, `search` is longer than 200 characters or `state` is not a route state (`validation_failed`), or `cursor` is not one this list gave (`invalid_cursor`). */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             /** @description The caller's email is not verified (`email_not_verified`). */
@@ -2417,7 +2426,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            /** @description The org is at its plan's `routeLimit`, or `rules` are more than its `ruleLimit` (`plan_limit_reached`), or a read-only API key (`insufficient_scope`). */
+            /** @description The org is at its plan's `routeLimit`, or `rules` are more than its `ruleLimit` (`plan_limit_reached`), or a read-only API key (`insufficient_scope`); or the host is a wildcard and the org's plan does not allow wildcard routes (`not_in_plan`). */
             403: components["responses"]["Forbidden"];
             /** @description No such org, or one the caller does not belong to (`org_not_found`). */
             404: components["responses"]["NotFound"];
@@ -2698,7 +2707,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            /** @description The caller's role may not manage API keys (`role_not_allowed`), or an API key (`api_key_not_allowed`). */
+            /** @description The caller's role may not manage API keys (`role_not_allowed`), or an API key (`api_key_not_allowed`); or the org's plan does not allow API keys (`not_in_plan`). */
             403: components["responses"]["Forbidden"];
             /** @description No such org, or one the caller does not belong to (`org_not_found`). */
             404: components["responses"]["NotFound"];
@@ -3419,7 +3428,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No such org (`org_not_found`), or no such app of it (`oauth_app_not_found`). */
             404: components["responses"]["NotFound"];
-            /** @description A public app has no secret (`oauth_app_public`), or an Idempotency-Key in use (`idempotency_key_in_use`). */
+            /** @description A public app has no secret (`oauth_app_public`), or the same Idempotency-Key still in progress (`idempotency_in_progress`). */
             409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
             /** @description The deployment has no authorization server (`oauth_not_configured`). */

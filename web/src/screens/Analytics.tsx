@@ -16,6 +16,7 @@ import {
   type TopEntry,
 } from "../analytics";
 import { useSession } from "../session";
+import { useTitle } from "../title";
 import { href } from "../router";
 import { ErrorBox, Field, Link, Loading } from "../ui";
 
@@ -26,6 +27,7 @@ import { ErrorBox, Field, Link, Loading } from "../ui";
  */
 export function AnalyticsScreen({ org, host }: { org: Membership; host?: string }) {
   const { api } = useSession();
+  useTitle(host ? `Analytics of ${host}` : "Analytics", org.name);
   const [form, setForm] = useState<AnalyticsQuery>({ host, ...lastDays(30), granularity: "day", withoutBots: false });
   const [asked, setAsked] = useState<AnalyticsQuery>(form);
   const [errs, setErrs] = useState<Record<string, string>>({});

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type APIKey, type KeyScope, type Membership, type NewAPIKey } from "../api";
 import { useSession } from "../session";
+import { useTitle } from "../title";
 import { canManageKeys, deniedMessage, expiresAtOf, keyHint, localDate, validateKeyForm, whenText, type KeyForm } from "../logic";
 import { Confirm, ErrorBox, Field, Loading, Notice } from "../ui";
 
@@ -9,6 +10,7 @@ const emptyForm: KeyForm = { name: "", scope: "read", expires: "" };
 
 export function ApiKeysScreen({ org }: { org: Membership }) {
   const { api } = useSession();
+  useTitle("API keys", org.name);
   const allowed = canManageKeys(org.role);
   const [items, setItems] = useState<APIKey[] | null>(null);
   const [next, setNext] = useState<string | undefined>();

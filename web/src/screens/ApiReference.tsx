@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { User } from "oidc-client-ts";
 import { errorMessage } from "../api";
 import { useSession } from "../session";
+import { useTitle } from "../title";
 import { bearer } from "../auth";
 import { apiServerOf } from "../logic";
 import { ErrorBox, Loading } from "../ui";
@@ -18,6 +19,7 @@ interface RapiDoc extends HTMLElement {
  */
 export function ApiReferenceScreen() {
   const { api, cfg, um } = useSession();
+  useTitle("API reference");
   const host = useRef<HTMLDivElement>(null);
   const [err, setErr] = useState("");
   const [ready, setReady] = useState(false);

@@ -1,25 +1,22 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, errorMessage, type Billing, type Membership, type Plan } from "../api";
 import { useSession } from "../session";
-import { usagePercent } from "../logic";
+import { dateText } from "../logic";
+import { useTitle } from "../title";
 import { ErrorBox, Loading, Notice } from "../ui";
+import { Meter } from "./UsageMeters";
 
-function Meter({ label, used, limit }: { label: string; used: number; limit: number }) {
-  return (
-    <div class="meter">
-      <div class="meter-label">
-        <span>{label}</span>
-        <span>
-          {used} of {limit}
-        </span>
-      </div>
-      <progress max={100} value={usagePercent(used, limit)} aria-label={`${label}: ${used} of ${limit}`} />
-    </div>
-  );
-}
+/** How long to wait for the payment provider's word after a checkout, looking every few seconds. */
+const CONFIRM_MS = 120_000;
+const CONFIRM_EVERY_MS = 3_000;
+/** The org and plan a checkout started from, kept for the confirmation on return. */
+const CHECKOUT_KEY = "dnsreroute.checkout";
 
 export function BillingScreen({ org }: { org: Membership }) {
-  const { api } = useSession();
+  const { api, reloadMe } = useSession();
+  useTitle("Plan and billing", org.name);
+  // Back from Stripe's checkout: the plan changes once its webhook is in.
+  const [checkout, setCheckout] = useState(() => new URLSearchParams(location.search).get("checkout") ?? "");
   const [billing, setBilling] = useState<Billing | null>(null);
   const [plans, setPlans] = useState<Plan[] | null>(null);
   const [err, setErr] = useState("");
@@ -34,32 +31,98 @@ export function BillingScreen({ org }: { org: Membership }) {
         setBilling(b);
         setPlans(p.plans);
       })
-      .catch((e) => setErr(errorMessage(e)));
+      .catch((e) => setErr(errorMessage(e, "see the org's billing")));
   }, [api, org.id]);
   useEffect(load, [load]);
 
+  // While the checkout's confirmation is pending, look again; once the plan
+  // changed, reload the account so every screen shows the new plan at once.
+  // The plan before checkout was kept when it started (this tab); without it,
+  // an active subscription confirms it.
+  useEffect(() => {
+    if (checkout !== "success" || !billing) return;
+    let from: string | undefined;
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(CHECKOUT_KEY) ?? "null") as { org?: string; from?: string } | null;
+      if (kept?.org === org.id) from = kept.from;
+    } catch {
+      from = undefined;
+    }
+    const confirmed = (b: Billing) => (from !== undefined ? b.plan !== from : b.status === "active" || b.status === "trialing");
+    if (confirmed(billing)) {
+      sessionStorage.removeItem(CHECKOUT_KEY);
+      void reloadMe();
+      setCheckout("done");
+      return;
+    }
+    const started = Date.now();
+    const t = setInterval(() => {
+      if (Date.now() - started > CONFIRM_MS) {
+        clearInterval(t);
+        setCheckout("slow");
+        return;
+      }
+      api.billing(org.id).then((b) => confirmed(b) && setBilling(b), () => undefined);
+    }, CONFIRM_EVERY_MS);
+    return () => clearInterval(t);
+  }, [checkout, billing, org.plan]);
+
   async function go(what: string, call: () => Promise<{ url: string }>) {
     setBusy(what);
+    if (what !== "portal" && billing) sessionStorage.setItem(CHECKOUT_KEY, JSON.stringify({ org: org.id, from: billing.plan }));
     setActionErr(null);
     try {
       const { url } = await call();
       location.assign(url);
     } catch (e) {
-      setActionErr({ code: e instanceof ApiError ? e.code : "", msg: errorMessage(e) });
+      setActionErr({ code: e instanceof ApiError ? e.code : "", msg: errorMessage(e, "change the plan") });
       setBusy("");
     }
   }
 
-  if (err) return <ErrorBox message={err} retry={load} />;
+  if (err) {
+    const denied = err.includes("does not let you");
+    return (
+      <section>
+        <h1>Plan &amp; billing</h1>
+        {denied ? <Notice>{<p>{err}</p>}</Notice> : <ErrorBox message={err} retry={load} />}
+      </section>
+    );
+  }
   if (!billing || !plans) return <Loading what="billing" />;
   const current = plans.find((p) => p.name === billing.plan);
   const owner = org.role === "owner";
   const upgrades = plans.filter((p) => p.name !== billing.plan && p.name !== "free");
+  const configured = plans.some((p) => p.name !== "free" && p.available);
   // No paid plan on sale: this installation has no payment provider.
   const notConfigured = actionErr?.code === "billing_not_configured" || (upgrades.length > 0 && !upgrades.some((p) => p.available));
   return (
     <section>
       <h1>Plan &amp; billing</h1>
+      {checkout === "success" && (
+        <Notice kind="info">
+          <p>
+            <strong>Payment received: confirming your plan…</strong> The payment provider is telling us about it; this page updates by itself, usually within seconds.
+          </p>
+        </Notice>
+      )}
+      {checkout === "done" && (
+        <Notice kind="success">
+          <p>
+            <strong>You are on the {current?.title ?? billing.plan} plan.</strong> Its limits apply now, on every screen.
+          </p>
+        </Notice>
+      )}
+      {checkout === "slow" && (
+        <Notice kind="warning">
+          <p>The payment is taking longer than usual to confirm. Reload this page in a few minutes; if the plan has not changed, contact support.</p>
+        </Notice>
+      )}
+      {checkout === "cancelled" && (
+        <Notice kind="info">
+          <p>Checkout was cancelled: nothing was charged and your plan is unchanged.</p>
+        </Notice>
+      )}
       {billing.pastDue && (
         <Notice kind="warning">
           <p>
@@ -81,17 +144,25 @@ export function BillingScreen({ org }: { org: Membership }) {
           {billing.currentPeriodEnd && (
             <>
               {" · "}
-              {billing.cancelAtPeriodEnd ? "ends" : "renews"} {new Date(billing.currentPeriodEnd).toLocaleDateString()}
+              {billing.cancelAtPeriodEnd ? "ends" : "renews"} {dateText(billing.currentPeriodEnd)}
             </>
           )}
         </p>
         <Meter label="Routes" used={billing.usage.routes} limit={billing.usage.routeLimit} />
         <Meter label="Members" used={billing.usage.members} limit={billing.usage.memberLimit} />
-        {owner && billing.status !== "none" && (
+        {current && (
+          <ul class="features">
+            {current.features.map((f) => (
+              <li key={f}>{f}</li>
+            ))}
+          </ul>
+        )}
+        {owner && billing.status !== "none" && configured && (
           <button type="button" class="secondary" disabled={!!busy} onClick={() => go("portal", () => api.portal(org.id))}>
             {busy === "portal" ? "Opening…" : "Manage billing"}
           </button>
         )}
+        {actionErr?.code && busy === "" && actionErr.code === "billing_not_configured" && <ErrorBox message={actionErr.msg} />}
       </div>
       {notConfigured && (
         <Notice kind="info">
@@ -101,6 +172,7 @@ export function BillingScreen({ org }: { org: Membership }) {
         </Notice>
       )}
       {actionErr && actionErr.code !== "billing_not_configured" && <ErrorBox message={actionErr.msg} />}
+      <p class="hint">Every plan's features are written from the limits the service enforces.</p>
       {upgrades.length > 0 && (
         <>
           <h2>Upgrade</h2>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, errorMessage, type ImportAction, type ImportFormat, type ImportResult, type LineError, type Membership } from "../api";
 import { useSession } from "../session";
+import { useTitle } from "../title";
 import { actionLabels, detectFormat, filterLines, importActions, importChanges, importSummaryText, lineText, newIdempotencyKey, slicePage } from "../rules";
 import { href } from "../router";
 import { ErrorBox, Field, Link, Notice } from "../ui";
@@ -24,6 +25,7 @@ type Stage =
  */
 export function ImportRoutes({ org }: { org: Membership }) {
   const { api } = useSession();
+  useTitle("Import routes", org.name);
   const [text, setText] = useState("");
   const [fileName, setFileName] = useState("");
   const [format, setFormat] = useState<ImportFormat>("csv");

@@ -4,11 +4,15 @@ import { useSession } from "../session";
 import { assignableRoles, canChangeRole, canManageMembers, canRemove, deniedMessage, roleLabels, validateEmail, whenText } from "../logic";
 import { href, navigate } from "../router";
 import { Confirm, ErrorBox, Field, Link, Loading, Notice } from "../ui";
+import { useTitle } from "../title";
+import { useOrg } from "./UsageMeters";
 
 const PAGE_SIZE = 100;
 
 export function MembersScreen({ org }: { org: Membership }) {
   const { api, me, reloadMe } = useSession();
+  useTitle("Members", org.name);
+  const { org: details } = useOrg(org.id);
   const [items, setItems] = useState<Member[] | null>(null);
   const [next, setNext] = useState<string | undefined>();
   const [err, setErr] = useState("");
@@ -85,16 +89,29 @@ export function MembersScreen({ org }: { org: Membership }) {
   }
 
   const manager = canManageMembers(org.role);
+  // The only owner can neither leave nor stop being owner: the API refuses both (last_owner).
+  const owners = (items ?? []).filter((m) => m.role === "owner").length;
+  const soleOwner = (m: Member) => m.role === "owner" && owners === 1 && !next;
+  const full = !!details && details.usage.members >= details.usage.memberLimit;
   return (
     <section>
       <h1>Members</h1>
       <p class="visually-hidden" role="status" aria-live="polite">
         {announce}
       </p>
-      {org.plan === "free" ? (
+      {details && (
+        <p class="usage-line">
+          {details.usage.members} of {details.usage.memberLimit} {details.usage.memberLimit === 1 ? "member" : "members"} on the {details.plan} plan
+        </p>
+      )}
+      {full ? (
         <Notice>
           <p>
-            <strong>Upgrade to add members.</strong> An org on the free plan has one member, its owner. Upgrade to a paid plan to invite members.
+            <strong>Upgrade to add members.</strong>{" "}
+            {details!.usage.memberLimit === 1
+              ? `An org on the ${details!.plan} plan has one member, its owner.`
+              : `The ${details!.plan} plan allows ${details!.usage.memberLimit} members, and all are taken.`}{" "}
+            Upgrade to invite more.
           </p>
           <p>
             <Link class="button" href={href({ name: "billing", orgId: org.id })}>
@@ -122,7 +139,8 @@ export function MembersScreen({ org }: { org: Membership }) {
         <ul class="cards" aria-label="Members">
           {items.map((m, i) => {
             const self = m.email === me.email;
-            const changeable = manager && canChangeRole(org.role, m.role);
+            const sole = soleOwner(m);
+            const changeable = manager && canChangeRole(org.role, m.role) && !sole;
             const options = assignableRoles(org.role);
             return (
               <li key={m.email} class="card">
@@ -152,11 +170,12 @@ export function MembersScreen({ org }: { org: Membership }) {
                     ) : (
                       <span class="badge">{roleLabels[m.role]}</span>
                     )}
+                    {sole && <span class="hint">The org's only owner: make another member owner first to change this role{self ? " or to leave" : ""}.</span>}
                     <span>Member since {whenText(m.createdAt, "—")}</span>
                   </p>
                 </div>
                 <div class="row-actions">
-                  {canRemove(org.role, m.role, self) && (
+                  {canRemove(org.role, m.role, self) && !sole && (
                     <button type="button" class="danger small" aria-describedby={`member-${i}`} onClick={() => { setRmErr(""); setRemoving(m); }}>
                       {self ? "Leave" : "Remove"}
                     </button>
@@ -178,7 +197,7 @@ export function MembersScreen({ org }: { org: Membership }) {
       {removing && (
         <Confirm
           title={removing.email === me.email ? `Leave ${org.name}?` : `Remove ${removing.email}?`}
-          confirmLabel="Remove"
+          confirmLabel={removing.email === me.email ? "Leave org" : "Remove member"}
           busy={rmBusy}
           error={rmErr}
           onConfirm={confirmRemove}

@@ -5,7 +5,10 @@ import { addRoute, emptyRouteForm, formOf, routeFields, routeInputOf, routePatch
 import { fallbackLabels } from "../rules";
 import { href } from "../router";
 import { Check, ErrorBox, Field, Link, Loading, Notice } from "../ui";
-import { DomainBadge, DomainNotes, EdgeBadge, OwnershipRecord, RecordsTable } from "./Routes";
+import { DomainNotes, EdgeBadge, OwnershipRecord, RecordsTable, RecordsToCreate, StateBadge } from "./Routes";
+import { cleanHost, cleanTarget } from "../normalize";
+import { useTitle } from "../title";
+import { useOrg } from "./UsageMeters";
 import { RuleFields, StatusSelect } from "./RuleForm";
 
 type ClaimState = Extract<AddOutcome, { kind: "claimable" | "not_proven" }>;
@@ -15,7 +18,8 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
   const { api, cfg } = useSession();
   const isNew = host === undefined;
   const [before, setBefore] = useState<Route | null>(null);
-  const [form, setForm] = useState<RouteForm>(emptyRouteForm);
+  const [formState, setForm] = useState<RouteForm>(emptyRouteForm);
+  const form = formState;
   const [loadErr, setLoadErr] = useState("");
   const [errs, setErrs] = useState<Record<string, string>>({});
   const [err, setErr] = useState("");
@@ -23,6 +27,21 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
   const [saved, setSaved] = useState<Route | null>(null);
   const [claim, setClaim] = useState<ClaimState | null>(null);
   const [claimBusy, setClaimBusy] = useState(false);
+  const [cleaned, setCleaned] = useState<string[]>([]);
+  const { org: details } = useOrg(org.id);
+  useTitle(isNew ? "Add a route" : `Edit ${host}`, org.name);
+  const full = isNew && !!details && details.usage.routes >= details.usage.routeLimit;
+
+  /** clean puts a pasted hostname or target in the form the API takes, saying what changed. */
+  function clean(f: RouteForm): RouteForm {
+    const notes: string[] = [];
+    const h = isNew ? cleanHost(f.host) : { value: f.host };
+    const t = cleanTarget(f.target);
+    if (h.note) notes.push(h.note);
+    if (t.note) notes.push(t.note);
+    if (notes.length) setCleaned((n) => [...n.filter((x) => !notes.includes(x)), ...notes]);
+    return { ...f, host: h.value, target: t.value };
+  }
 
   const load = () => {
     if (isNew) return;
@@ -71,6 +90,8 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
   async function submit(e: Event) {
     e.preventDefault();
     setErr("");
+    const form = clean(formState);
+    setForm(form);
     const local = validateRouteForm(form, isNew, (before?.ruleCount ?? 0) > 0);
     setErrs(local);
     if (Object.keys(local).length) {
@@ -93,7 +114,7 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
         const known = Object.keys(e.fields).filter((f) => routeFields.includes(f));
         if (known.length < Object.keys(e.fields).length) setErr(e.detail);
         document.getElementById(`route-${known[0]}`)?.focus();
-      } else setErr(errorMessage(e));
+      } else setErr(errorMessage(e, isNew ? "add the route" : "save the route"));
     } finally {
       setBusy(false);
     }
@@ -120,12 +141,18 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
           </p>
         </Notice>
         <p class="meta">
-          <DomainBadge domain={saved.domain} /> <EdgeBadge edge={saved.edge} />
+          <StateBadge route={saved} explain /> <EdgeBadge edge={saved.edge} />
         </p>
         <DomainNotes domain={saved.domain} />
-        <h2>DNS records to create</h2>
-        <p>At your DNS provider, point the host at {saved.cnameTarget || cfg.cnameTarget} with these records, in this order:</p>
-        <RecordsTable records={saved.dnsRecords ?? []} idPrefix={`rec-${saved.host}`} label={`DNS records for ${saved.host}`} />
+        {cleaned.length > 0 && (
+          <Notice kind="info">
+            {cleaned.map((c) => (
+              <p key={c}>{c}</p>
+            ))}
+          </Notice>
+        )}
+        <RecordsToCreate route={saved} heading="h2" />
+        <p class="hint">The routing record points the host at {saved.cnameTarget || cfg.cnameTarget}. Records still to create stay listed on the routes screen until they are no longer needed.</p>
         <OwnershipRecord route={saved} heading="h2" />
         <p class="actions">
           <Link class="button" href={href({ name: "routes", orgId: org.id })}>
@@ -150,10 +177,38 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
         <Link href={href({ name: "routes", orgId: org.id })}>← Routes</Link>
       </p>
       <h1>{isNew ? "Add a route" : `Edit ${host}`}</h1>
+      {isNew && details && (
+        <p class="usage-line">
+          {details.usage.routes} of {details.usage.routeLimit} {details.usage.routeLimit === 1 ? "route" : "routes"} used on the {details.plan} plan.
+        </p>
+      )}
+      {full ? (
+        <div class="alert warning upgrade" role="region" aria-labelledby="limit-title">
+          <h2 id="limit-title">Your plan's route limit is reached</h2>
+          <p>
+            The {details!.plan} plan allows {details!.usage.routeLimit} {details!.usage.routeLimit === 1 ? "route" : "routes"}. Upgrade to add more, or delete a route you no longer need.
+          </p>
+          <p class="actions">
+            <Link class="button" href={href({ name: "billing", orgId: org.id })}>
+              See plans and upgrade
+            </Link>
+            <Link class="button secondary" href={href({ name: "routes", orgId: org.id })}>
+              Back to routes
+            </Link>
+          </p>
+        </div>
+      ) : (
       <form onSubmit={submit} noValidate>
+        {cleaned.length > 0 && (
+          <Notice kind="info">
+            {cleaned.map((c) => (
+              <p key={c}>{c}</p>
+            ))}
+          </Notice>
+        )}
         <Field id="route-host" label="Hostname" error={errs.host} hint={isNew ? <>As <code>www.example.com</code>, or <code>*.example.com</code> for every name below it.</> : "The hostname cannot change: delete the route and add another."}>
           {(a) => (
-            <input {...a} type="text" inputMode="url" autocapitalize="off" spellcheck={false} maxLength={253} required disabled={!isNew} value={form.host} onInput={(e) => set("host", (e.currentTarget as HTMLInputElement).value)} />
+            <input {...a} type="text" inputMode="url" autocapitalize="off" spellcheck={false} maxLength={2048} required disabled={!isNew} value={form.host} onInput={(e) => set("host", (e.currentTarget as HTMLInputElement).value)} onBlur={() => setForm((f) => clean(f))} />
           )}
         </Field>
         {isNew && (
@@ -173,7 +228,7 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
             <RuleFields idPrefix="route-rules[0]." errPrefix="rules[0]." form={form.rule} errs={errs} onChange={(r) => set("rule", r)} />
           </fieldset>
         ) : (
-          <TargetFields form={form} errs={errs} optional={!isNew && (before?.ruleCount ?? 0) > 0} set={set} />
+          <TargetFields form={form} errs={errs} optional={!isNew && (before?.ruleCount ?? 0) > 0} set={set} onBlur={() => setForm((f) => clean(f))} />
         )}
         <fieldset>
           <legend>Path matching</legend>
@@ -205,6 +260,7 @@ export function RouteEditor({ org, host }: { org: Membership; host?: string }) {
           </Link>
         </div>
       </form>
+      )}
     </section>
   );
 }
@@ -231,13 +287,13 @@ function ClaimPanel({ host, claim, busy, onClaim }: { host: string; claim: Claim
 type Setter = <K extends keyof RouteForm>(k: K, v: RouteForm[K]) => void;
 
 /** TargetFields: the whole-host target, optional for a route that has rules. */
-function TargetFields({ form, errs, optional, set }: { form: RouteForm; errs: Record<string, string>; optional: boolean; set: Setter }) {
+function TargetFields({ form, errs, optional, set, onBlur }: { form: RouteForm; errs: Record<string, string>; optional: boolean; set: Setter; onBlur: () => void }) {
   const hint = optional ? "Where the paths no rule matches go. Leave it empty for the rules alone (and a fallback)." : "Where requests are redirected: an absolute http(s) URL.";
   return (
     <>
       <Field id="route-target" label={optional ? "Target URL (optional)" : "Target URL"} error={errs.target} hint={hint}>
         {(a) => (
-          <input {...a} type="url" autocapitalize="off" spellcheck={false} maxLength={2048} required={!optional} placeholder="https://example.com/" value={form.target} onInput={(e) => set("target", (e.currentTarget as HTMLInputElement).value)} />
+          <input {...a} type="url" autocapitalize="off" spellcheck={false} maxLength={2048} required={!optional} placeholder="https://example.com/" value={form.target} onInput={(e) => set("target", (e.currentTarget as HTMLInputElement).value)} onBlur={onBlur} />
         )}
       </Field>
       {(!optional || form.target.trim()) && (

@@ -6,13 +6,16 @@ import { href } from "../router";
 import { ErrorBox, Link, Loading } from "../ui";
 import { ExportButtons } from "./ExportButtons";
 import { RulesTable } from "./RulesTable";
-import { DomainBadge, EdgeBadge } from "./Routes";
+import { DomainBadge, EdgeBadge, RecordsTable, RecordsToCreate, StateBadge } from "./Routes";
+import { useTitle } from "../title";
+import { zoneOf } from "../dns";
 import { TryUrl } from "./TryUrl";
 import { Sparkline } from "./Sparkline";
 
 /** RouteRules is a route's own page: what it does, its path rules, and a box to try a URL on it. */
 export function RouteRules({ org, host }: { org: Membership; host: string }) {
   const { api } = useSession();
+  useTitle(host, org.name);
   const [route, setRoute] = useState<Route | null>(null);
   const [ruleLimit, setRuleLimit] = useState<number | undefined>(undefined);
   const [err, setErr] = useState("");
@@ -22,7 +25,7 @@ export function RouteRules({ org, host }: { org: Membership; host: string }) {
 
   const load = useCallback(() => {
     setErr("");
-    api.route(org.id, host).then(setRoute).catch((e) => setErr(errorMessage(e)));
+    api.route(org.id, host).then(setRoute).catch((e) => setErr(errorMessage(e, "read the route")));
     // The limit is a nicety: the route shows without it.
     api.org(org.id).then((o) => setRuleLimit(o.usage?.ruleLimit)).catch(() => undefined);
   }, [api, org.id, host]);
@@ -43,6 +46,10 @@ export function RouteRules({ org, host }: { org: Membership; host: string }) {
           Edit route
         </Link>
       </div>
+      <p class="route-state">
+        <StateBadge route={route} explain />
+      </p>
+      <RecordsToCreate route={route} heading="h2" />
       <p class="spark-row">
         <Link class="spark-link" href={href({ name: "analytics", orgId: org.id, host: route.host })}>
           <Sparkline orgId={org.id} host={route.host} /> Analytics
@@ -63,7 +70,7 @@ export function RouteRules({ org, host }: { org: Membership; host: string }) {
           <dt>Rules</dt>
           <dd>
             {count}
-            {ruleLimit !== undefined && ` of ${ruleLimit}`}
+            {ruleLimit !== undefined && ` of ${ruleLimit.toLocaleString("en")}`}
           </dd>
         </div>
         <div>
@@ -86,6 +93,10 @@ export function RouteRules({ org, host }: { org: Membership; host: string }) {
         )}
       </dl>
       {route.target && count > 0 && <p class="hint">Rules are matched first; the target answers the paths no rule matches.</p>}
+      <details class="route-details">
+        <summary>All DNS records of {route.host}</summary>
+        <RecordsTable records={route.dnsRecords ?? []} idPrefix={`all-${route.host}`} label={`DNS records of ${route.host}`} zone={zoneOf(route.host)} />
+      </details>
       <div class="toolbar wrap">
         <Link class="button secondary small" href={href({ name: "importRoutes", orgId: org.id })}>
           Import CSV

@@ -1,5 +1,7 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { errorMessage, type DNSCheck, type DNSRecord, type Membership, type Route, type RouteDomain, type RouteEdge } from "../api";
+import { lastDays } from "../analytics";
+import { providerTips, recordsToCreate, relativeName, zoneOf } from "../dns";
 import { useSession } from "../session";
 import {
   checkDNS,
@@ -7,7 +9,6 @@ import {
   domainBadge,
   domainNotes,
   edgeBadge,
-  filterRoutes,
   findingLevelLabels,
   firstPage,
   purposeLabels,
@@ -16,11 +17,12 @@ import {
   type Pager,
 } from "../logic";
 import { href } from "../router";
+import { routeStatus, stateFilters, type RouteStateName } from "../status";
+import { useTitle } from "../title";
 import { Confirm, CursorPager, CopyButton, ErrorBox, Link, Loading, Notice } from "../ui";
 import { Sparkline } from "./Sparkline";
 import { ExportButtons } from "./ExportButtons";
-
-const PAGE_SIZE = 50;
+import { useOrg } from "./UsageMeters";
 
 /** DNSRecords is the one-line summary of where the host must point: its routing record. */
 export function DNSRecords({ route }: { route: Route }) {
@@ -77,8 +79,40 @@ export function DomainNotes({ domain }: { domain?: RouteDomain }) {
   );
 }
 
-/** RecordsTable lists DNS records to create, each name and value with a Copy button. */
-export function RecordsTable({ records, idPrefix, label }: { records: DNSRecord[]; idPrefix: string; label: string }) {
+/** StateBadge says first what a visitor to the hostname gets now. */
+export function StateBadge({ route, explain }: { route: Route; explain?: boolean }) {
+  const s = routeStatus(route);
+  return (
+    <span class="state-wrap">
+      <span class={`state-badge ${s.kind}`} data-state={s.state}>
+        <span class="visually-hidden">Status: </span>
+        {s.label}
+      </span>
+      {explain && <span class="state-explain">{s.explain}</span>}
+    </span>
+  );
+}
+
+/** RecordsToCreate lists every record a route still needs, with the provider's pitfalls; nothing once none is needed. */
+export function RecordsToCreate({ route, heading: H = "h3" }: { route: Route; heading?: "h2" | "h3" }) {
+  const records = recordsToCreate(route);
+  if (!records.length) return null;
+  return (
+    <div class="to-create">
+      <H>DNS records to create for {route.host}</H>
+      <p class="hint">Create {records.length === 1 ? "this record" : "these records"} at the DNS provider of {zoneOf(route.host)}. They are shown here until they are no longer needed.</p>
+      <RecordsTable records={records} idPrefix={`todo-${route.host}`} label={`DNS records to create for ${route.host}`} zone={zoneOf(route.host)} />
+      <ul class="tips">
+        {providerTips(route.host).map((t) => (
+          <li key={t}>{t}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** RecordsTable lists DNS records to create, each name (relative to the zone, and in full) and value with a Copy button. */
+export function RecordsTable({ records, idPrefix, label, zone }: { records: DNSRecord[]; idPrefix: string; label: string; zone?: string }) {
   return (
     <div class="table-scroll">
       <table class="records" aria-label={label}>
@@ -95,8 +129,9 @@ export function RecordsTable({ records, idPrefix, label }: { records: DNSRecord[
             <tr key={d.type + d.name + d.value}>
               <td data-label="Name">
                 <div class="cell">
-                  <code id={`${idPrefix}-${i}-name`}>{d.name}</code>
-                  <CopyButton text={d.name} describedBy={`${idPrefix}-${i}-name`} />
+                  <code id={`${idPrefix}-${i}-name`}>{relativeName(d.name, zone ?? zoneOf(d.name))}</code>
+                  <CopyButton text={relativeName(d.name, zone ?? zoneOf(d.name))} describedBy={`${idPrefix}-${i}-name`} />
+                  <span class="full-name">{d.name}</span>
                 </div>
               </td>
               <td data-label="Type">{d.type}</td>
@@ -130,20 +165,6 @@ export function OwnershipRecord({ route, heading: H = "h3" }: { route: Route; he
   );
 }
 
-/** RouteDetails: every record to create, folded away until asked for. */
-function RouteDetails({ route }: { route: Route }) {
-  return (
-    <details class="route-details">
-      <summary>
-        DNS records<span class="visually-hidden"> for {route.host}</span>
-      </summary>
-      <p class="hint">Create these at your DNS provider, in this order.</p>
-      <RecordsTable records={route.dnsRecords ?? []} idPrefix={`rec-${route.host}`} label={`DNS records for ${route.host}`} />
-      <OwnershipRecord route={route} />
-    </details>
-  );
-}
-
 /** CheckResult shows what a DNS check found, errors first, each with its level in words. */
 function CheckResult({ host, check, onHide }: { host: string; check: DNSCheck; onHide: () => void }) {
   const hasError = check.findings.some((f) => f.level === "error");
@@ -169,12 +190,130 @@ function CheckResult({ host, check, onHide }: { host: string; check: DNSCheck; o
   );
 }
 
+const PAGE_SIZE = 50;
+/** How often the screen looks again while something is on its way (DNS, a certificate, a first visit). */
+const POLL_MS = 10_000;
+
+type SortKey = "host" | "state" | "rules";
+const stateOrder: Record<string, number> = { needs_attention: 0, destination_broken: 0, pending_dns: 1, pending_certificate: 2, paused: 3, disabled: 4, redirecting: 5 };
+
+function sortRoutes(items: Route[], key: SortKey, asc: boolean): Route[] {
+  const out = [...items];
+  const cmp = (a: Route, b: Route) => {
+    if (key === "state") return (stateOrder[routeStatus(a).state] ?? 9) - (stateOrder[routeStatus(b).state] ?? 9) || a.host.localeCompare(b.host);
+    if (key === "rules") return (a.ruleCount ?? 0) - (b.ruleCount ?? 0) || a.host.localeCompare(b.host);
+    return a.host.localeCompare(b.host);
+  };
+  out.sort((a, b) => (asc ? cmp(a, b) : -cmp(a, b)));
+  return out;
+}
+
+/** UsageLine shows the routes used against the plan's limit, with the upgrade once it is reached. */
+function UsageLine({ org, atLimit }: { org: Membership; atLimit: (v: boolean) => void }) {
+  const { org: o } = useOrg(org.id);
+  const full = !!o && o.usage.routes >= o.usage.routeLimit;
+  useEffect(() => atLimit(full), [full]);
+  if (!o) return null;
+  return (
+    <p class="usage-line">
+      {o.usage.routes} of {o.usage.routeLimit} {o.usage.routeLimit === 1 ? "route" : "routes"} on the {o.plan} plan
+      {full && (
+        <>
+          {" · "}
+          <Link href={href({ name: "billing", orgId: org.id })}>Upgrade to add more</Link>
+        </>
+      )}
+    </p>
+  );
+}
+
+interface Step {
+  label: string;
+  done: boolean;
+}
+
+/** onboardingSteps are a new org's way to its first redirect, from what its routes say. */
+export function onboardingSteps(routes: Route[], visits: number | null): Step[] {
+  const states = routes.map((r) => r.domain?.state);
+  return [
+    { label: "Add a route", done: routes.length > 0 },
+    { label: "Create the DNS record", done: states.some((s) => s && s !== "pending_dns") },
+    { label: "Hostname verified", done: routes.some((r) => r.domain?.verified) },
+    { label: "HTTPS active", done: states.includes("active") },
+    { label: "First visit seen", done: (visits ?? 0) > 0 },
+  ];
+}
+
+function Onboarding({ steps }: { steps: Step[] }) {
+  const done = steps.filter((s) => s.done).length;
+  return (
+    <section class="card onboarding" aria-labelledby="onboarding-title">
+      <h2 id="onboarding-title">
+        Getting started <span class="muted">({done} of {steps.length} done)</span>
+      </h2>
+      <ol>
+        {steps.map((s) => (
+          <li key={s.label} class={s.done ? "done" : ""}>
+            <span aria-hidden="true">{s.done ? "✓" : "○"}</span> {s.label}
+            <span class="visually-hidden">{s.done ? ": done" : ": to do"}</span>
+          </li>
+        ))}
+      </ol>
+      {done < steps.length && <p class="hint">This list updates by itself while something is on its way.</p>}
+    </section>
+  );
+}
+
+/** RouteMenu holds a row's actions. */
+function RouteMenu(props: { org: Membership; route: Route; busy: boolean; checking: boolean; onCheck: () => void; onToggle: () => void; onDelete: () => void }) {
+  const { org, route: r } = props;
+  const ref = useRef<HTMLDetailsElement>(null);
+  const close = () => ref.current?.removeAttribute("open");
+  return (
+    <details class="menu" ref={ref}>
+      <summary class="button secondary small" aria-label={`Actions for ${r.host}`}>
+        Actions
+      </summary>
+      <div class="menu-items">
+        <button type="button" class="secondary small" disabled={props.checking} onClick={() => (close(), props.onCheck())} aria-label={`${props.checking ? "Checking DNS of" : "Check DNS of"} ${r.host}`}>
+          {props.checking ? "Checking…" : "Check DNS"}
+        </button>
+        <button type="button" class="secondary small" disabled={props.busy} onClick={() => (close(), props.onToggle())} aria-label={`${r.enabled ? "Disable" : "Enable"} ${r.host}`}>
+          {r.enabled ? "Disable" : "Enable"}
+        </button>
+        <Link class="button secondary small" href={href({ name: "route", orgId: org.id, host: r.host })} aria-label={`Rules of ${r.host}`}>
+          Rules
+        </Link>
+        <Link class="button secondary small" href={href({ name: "analytics", orgId: org.id, host: r.host })} aria-label={`Analytics for ${r.host}`}>
+          Analytics
+        </Link>
+        <Link class="button secondary small" href={href({ name: "editRoute", orgId: org.id, host: r.host })} aria-label={`Edit ${r.host}`}>
+          Edit
+        </Link>
+        <button type="button" class="danger small" onClick={() => (close(), props.onDelete())} aria-label={`Delete ${r.host}`}>
+          Delete
+        </button>
+      </div>
+    </details>
+  );
+}
+
+type Bulk = { action: "enable" | "disable" | "delete"; hosts: string[] };
+
 export function RoutesScreen({ org }: { org: Membership }) {
   const { api } = useSession();
+  useTitle("Routes", org.name);
   const [pager, setPager] = useState<Pager>(firstPage);
   const [page, setPage] = useState<{ items: Route[]; nextCursor?: string } | null>(null);
   const [err, setErr] = useState("");
   const [q, setQ] = useState("");
+  const [search, setSearch] = useState("");
+  const [stateFilter, setStateFilter] = useState<RouteStateName | "">("");
+  const [sort, setSort] = useState<{ key: SortKey; asc: boolean }>({ key: "host", asc: true });
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [bulk, setBulk] = useState<Bulk | null>(null);
+  const [bulkBusy, setBulkBusy] = useState(false);
+  const [bulkErr, setBulkErr] = useState("");
   const [busyHost, setBusyHost] = useState("");
   const [rowErr, setRowErr] = useState<{ host: string; msg: string } | null>(null);
   const [deleting, setDeleting] = useState<Route | null>(null);
@@ -183,18 +322,59 @@ export function RoutesScreen({ org }: { org: Membership }) {
   const [announce, setAnnounce] = useState("");
   const [checkingHost, setCheckingHost] = useState("");
   const [checks, setChecks] = useState<Record<string, DNSCheck>>({});
+  const [atLimit, setAtLimit] = useState(false);
+  const [visits, setVisits] = useState<number | null>(null);
 
+  // The search box asks the API (every page), a moment after typing stops.
+  useEffect(() => {
+    const t = setTimeout(() => setSearch(q.trim()), 300);
+    return () => clearTimeout(t);
+  }, [q]);
+  useEffect(() => setPager(firstPage), [org.id, search, stateFilter]);
+
+  const fetchPage = useCallback(
+    () => api.routes(org.id, { limit: PAGE_SIZE, cursor: pager.cursors[pager.index], search: search || undefined, state: stateFilter || undefined }),
+    [api, org.id, pager, search, stateFilter],
+  );
   const load = useCallback(() => {
     setErr("");
     setPage(null);
     setChecks({});
-    api
-      .routes(org.id, { limit: PAGE_SIZE, cursor: pager.cursors[pager.index] })
+    setSelected(new Set());
+    fetchPage()
       .then(setPage)
-      .catch((e) => setErr(errorMessage(e)));
-  }, [api, org.id, pager]);
+      .catch((e) => setErr(errorMessage(e, "list the routes")));
+  }, [fetchPage]);
   useEffect(load, [load]);
-  useEffect(() => setPager(firstPage), [org.id]);
+
+  const filtered = !!search || !!stateFilter;
+  const firstUnfiltered = !filtered && pager.index === 0;
+  const steps = page && firstUnfiltered ? onboardingSteps(page.items, visits) : null;
+  const onboarding = !!steps && page!.items.length <= 3 && steps.some((s) => !s.done);
+  const pending = !!page && page.items.some((r) => r.enabled && !r.paused && r.domain?.state !== "active" && r.domain?.state !== "failed");
+
+  // The first visit: the org's requests of the last 30 days.
+  const loadVisits = useCallback(() => {
+    api
+      .analytics(org.id, { ...lastDays(30), granularity: "day", withoutBots: false })
+      .then((a) => setVisits(a.totals.hits))
+      .catch(() => setVisits(null));
+  }, [api, org.id]);
+  useEffect(() => {
+    if (firstUnfiltered) loadVisits();
+  }, [loadVisits, firstUnfiltered]);
+
+  // Live progress: while a route waits for DNS or a certificate, or no visit is seen yet, look again.
+  useEffect(() => {
+    if (!page || (!pending && !(onboarding && page.items.length > 0))) return;
+    const t = setInterval(() => {
+      fetchPage()
+        .then((p) => setPage((cur) => (cur ? { ...p } : cur)))
+        .catch(() => undefined);
+      if (onboarding) loadVisits();
+    }, POLL_MS);
+    return () => clearInterval(t);
+  }, [page && pending, onboarding, fetchPage, loadVisits]);
 
   async function toggle(r: Route) {
     setBusyHost(r.host);
@@ -204,7 +384,7 @@ export function RoutesScreen({ org }: { org: Membership }) {
       setPage((p) => p && { ...p, items: replaceRoute(p.items, u) });
       setAnnounce(`${u.host} ${u.enabled ? "enabled" : "disabled"}.`);
     } catch (e) {
-      setRowErr({ host: r.host, msg: errorMessage(e) });
+      setRowErr({ host: r.host, msg: errorMessage(e, r.enabled ? "disable the route" : "enable the route") });
     } finally {
       setBusyHost("");
     }
@@ -220,7 +400,7 @@ export function RoutesScreen({ org }: { org: Membership }) {
       setChecks((cs) => ({ ...cs, [r.host]: c }));
       setAnnounce(`${r.host}: ${checkSummary(c)}`);
     } catch (e) {
-      setRowErr({ host: r.host, msg: errorMessage(e) });
+      setRowErr({ host: r.host, msg: errorMessage(e, "check DNS") });
     } finally {
       setCheckingHost("");
     }
@@ -240,121 +420,257 @@ export function RoutesScreen({ org }: { org: Membership }) {
       setPage((p) => p && { ...p, items: p.items.filter((x) => x.host !== deleting.host) });
       setDeleting(null);
     } catch (e) {
-      setDelErr(errorMessage(e));
+      setDelErr(errorMessage(e, "delete the route"));
     } finally {
       setDelBusy(false);
     }
   }
 
-  const shown = page ? filterRoutes(page.items, q) : [];
+  async function runBulk() {
+    if (!bulk) return;
+    setBulkBusy(true);
+    setBulkErr("");
+    const failed: string[] = [];
+    let items = page?.items ?? [];
+    for (const host of bulk.hosts) {
+      try {
+        if (bulk.action === "delete") {
+          await api.deleteRoute(org.id, host);
+          items = items.filter((x) => x.host !== host);
+        } else {
+          const u = await api.updateRoute(org.id, host, { enabled: bulk.action === "enable" });
+          items = replaceRoute(items, u);
+        }
+      } catch (e) {
+        failed.push(`${host}: ${errorMessage(e)}`);
+      }
+    }
+    setPage((p) => p && { ...p, items });
+    setBulkBusy(false);
+    const done = bulk.hosts.length - failed.length;
+    setAnnounce(`${done} ${done === 1 ? "route" : "routes"} ${bulk.action === "delete" ? "deleted" : bulk.action + "d"}.`);
+    if (failed.length) {
+      setBulkErr(`${failed.length} could not be changed. ${failed.join(" ")}`);
+    } else {
+      setBulk(null);
+      setSelected(new Set());
+    }
+  }
+
+  const shown = page ? sortRoutes(page.items, sort.key, sort.asc) : [];
+  const allSelected = shown.length > 0 && shown.every((r) => selected.has(r.host));
+  const toggleSel = (host: string) =>
+    setSelected((s) => {
+      const n = new Set(s);
+      if (n.has(host)) n.delete(host);
+      else n.add(host);
+      return n;
+    });
+  const sortButton = (key: SortKey, label: string) => (
+    <button type="button" class="sort" onClick={() => setSort((s) => ({ key, asc: s.key === key ? !s.asc : true }))}>
+      {label}
+      <span aria-hidden="true">{sort.key === key ? (sort.asc ? " ▲" : " ▼") : ""}</span>
+    </button>
+  );
+  const ariaSort = (key: SortKey) => (sort.key === key ? (sort.asc ? "ascending" : "descending") : undefined);
+  const todo = shown.filter((r) => recordsToCreate(r).length > 0);
+
   return (
     <section>
       <div class="heading">
         <h1>Routes</h1>
-        <Link class="button" href={href({ name: "newRoute", orgId: org.id })}>
-          Add route
-        </Link>
+        {atLimit ? (
+          <Link class="button" href={href({ name: "billing", orgId: org.id })}>
+            Upgrade to add routes
+          </Link>
+        ) : (
+          <Link class="button" href={href({ name: "newRoute", orgId: org.id })}>
+            Add route
+          </Link>
+        )}
       </div>
-      <div class="toolbar wrap">
-        <Link class="button secondary small" href={href({ name: "importRoutes", orgId: org.id })}>
-          Import CSV
-        </Link>
-        <ExportButtons org={org} />
-      </div>
+      <UsageLine org={org} atLimit={setAtLimit} />
+      {onboarding && steps && <Onboarding steps={steps} />}
       <p class="visually-hidden" role="status" aria-live="polite">
         {announce}
       </p>
-      <div class="toolbar">
-        <label for="route-search">Search</label>
-        <input
-          id="route-search"
-          type="search"
-          placeholder="Host or target"
-          value={q}
-          onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)}
-        />
+      <div class="toolbar wrap">
+        <label for="route-search" class="visually-hidden">
+          Search routes
+        </label>
+        <input id="route-search" type="search" placeholder="Search hostname or target" value={q} onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)} />
+        <label for="route-state" class="visually-hidden">
+          Status
+        </label>
+        <select id="route-state" value={stateFilter} onChange={(e) => setStateFilter((e.currentTarget as HTMLSelectElement).value as RouteStateName | "")}>
+          {stateFilters.map((f) => (
+            <option key={f.value} value={f.value}>
+              {f.label}
+            </option>
+          ))}
+        </select>
+        <span class="toolbar-end">
+          <Link class="button secondary small" href={href({ name: "importRoutes", orgId: org.id })}>
+            Import CSV
+          </Link>
+          <ExportButtons org={org} />
+        </span>
       </div>
+      {selected.size > 0 && (
+        <div class="bulk-bar" role="region" aria-label="Selected routes">
+          <span>{selected.size} selected</span>
+          <button type="button" class="secondary small" onClick={() => setBulk({ action: "enable", hosts: [...selected] })}>
+            Enable
+          </button>
+          <button type="button" class="secondary small" onClick={() => setBulk({ action: "disable", hosts: [...selected] })}>
+            Disable
+          </button>
+          <button type="button" class="danger small" onClick={() => setBulk({ action: "delete", hosts: [...selected] })}>
+            Delete
+          </button>
+          <button type="button" class="secondary small" onClick={() => setSelected(new Set())}>
+            Clear selection
+          </button>
+        </div>
+      )}
       {err && <ErrorBox message={err} retry={load} />}
       {!err && !page && <Loading what="routes" />}
-      {page && page.items.length === 0 && pager.index === 0 && (
+      {page && page.items.length === 0 && firstUnfiltered && (
         <Notice>
           <p>No routes yet. Add one to redirect a hostname to a URL, or import a CSV file of redirects.</p>
         </Notice>
       )}
-      {page && page.items.length > 0 && shown.length === 0 && <p class="state">No route on this page matches “{q}”.</p>}
+      {page && page.items.length === 0 && filtered && <p class="state">No route matches{search ? ` “${search}”` : ""}{stateFilter ? ` in the state ${stateFilters.find((f) => f.value === stateFilter)?.label}` : ""}.</p>}
       {shown.length > 0 && (
-        <ul class="cards" aria-label="Routes">
-          {shown.map((r) => (
-            <li key={r.host} class={`card${r.enabled ? "" : " off"}`}>
-              <div class="route-main">
-                <h2 class="host">
-                  <Link href={href({ name: "route", orgId: org.id, host: r.host })}>{r.host}</Link>
-                </h2>
-                {r.target ? (
-                  <p class="target">
-                    <span aria-hidden="true">→ </span>
-                    <span class="visually-hidden">redirects to </span>
-                    <a href={r.target} rel="noreferrer noopener" target="_blank">
-                      {r.target}
-                    </a>
-                  </p>
-                ) : (
-                  <p class="target muted">Path rules only</p>
-                )}
-                <Link class="spark-link" href={href({ name: "analytics", orgId: org.id, host: r.host })} aria-label={`Analytics of ${r.host}`}>
-                  <Sparkline orgId={org.id} host={r.host} />
-                </Link>
-                <p class="meta">
-                  <DomainBadge domain={r.domain} />
-                  <EdgeBadge edge={r.edge} />
-                  {r.target && <span class="badge">{r.status}</span>}
-                  {r.target && r.keepPath && <span class="badge">keeps path</span>}
-                  {r.target && r.keepQuery && <span class="badge">keeps query</span>}
-                  <span class="badge">{r.ruleCount === 1 ? "1 path rule" : `${r.ruleCount ?? 0} path rules`}</span>
-                  {!r.enabled && <span class="badge muted">disabled</span>}
-                  {r.paused && <span class="badge warn" title="Over your plan's route limit: upgrade to resume it">paused</span>}
-                  {r.hsts && <span class="badge" title="HTTPS answers carry Strict-Transport-Security">HSTS</span>}
-                </p>
-                <DomainNotes domain={r.domain} />
-                <DNSRecords route={r} />
-                <RouteDetails route={r} />
-              </div>
-              <div class="row-actions">
-                <button type="button" class="secondary small" disabled={checkingHost === r.host} onClick={() => check(r)} aria-label={`${checkingHost === r.host ? "Checking DNS of" : "Check DNS of"} ${r.host}`}>
-                  {checkingHost === r.host ? "Checking…" : "Check DNS"}
-                </button>
-                <button type="button" class="secondary small" disabled={busyHost === r.host} onClick={() => toggle(r)} aria-label={`${r.enabled ? "Disable" : "Enable"} ${r.host}`}>
-                  {r.enabled ? "Disable" : "Enable"}
-                </button>
-                <Link class="button secondary small" href={href({ name: "route", orgId: org.id, host: r.host })} aria-label={`Rules of ${r.host}`}>
-                  Rules
-                </Link>
-                <Link class="button secondary small" href={href({ name: "editRoute", orgId: org.id, host: r.host })} aria-label={`Edit ${r.host}`}>
-                  Edit
-                </Link>
-                <button type="button" class="danger small" onClick={() => { setDelErr(""); setDeleting(r); }} aria-label={`Delete ${r.host}`}>
-                  Delete
-                </button>
-              </div>
-              {checks[r.host] && <CheckResult host={r.host} check={checks[r.host]} onHide={() => hideCheck(r.host)} />}
-              {rowErr?.host === r.host && <ErrorBox message={rowErr.msg} />}
-            </li>
-          ))}
-        </ul>
+        <div class="table-scroll">
+          <table class="routes" aria-label="Routes">
+            <thead>
+              <tr>
+                <th scope="col" class="sel">
+                  <input type="checkbox" aria-label="Select every route shown" checked={allSelected} onChange={() => setSelected(allSelected ? new Set() : new Set(shown.map((r) => r.host)))} />
+                </th>
+                <th scope="col" class="col-state" aria-sort={ariaSort("state")}>{sortButton("state", "Status")}</th>
+                <th scope="col" aria-sort={ariaSort("host")}>{sortButton("host", "Hostname")}</th>
+                <th scope="col" class="col-target">Target</th>
+                <th scope="col" class="col-rules" aria-sort={ariaSort("rules")}>{sortButton("rules", "Rules")}</th>
+                <th scope="col" class="col-traffic">Traffic, 30 days</th>
+                <th scope="col" class="col-served">Served</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((r) => {
+                const edge = edgeBadge(r.edge);
+                return (
+                  <tr key={r.host} class={r.enabled && !r.paused ? "" : "off"}>
+                    <td class="sel">
+                      <input type="checkbox" aria-label={`Select ${r.host}`} checked={selected.has(r.host)} onChange={() => toggleSel(r.host)} />
+                    </td>
+                    <td class="col-state">
+                      <StateBadge route={r} />
+                    </td>
+                    <td class="host-cell">
+                      <Link class="host" href={href({ name: "route", orgId: org.id, host: r.host })}>
+                        {r.host}
+                      </Link>
+                      <span class="target-under">{r.target || "Path rules only"}</span>
+                      <span class="state-under" aria-hidden="true">
+                        <StateBadge route={r} />
+                      </span>
+                      {checks[r.host] && <CheckResult host={r.host} check={checks[r.host]} onHide={() => hideCheck(r.host)} />}
+                      {rowErr?.host === r.host && <ErrorBox message={rowErr.msg} />}
+                    </td>
+                    <td class="col-target">
+                      {r.target ? (
+                        <a href={r.target} rel="noreferrer noopener" target="_blank">
+                          {r.target}
+                        </a>
+                      ) : (
+                        <span class="muted">Path rules only</span>
+                      )}
+                    </td>
+                    <td class="col-rules num">{r.ruleCount ?? 0}</td>
+                    <td class="col-traffic">
+                      <Link class="spark-link" href={href({ name: "analytics", orgId: org.id, host: r.host })} aria-label={`Analytics of ${r.host}`}>
+                        <Sparkline orgId={org.id} host={r.host} />
+                      </Link>
+                    </td>
+                    <td class="col-served">
+                      {edge && (
+                        <span class={`served ${edge.kind}`} title={edge.reason ? `${edge.label}: ${edge.reason}` : edge.label}>
+                          {r.edge?.servedFrom === "edge" ? "Edge" : r.edge?.servedFrom === "origin" ? "Origin" : "Pending"}
+                          <span class="visually-hidden">{edge.reason ? `: ${edge.label}: ${edge.reason}` : `: ${edge.label}`}</span>
+                        </span>
+                      )}
+                    </td>
+                    <td class="actions-cell">
+                      <RouteMenu
+                        org={org}
+                        route={r}
+                        busy={busyHost === r.host}
+                        checking={checkingHost === r.host}
+                        onCheck={() => check(r)}
+                        onToggle={() => toggle(r)}
+                        onDelete={() => {
+                          setDelErr("");
+                          setDeleting(r);
+                        }}
+                      />
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
       {page && <CursorPager pager={pager} nextCursor={page.nextCursor} onPage={setPager} label="Pages" />}
+      {todo.length > 0 && (
+        <section class="card todo" aria-labelledby="todo-title">
+          <h2 id="todo-title">Still to do at your DNS provider</h2>
+          {todo.map((r) => (
+            <div key={r.host}>
+              <p>
+                <StateBadge route={r} explain />
+              </p>
+              <DomainNotes domain={r.domain} />
+              <RecordsToCreate route={r} />
+            </div>
+          ))}
+        </section>
+      )}
       {deleting && (
-        <Confirm
-          title={`Delete ${deleting.host}?`}
-          confirmLabel="Delete route"
-          busy={delBusy}
-          error={delErr}
-          onConfirm={confirmDelete}
-          onCancel={() => setDeleting(null)}
-        >
+        <Confirm title={`Delete ${deleting.host}?`} confirmLabel="Delete route" busy={delBusy} error={delErr} onConfirm={confirmDelete} onCancel={() => setDeleting(null)}>
           <p>
             Requests for <code>{deleting.host}</code> will no longer be redirected. This cannot be undone.
           </p>
+        </Confirm>
+      )}
+      {bulk && (
+        <Confirm
+          title={`${bulk.action === "delete" ? "Delete" : bulk.action === "enable" ? "Enable" : "Disable"} ${bulk.hosts.length} ${bulk.hosts.length === 1 ? "route" : "routes"}?`}
+          confirmLabel={bulk.action === "delete" ? "Delete routes" : bulk.action === "enable" ? "Enable routes" : "Disable routes"}
+          busy={bulkBusy}
+          error={bulkErr}
+          onConfirm={runBulk}
+          onCancel={() => setBulk(null)}
+        >
+          <p>
+            {bulk.action === "delete"
+              ? "Requests for these hostnames will no longer be redirected. This cannot be undone."
+              : bulk.action === "disable"
+                ? "Visitors to these hostnames get a “not configured” page until they are enabled again."
+                : "These hostnames redirect again."}
+          </p>
+          <ul class="bulk-hosts">
+            {bulk.hosts.map((h) => (
+              <li key={h}>
+                <code>{h}</code>
+              </li>
+            ))}
+          </ul>
         </Confirm>
       )}
     </section>

@@ -8,9 +8,16 @@ import { Check, ErrorBox, Field } from "../ui";
 const statuses: RedirectStatus[] = [301, 302, 307, 308];
 
 /** StatusSelect picks a redirect status. */
+/** statusHint says in plain words what the chosen status means for browsers. */
+export function statusHint(s: RedirectStatus): string {
+  return s === 301 || s === 308
+    ? "Permanent: browsers remember it, often for months, and go straight to the target without asking again. If you change the target later, visitors who came before may still be sent to the old one. Choose it once the move is final."
+    : "Temporary: browsers ask every time, so a change of target takes effect at once. Choose it while testing, or for a redirect that may change.";
+}
+
 export function StatusSelect(p: { id: string; label: string; value: RedirectStatus; error?: string; onChange: (s: RedirectStatus) => void }) {
   return (
-    <Field id={p.id} label={p.label} error={p.error}>
+    <Field id={p.id} label={p.label} error={p.error} hint={statusHint(p.value)}>
       {(a) => (
         <select {...a} value={String(p.value)} onChange={(e) => p.onChange(Number((e.currentTarget as HTMLSelectElement).value) as RedirectStatus)}>
           {statuses.map((s) => (
