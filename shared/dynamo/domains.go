@@ -164,20 +164,28 @@ func (s *Store) SaveDomain(ctx context.Context, r reroute.Route, next reroute.Do
 	for k, v := range values {
 		u.values[k] = v
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.table),
-		Key:                                 routeKey(r.Host),
-		UpdateExpression:                    aws.String(u.expression()),
-		ConditionExpression:                 aws.String("attribute_exists(" + attrPK + ") AND " + cond),
-		ExpressionAttributeNames:            u.names,
-		ExpressionAttributeValues:           u.values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	var told []types.TransactWriteItem
+	if e, ok, err := domainEvent(r, next, s.now()); err != nil {
+		return err
+	} else if ok {
+		put, err := s.outboxPut(e)
+		if err != nil {
+			return err
+		}
+		told = append(told, put)
+	}
+	old, failed, err := s.updateTold(ctx, &types.Update{
+		TableName:                 aws.String(s.table),
+		Key:                       routeKey(r.Host),
+		UpdateExpression:          aws.String(u.expression()),
+		ConditionExpression:       aws.String("attribute_exists(" + attrPK + ") AND " + cond),
+		ExpressionAttributeNames:  u.names,
+		ExpressionAttributeValues: u.values,
+	}, told...)
+	if failed {
 		var cur routeItem
-		if len(ccf.Item) > 0 {
-			if err := attributevalue.UnmarshalMap(ccf.Item, &cur); err != nil {
+		if len(old) > 0 {
+			if err := attributevalue.UnmarshalMap(old, &cur); err != nil {
 				return fmt.Errorf("decoding route %s: %w", r.Host, err)
 			}
 		}
@@ -190,6 +198,25 @@ func (s *Store) SaveDomain(ctx context.Context, r reroute.Route, next reroute.Do
 		return unavailable(err)
 	}
 	return nil
+}
+
+// domainEvent is the event a domain's change from r.Domain to next tells, if
+// any: it became active, or failed (with the reason a customer can act on).
+func domainEvent(r reroute.Route, next reroute.Domain, now time.Time) (reroute.Event, bool, error) {
+	if next.State == r.Domain.State {
+		return reroute.Event{}, false, nil
+	}
+	var t reroute.EventType
+	switch next.State {
+	case reroute.DomainActive:
+		t = reroute.EventDomainActive
+	case reroute.DomainFailed:
+		t = reroute.EventDomainFailed
+	default:
+		return reroute.Event{}, false, nil
+	}
+	e, err := reroute.NewEvent(t, r.OrgID, now, reroute.DomainEventData{Host: r.Host, State: string(next.State), Reason: next.Reason})
+	return e, err == nil, err
 }
 
 // DueDomains reads what is due from the sparse GSI2, most overdue first.
@@ -244,7 +271,7 @@ func (s *Store) ReleaseRoute(ctx context.Context, r reroute.Route) error {
 	if r.OrgID == "" || r.Host == "" {
 		return errRouteNotFound()
 	}
-	return s.removeRoute(ctx, r.OrgID, r.Host, func(cur reroute.Route) error {
+	return s.removeRoute(ctx, r.OrgID, r.Host, reroute.EventDomainReleased, func(cur reroute.Route) error {
 		if !cur.CreatedAt.Equal(r.CreatedAt) {
 			return errRouteNotFound()
 		}

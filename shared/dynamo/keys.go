@@ -279,3 +279,48 @@ func logObjectKey(source string, part int) map[string]types.AttributeValue {
 	sum := sha256.Sum256([]byte(source))
 	return tableKey("LOGOBJ#"+hex.EncodeToString(sum[:]), "PART#"+strconv.Itoa(part))
 }
+
+// Outbox items: one per event, written in the transaction of the change it
+// tells, so that an event exists if and only if its change committed. The table's
+// stream carries each new one to the dispatcher (its event source mapping filters
+// on the prefix), and TTL removes it once every delivery has long been queued.
+//
+//	event    OUTBOX#<event id>  EVENT            (expiresAt: a week after the event)
+const (
+	outboxPKOf = "OUTBOX#"
+	outboxSK   = "EVENT"
+)
+
+func outboxKey(eventID string) map[string]types.AttributeValue {
+	return tableKey(outboxPKOf+eventID, outboxSK)
+}
+
+// Webhook endpoints live in their org's partition, so that an org lists them
+// with one Query and the dispatcher finds the endpoints of an event's org the
+// same way. Their deliveries live in the endpoint's own partition, newest first
+// by a time-ordered SK, and expire.
+//
+//	endpoint WEBHOOK#<org>      EP#<id>
+//	delivery WHDELIV#<org>#<id> D#<time>#<event id>   (expiresAt: 30 days)
+//	notify   ORG#<org>          NOTIFY#<email>   (a member's email preferences)
+const (
+	webhookSKOf  = "EP#"
+	deliverySKOf = "D#"
+)
+
+func webhookPK(orgID string) string { return "WEBHOOK#" + orgID }
+
+func webhookKey(orgID, id string) map[string]types.AttributeValue {
+	return tableKey(webhookPK(orgID), webhookSKOf+id)
+}
+
+func deliveryPK(orgID, endpointID string) string { return "WHDELIV#" + orgID + "#" + endpointID }
+
+func deliveryKey(orgID, endpointID string, at time.Time, eventID string, attempt int) map[string]types.AttributeValue {
+	return tableKey(deliveryPK(orgID, endpointID),
+		deliverySKOf+at.UTC().Format("20060102T150405.000000000Z")+"#"+eventID+"#"+strconv.Itoa(attempt))
+}
+
+func notifyKey(orgID, email string) map[string]types.AttributeValue {
+	return tableKey(orgPK(orgID), "NOTIFY#"+email)
+}
