@@ -33,13 +33,14 @@ const (
 	manageKeys
 	readBilling
 	manageBilling
+	manageWebhooks
 )
 
 var permissionWords = map[permission]string{
 	readRoutes: "read routes", writeRoutes: "change routes", readOrg: "read the org",
 	manageOrg: "change the org", deleteOrg: "delete the org", readMembers: "list members",
 	manageMembers: "manage members", manageKeys: "manage API keys",
-	readBilling: "read billing", manageBilling: "manage billing",
+	readBilling: "read billing", manageBilling: "manage billing", manageWebhooks: "manage webhooks",
 }
 
 // access is what the caller may do in one org.
@@ -102,7 +103,7 @@ func (a access) may(p permission) error {
 	switch p {
 	case readRoutes, writeRoutes, readOrg, readMembers:
 		ok = true
-	case manageOrg, manageMembers, manageKeys, readBilling:
+	case manageOrg, manageMembers, manageKeys, readBilling, manageWebhooks:
 		ok = a.role.ManagesMembers()
 	case deleteOrg, manageBilling:
 		ok = a.role == reroute.RoleOwner

@@ -43,6 +43,7 @@ type apiEnv struct {
 	h       http.Handler
 	store   *dynamo.Store
 	db      *dynamodb.Client // the store's table, for what reads it beside the API
+	table   string
 	issuer  *devstack.DevIssuer
 	checker *openAPIChecker
 	logs    *lockedBuffer
@@ -98,7 +99,7 @@ func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
 		mutate(&deps)
 	}
 	h := httpapi.NewServer(deps)
-	return &apiEnv{t: t, h: h, store: store, db: client, issuer: issuer, checker: newOpenAPIChecker(t), logs: logs, dns: dnsServer, authSkew: authSkew}
+	return &apiEnv{t: t, h: h, store: store, db: client, table: table, issuer: issuer, checker: newOpenAPIChecker(t), logs: logs, dns: dnsServer, authSkew: authSkew}
 }
 
 // newDomains is the domain lifecycle on the local edge (a hostname is served at

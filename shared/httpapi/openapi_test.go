@@ -753,7 +753,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	for _, tg := range doc["tags"].([]any) {
 		tags[tg.(map[string]any)["name"].(string)] = false
 	}
-	if want := []string{"analytics", "api-keys", "billing", "me", "members", "orgs", "plans", "routes"}; !slices.Equal(slices.Sorted(maps.Keys(tags)), want) {
+	if want := []string{"analytics", "api-keys", "billing", "me", "members", "orgs", "plans", "routes", "webhooks"}; !slices.Equal(slices.Sorted(maps.Keys(tags)), want) {
 		t.Errorf("tags %v, want %v", slices.Sorted(maps.Keys(tags)), want)
 	}
 	schemes, _ := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)

@@ -53,6 +53,16 @@ func (s *server) endpoints() []endpoint {
 		{"POST", "/v1/orgs/{orgId}/api-keys", false, s.createAPIKey},
 		{"DELETE", "/v1/orgs/{orgId}/api-keys/{keyId}", false, s.deleteAPIKey},
 
+		{"GET", "/v1/events", true, s.listEventTypes},
+		{"GET", "/v1/orgs/{orgId}/webhooks", false, s.listWebhooks},
+		{"POST", "/v1/orgs/{orgId}/webhooks", false, s.createWebhook},
+		{"GET", "/v1/orgs/{orgId}/webhooks/{webhookId}", false, s.getWebhook},
+		{"PATCH", "/v1/orgs/{orgId}/webhooks/{webhookId}", false, s.updateWebhook},
+		{"DELETE", "/v1/orgs/{orgId}/webhooks/{webhookId}", false, s.deleteWebhook},
+		{"POST", "/v1/orgs/{orgId}/webhooks/{webhookId}/rotate-secret", false, s.rotateWebhookSecret},
+		{"POST", "/v1/orgs/{orgId}/webhooks/{webhookId}/test", false, s.testWebhook},
+		{"GET", "/v1/orgs/{orgId}/webhooks/{webhookId}/deliveries", false, s.listDeliveries},
+
 		{"GET", "/v1/orgs/{orgId}/billing", false, s.getBilling},
 		{"POST", "/v1/orgs/{orgId}/billing/checkout", false, s.checkout},
 		{"POST", "/v1/orgs/{orgId}/billing/portal", false, s.portal},

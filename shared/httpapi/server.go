@@ -61,6 +61,9 @@ type Deps struct {
 	// Idempotency keeps the Idempotency-Key of POST requests and their answers
 	// (24 h); nil ignores the header.
 	Idempotency reroute.IdempotencyStore
+	// Webhooks serves the org's webhook endpoints; nil answers
+	// webhooks_not_configured.
+	Webhooks *Webhooks
 }
 
 type server struct {

@@ -1,6 +1,7 @@
 package reroute
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/json"
@@ -111,4 +112,14 @@ type DomainEventData struct {
 	State     string    `json:"state,omitempty"`
 	Reason    string    `json:"reason,omitempty"`
 	ReleaseAt time.Time `json:"releaseAt,omitzero"`
+}
+
+// TestEventData is the data of webhook.test: the one endpoint it is sent to.
+type TestEventData struct {
+	EndpointID string `json:"endpointId"`
+}
+
+// EventRecorder records an event that is not itself part of a table write.
+type EventRecorder interface {
+	RecordEvent(ctx context.Context, e Event) error
 }
