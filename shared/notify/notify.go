@@ -191,7 +191,7 @@ type Deliverer struct {
 	Now      func() time.Time
 	// Backoff is the delay after failed attempt n; nil is the package's Backoff.
 	Backoff func(n int) time.Duration
-	Log      *slog.Logger
+	Log     *slog.Logger
 }
 
 // Outcome is what became of a job's attempt: done (delivered, or given up on),
