@@ -25,6 +25,9 @@ func TestRequestBodiesAreStrict(t *testing.T) {
 	org := e.newPaidOrg(alice, reroute.PlanEnterprise)
 	e.want(e.do("POST", "/v1/orgs/"+org+"/routes", tok, map[string]any{"host": "strict.example.com", "target": "https://example.com/"}), 201, "")
 	e.want(e.do("POST", "/v1/orgs/"+org+"/members", tok, map[string]any{"email": "bob@example.com"}), 201, "")
+	created := e.do("POST", "/v1/orgs/"+org+"/webhooks", tok, map[string]any{"url": "https://1.1.1.1/hook", "events": []string{"route.created"}})
+	e.want(created, 201, "")
+	hook := created.str("id")
 
 	// A valid body for each operation, with every member its schema has, and the
 	// path to send it to.
@@ -48,6 +51,10 @@ func TestRequestBodiesAreStrict(t *testing.T) {
 		"POST /v1/orgs/{orgId}/routes/{host}/rules": {"/v1/orgs/" + org + "/routes/strict.example.com/rules", rule},
 		"PATCH /v1/orgs/{orgId}/routes/{host}/rules/{ruleId}": {"/v1/orgs/" + org + "/routes/strict.example.com/rules/L2RvY3M", map[string]any{
 			"source": "/help", "target": "https://example.org/help", "status": 302, "subpath": false, "keepSuffix": false, "keepQuery": false}},
+		"POST /v1/orgs/{orgId}/webhooks": {"/v1/orgs/" + org + "/webhooks", map[string]any{"url": "https://1.1.1.1/hook", "description": "CI",
+			"events": []any{"route.created"}, "enabled": true}},
+		"PATCH /v1/orgs/{orgId}/webhooks/{webhookId}": {"/v1/orgs/" + org + "/webhooks/" + hook, map[string]any{"url": "https://1.1.1.1/other",
+			"description": "CI", "events": []any{"route.deleted"}, "enabled": false}},
 		"POST /v1/orgs/{orgId}/routes/{host}/try": {"/v1/orgs/" + org + "/routes/strict.example.com/try", map[string]any{"url": "https://strict.example.com/docs/a"}},
 	}
 	// The import's JSON body is a file, read by package bulk with errors of

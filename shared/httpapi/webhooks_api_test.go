@@ -16,15 +16,11 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/webhook"
 )
 
-// newWebhookEnv is the API with webhooks on the test's table; loopback URLs are
-// allowed, as in the local stack, so that a receiver of the test's can be named.
-func newWebhookEnv(t *testing.T) *apiEnv {
-	t.Helper()
-	return newAPIEnvWith(t, func(d *httpapi.Deps) {
-		store := d.Routes.(*dynamo.Store)
-		d.Webhooks = &httpapi.Webhooks{Store: store, Events: store, URLs: safehttp.Guard{AllowLoopback: true},
-			NewSecret: func() (string, error) { return webhook.NewSecret(rand.Reader) }}
-	})
+// newWebhooks are the webhook endpoints on store; loopback URLs are allowed, as
+// in the local stack, so that a receiver of a test's can be named.
+func newWebhooks(store *dynamo.Store) *httpapi.Webhooks {
+	return &httpapi.Webhooks{Store: store, Events: store, URLs: safehttp.Guard{AllowLoopback: true},
+		NewSecret: func() (string, error) { return webhook.NewSecret(rand.Reader) }}
 }
 
 func (e *apiEnv) eventTypes(org string) []reroute.EventType {
@@ -42,7 +38,7 @@ func (e *apiEnv) eventTypes(org string) []reroute.EventType {
 
 func TestWebhooksAPI(t *testing.T) {
 	t.Parallel()
-	e := newWebhookEnv(t)
+	e := newAPIEnv(t)
 	alice, bob, carol := e.token("alice@example.com"), e.token("bob@example.com"), e.token("carol@example.com")
 	org := e.newPaidOrg("alice@example.com", reroute.PlanDeveloper)
 	other := e.newOrg("carol@example.com", "Other")
@@ -136,7 +132,7 @@ func TestWebhooksAPI(t *testing.T) {
 // TestWebhooksNotConfigured: without webhooks the endpoints say so.
 func TestWebhooksNotConfigured(t *testing.T) {
 	t.Parallel()
-	e := newAPIEnv(t)
+	e := newAPIEnvWith(t, func(d *httpapi.Deps) { d.Webhooks = nil })
 	org := e.newOrg("alice@example.com", "Acme")
 	e.want(e.do("GET", "/v1/orgs/"+org+"/webhooks", e.token("alice@example.com"), nil), 503, "webhooks_not_configured")
 }
@@ -145,7 +141,7 @@ func TestWebhooksNotConfigured(t *testing.T) {
 // Idempotency-Key is one change, told once.
 func TestRouteEventOncePerIdempotentRetry(t *testing.T) {
 	t.Parallel()
-	e := newWebhookEnv(t)
+	e := newAPIEnv(t)
 	alice := e.token("alice@example.com")
 	org := e.newOrg("alice@example.com", "Acme")
 	body := map[string]any{"host": "once.example.com", "target": "https://example.net/"}
