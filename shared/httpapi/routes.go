@@ -54,6 +54,10 @@ func (s *server) endpoints() []endpoint {
 		{"DELETE", "/v1/orgs/{orgId}/api-keys/{keyId}", false, s.deleteAPIKey},
 
 		{"GET", "/v1/events", true, s.listEventTypes},
+		{"GET", "/v1/unsubscribe", true, s.unsubscribe},
+		{"POST", "/v1/unsubscribe", true, s.unsubscribe},
+		{"GET", "/v1/orgs/{orgId}/members/me/notifications", false, s.getMyNotifications},
+		{"PUT", "/v1/orgs/{orgId}/members/me/notifications", false, s.putMyNotifications},
 		{"GET", "/v1/orgs/{orgId}/webhooks", false, s.listWebhooks},
 		{"POST", "/v1/orgs/{orgId}/webhooks", false, s.createWebhook},
 		{"GET", "/v1/orgs/{orgId}/webhooks/{webhookId}", false, s.getWebhook},

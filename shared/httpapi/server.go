@@ -64,6 +64,9 @@ type Deps struct {
 	// Webhooks serves the org's webhook endpoints; nil answers
 	// webhooks_not_configured.
 	Webhooks *Webhooks
+	// Notifications serves members' email preferences and the unsubscribe
+	// link; nil answers notifications_not_configured.
+	Notifications *Notifications
 }
 
 type server struct {

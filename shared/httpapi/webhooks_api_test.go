@@ -157,3 +157,49 @@ func TestRouteEventOncePerIdempotentRetry(t *testing.T) {
 		t.Fatalf("events = %v, want one route.created", got)
 	}
 }
+
+const unsubscribeKey = "test-unsubscribe-key"
+
+// TestNotificationPrefsAndUnsubscribe: a member reads the defaults, chooses,
+// and a signed one-click link unsubscribes them from all; a forged one does not.
+func TestNotificationPrefsAndUnsubscribe(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	alice := e.token("alice@example.com")
+	org := e.newOrg("alice@example.com", "Acme")
+	path := "/v1/orgs/" + org + "/members/me/notifications"
+	r := e.do("GET", path, alice, nil)
+	e.want(r, 200, "")
+	if r.json["default"] != true || len(r.json["events"].([]any)) != len(reroute.DefaultEmailEvents) {
+		t.Fatalf("defaults: %s", r.body)
+	}
+	r = e.do("PUT", path, alice, map[string]any{"events": []string{"domain.failed", "destination.broken"}})
+	e.want(r, 200, "")
+	e.want(e.do("PUT", path, alice, map[string]any{"events": []string{"nope"}}), 400, "validation_failed")
+	e.want(e.do("PUT", path, alice, map[string]any{}), 400, "validation_failed")
+	e.want(e.do("GET", "/v1/orgs/"+org+"/members/me/notifications", e.token("mallory@example.com"), nil), 404, "org_not_found")
+	r = e.do("GET", path, alice, nil)
+	if r.json["default"] != false || len(r.json["events"].([]any)) != 2 {
+		t.Fatalf("chosen: %s", r.body)
+	}
+
+	q := "/v1/unsubscribe?org=" + org + "&email=alice@example.com&sig=" + reroute.UnsubscribeSig([]byte(unsubscribeKey), org, "alice@example.com")
+	r = e.do("GET", q, "", nil)
+	if r.status != 200 || !strings.Contains(string(r.body), "<form method=\"post\">") {
+		t.Fatalf("GET unsubscribe: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", path, alice, nil); len(r.json["events"].([]any)) != 2 {
+		t.Fatal("GET of the link changed the preferences")
+	}
+	forged := "/v1/unsubscribe?org=" + org + "&email=alice@example.com&sig=" + reroute.UnsubscribeSig([]byte("other"), org, "alice@example.com")
+	if r := e.do("POST", forged, "", "List-Unsubscribe=One-Click"); r.status != 400 {
+		t.Fatalf("a forged link: %d", r.status)
+	}
+	if r := e.do("POST", q, "", "List-Unsubscribe=One-Click"); r.status != 200 {
+		t.Fatalf("POST unsubscribe: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", path, alice, nil)
+	if evs := r.json["events"].([]any); len(evs) != 0 || r.json["default"] != false {
+		t.Fatalf("after unsubscribing: %s", r.body)
+	}
+}
