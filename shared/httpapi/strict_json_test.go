@@ -56,7 +56,7 @@ func TestRequestBodiesAreStrict(t *testing.T) {
 		"PATCH /v1/orgs/{orgId}/webhooks/{webhookId}": {"/v1/orgs/" + org + "/webhooks/" + hook, map[string]any{"url": "https://1.1.1.1/other",
 			"description": "CI", "events": []any{"route.deleted"}, "enabled": false}},
 		"PUT /v1/orgs/{orgId}/members/me/notifications": {"/v1/orgs/" + org + "/members/me/notifications", map[string]any{"events": []any{"domain.failed"}}},
-		"POST /v1/orgs/{orgId}/routes/{host}/try": {"/v1/orgs/" + org + "/routes/strict.example.com/try", map[string]any{"url": "https://strict.example.com/docs/a"}},
+		"POST /v1/orgs/{orgId}/routes/{host}/try":       {"/v1/orgs/" + org + "/routes/strict.example.com/try", map[string]any{"url": "https://strict.example.com/docs/a"}},
 	}
 	// The import's JSON body is a file, read by package bulk with errors of
 	// its own (a line and a member each; see the import tests), not a request.
