@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,17 +22,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/envconfig"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
 	"github.com/dnsreroute/dnsreroute/shared/notify"
 	"github.com/dnsreroute/dnsreroute/shared/safehttp"
-	"github.com/dnsreroute/dnsreroute/shared/secrets"
 	"github.com/dnsreroute/dnsreroute/shared/sesmail"
 	"github.com/dnsreroute/dnsreroute/shared/sqsqueue"
 )
@@ -50,10 +48,9 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	from := env.Required("NOTIFICATION_SENDER")
 	apiBase := env.Required("API_BASE_URL")
 	dashboard := env.Required("DASHBOARD_URL")
-	unsubscribeRef := env.Required("UNSUBSCRIBE_KEY") // a Secrets Manager ARN on AWS
-	endpoint := env.String("DYNAMODB_ENDPOINT", "")   // DynamoDB Local in tests; unset on AWS
-	sqsEndpoint := env.String("SQS_ENDPOINT", "")     // moto in tests; unset on AWS
-	sesEndpoint := env.String("SES_ENDPOINT", "")     // moto in tests; unset on AWS
+	endpoint := env.String("DYNAMODB_ENDPOINT", "") // DynamoDB Local in tests; unset on AWS
+	sqsEndpoint := env.String("SQS_ENDPOINT", "")   // moto in tests; unset on AWS
+	sesEndpoint := env.String("SES_ENDPOINT", "")   // moto in tests; unset on AWS
 	// Development only (`dnsreroute dev`, this function's own test): lets
 	// endpoints on loopback be reached. The stack's template never sets it.
 	loopback := env.Bool("DNSREROUTE_DEV_ALLOW_LOOPBACK", false)
@@ -65,11 +62,12 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("load AWS configuration: %w", err)
 	}
-	key, err := secrets.Resolve(ctx, unsubscribeRef, secretsmanager.NewFromConfig(awsCfg), ssm.NewFromConfig(awsCfg))
-	if err != nil {
-		return fmt.Errorf("UNSUBSCRIBE_KEY: %w", err)
-	}
 	store := dynamo.New(dynamo.NewClient(awsCfg, endpoint), table)
+	// The unsubscribe links' key, which the API checks them with.
+	key, err := store.SigningKey(ctx, "unsubscribe", rand.Reader)
+	if err != nil {
+		return err
+	}
 	queue := sqsqueue.New(sqs.NewFromConfig(awsCfg, func(o *sqs.Options) {
 		if sqsEndpoint != "" {
 			o.BaseEndpoint = aws.String(sqsEndpoint)
@@ -84,7 +82,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		Webhooks: store, Members: store, Prefs: store, Queue: queue, Now: time.Now, Log: log,
 		Client: safehttp.Guard{AllowLoopback: loopback}.Client(safehttp.ClientOptions{Timeout: 15 * time.Second}),
 		Mail: &notify.Mailer{Sender: sesmail.New(ses), From: from, APIBase: apiBase, Dashboard: dashboard,
-			UnsubscribeKey: []byte(key), Now: time.Now},
+			UnsubscribeKey: key, Now: time.Now},
 	}
 	log.Info("deliver function ready", "table", table, "queue", queueURL, "loopback", loopback)
 	lambda.StartWithOptions(handler(d, queue, log), lambda.WithContext(ctx))

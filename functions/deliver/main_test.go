@@ -91,8 +91,8 @@ func TestBootstrapDeliversJobs(t *testing.T) {
 		"TABLE_NAME": table, "QUEUE_URL": aws.ToString(q.QueueUrl),
 		"SQS_ENDPOINT": moto.Endpoint, "SES_ENDPOINT": moto.Endpoint, "DYNAMODB_ENDPOINT": os.Getenv(dynamotest.EndpointEnv),
 		"NOTIFICATION_SENDER": "notify@dnsreroute.test", "API_BASE_URL": "https://api.dnsreroute.test", "DASHBOARD_URL": "https://app.dnsreroute.test",
-		"UNSUBSCRIBE_KEY": "local-key", "DNSREROUTE_DEV_ALLOW_LOOPBACK": "true",
-		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+		"DNSREROUTE_DEV_ALLOW_LOOPBACK": "true",
+		"AWS_ACCESS_KEY_ID":             "local", "AWS_SECRET_ACCESS_KEY": "local",
 	})
 	// receive gets the queue's visible messages as Lambda's SQS poller hands them over.
 	receive := func(want int) events.SQSEvent {

@@ -324,3 +324,11 @@ func deliveryKey(orgID, endpointID string, at time.Time, eventID string, attempt
 func notifyKey(orgID, email string) map[string]types.AttributeValue {
 	return tableKey(orgPK(orgID), "NOTIFY#"+email)
 }
+
+// Signing keys the service makes for itself (the unsubscribe links' HMAC key):
+// one item each, created once by whichever function needs it first.
+//
+//	key      SIGNKEY#<name>     KEY
+func signingKeyKey(name string) map[string]types.AttributeValue {
+	return tableKey("SIGNKEY#"+name, "KEY")
+}

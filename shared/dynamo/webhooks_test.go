@@ -1,8 +1,11 @@
 package dynamo_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,5 +127,27 @@ func TestWebhookDisabledAfterFailingADay(t *testing.T) {
 	}
 	if e, _ := s.GetWebhook(ctx, "o1", "wh_1"); !e.Enabled || e.Failures != 0 || e.DisabledReason != "" {
 		t.Fatalf("re-enabled: %+v", e)
+	}
+}
+
+func TestSigningKeyMadeOnce(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	keys := make([][]byte, 4)
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range keys {
+		wg.Go(func() { keys[i], errs[i] = s.SigningKey(ctx, "unsubscribe", rand.Reader) })
+	}
+	wg.Wait()
+	for i := range keys {
+		if errs[i] != nil || len(keys[i]) != 32 || !bytes.Equal(keys[i], keys[0]) {
+			t.Fatalf("key %d = %x, %v; want the one key of 32 bytes", i, keys[i], errs[i])
+		}
+	}
+	other, err := s.SigningKey(ctx, "other", rand.Reader)
+	if err != nil || bytes.Equal(other, keys[0]) {
+		t.Fatalf("another name's key: %x, %v", other, err)
 	}
 }
