@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/dnsreroute/dnsreroute/shared/delivery"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/envconfig"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
@@ -45,7 +46,8 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	env := envconfig.New(getenv)
 	table := env.Required("TABLE_NAME")
 	queueURL := env.Required("QUEUE_URL")
-	from := env.Required("NOTIFICATION_SENDER")
+	// The SES identity emails are sent from; empty: no email (webhooks only).
+	from := env.String("NOTIFICATION_SENDER", "")
 	apiBase := env.Required("API_BASE_URL")
 	dashboard := env.Required("DASHBOARD_URL")
 	endpoint := env.String("DYNAMODB_ENDPOINT", "") // DynamoDB Local in tests; unset on AWS
@@ -78,11 +80,13 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 			o.BaseEndpoint = aws.String(sesEndpoint)
 		}
 	})
-	d := &notify.Deliverer{
+	d := &delivery.Deliverer{
 		Webhooks: store, Members: store, Prefs: store, Queue: queue, Now: time.Now, Log: log,
 		Client: safehttp.Guard{AllowLoopback: loopback}.Client(safehttp.ClientOptions{Timeout: 15 * time.Second}),
-		Mail: &notify.Mailer{Sender: sesmail.New(ses), From: from, APIBase: apiBase, Dashboard: dashboard,
-			UnsubscribeKey: key, Now: time.Now},
+	}
+	if from != "" {
+		d.Mail = &delivery.Mailer{Sender: sesmail.New(ses), From: from, APIBase: apiBase, Dashboard: dashboard,
+			UnsubscribeKey: key, Now: time.Now}
 	}
 	log.Info("deliver function ready", "table", table, "queue", queueURL, "loopback", loopback)
 	lambda.StartWithOptions(handler(d, queue, log), lambda.WithContext(ctx))
@@ -92,7 +96,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 // handler runs each job of a batch. A job done (delivered, or given up on)
 // succeeds, and Lambda deletes its message; a job to retry is hidden for its
 // delay and reported as a failure, so that it stays.
-func handler(d *notify.Deliverer, q *sqsqueue.Queue, log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+func handler(d *delivery.Deliverer, q *sqsqueue.Queue, log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
 		var resp events.SQSEventResponse
 		fail := func(m events.SQSMessage) {

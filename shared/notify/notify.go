@@ -1,6 +1,6 @@
 // Package notify tells orgs what happened: it fans each recorded event out into
-// jobs (one per webhook endpoint that wants it, one per member to email), and
-// runs each job: a signed delivery, or an email. Jobs travel through a Queue
+// jobs (one per webhook endpoint that wants it, one per member to email), which
+// package delivery runs: a signed delivery, or an email. Jobs travel through a Queue
 // that redelivers a failed job after the delay the job asks for (SQS, with the
 // message's visibility), so a customer's server that is down costs no caller
 // any time and is retried with backoff for about a day.
@@ -9,15 +9,12 @@ package notify
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
-	"github.com/dnsreroute/dnsreroute/shared/webhook"
 )
 
 // Job kinds.
@@ -53,11 +50,13 @@ type EventJSON struct {
 	Data  json.RawMessage   `json:"data"`
 }
 
-func toJSON(e reroute.Event) EventJSON {
+// NewEventJSON is e as a job carries it.
+func NewEventJSON(e reroute.Event) EventJSON {
 	return EventJSON{ID: e.ID, Type: e.Type, OrgID: e.OrgID, Time: e.Time, Data: e.Data}
 }
 
-func (e EventJSON) event() reroute.Event {
+// Event is the event a job carries.
+func (e EventJSON) Event() reroute.Event {
 	return reroute.Event{ID: e.ID, Type: e.Type, OrgID: e.OrgID, Time: e.Time, Data: e.Data}
 }
 
@@ -105,7 +104,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, e reroute.Event) error {
 		if testOf != "" && ep.ID != testOf || testOf == "" && !ep.Wants(e.Type) {
 			continue
 		}
-		jobs = append(jobs, Job{Kind: KindWebhook, Event: toJSON(e), EndpointID: ep.ID})
+		jobs = append(jobs, Job{Kind: KindWebhook, Event: NewEventJSON(e), EndpointID: ep.ID})
 	}
 	if testOf == "" {
 		mails, err := d.emailJobs(ctx, e)
@@ -141,8 +140,8 @@ func (d *Dispatcher) emailJobs(ctx context.Context, e reroute.Event) ([]Job, err
 			if err != nil {
 				return nil, err
 			}
-			if wants(prefs.Events, e.Type) {
-				jobs = append(jobs, Job{Kind: KindEmail, Event: toJSON(e), Email: m.Email})
+			if Wants(prefs.Events, e.Type) {
+				jobs = append(jobs, Job{Kind: KindEmail, Event: NewEventJSON(e), Email: m.Email})
 			}
 		}
 		if page.Cursor = p.NextCursor; page.Cursor == "" {
@@ -151,7 +150,8 @@ func (d *Dispatcher) emailJobs(ctx context.Context, e reroute.Event) ([]Job, err
 	}
 }
 
-func wants(ts []reroute.EventType, t reroute.EventType) bool {
+// Wants reports whether ts names t.
+func Wants(ts []reroute.EventType, t reroute.EventType) bool {
 	for _, x := range ts {
 		if x == t {
 			return true
@@ -178,155 +178,4 @@ func Backoff(n int) time.Duration {
 	}
 	d = min(d, maxDelay)
 	return d - time.Duration(rand.Int64N(int64(d/4)+1))
-}
-
-// Deliverer runs jobs.
-type Deliverer struct {
-	Webhooks reroute.WebhookStore
-	Members  Members
-	Prefs    reroute.NotifyPrefStore
-	Client   *http.Client // through safehttp.Guard: no private addresses, no redirects
-	Mail     *Mailer
-	Queue    Queue // for the email that says an endpoint was disabled
-	Now      func() time.Time
-	// Backoff is the delay after failed attempt n; nil is the package's Backoff.
-	Backoff func(n int) time.Duration
-	Log     *slog.Logger
-}
-
-// Outcome is what became of a job's attempt: done (delivered, or given up on),
-// or to be tried again after RetryIn.
-type Outcome struct {
-	Done    bool
-	RetryIn time.Duration
-}
-
-// Run makes attempt number attempt (1 for the first) of job.
-func (d *Deliverer) Run(ctx context.Context, job Job, attempt int) (Outcome, error) {
-	switch job.Kind {
-	case KindWebhook:
-		return d.deliver(ctx, job, attempt)
-	case KindEmail:
-		if err := d.email(ctx, job); err != nil {
-			if d.Now().Sub(job.Event.Time) > GiveUpAfter {
-				d.Log.Error("email given up", "event", job.Event.ID, "error", err)
-				return Outcome{Done: true}, nil
-			}
-			d.Log.Warn("email failed: will retry", "event", job.Event.ID, "attempt", attempt, "error", err)
-			return Outcome{RetryIn: d.backoff(attempt)}, nil
-		}
-		return Outcome{Done: true}, nil
-	}
-	return Outcome{}, fmt.Errorf("notify: a job of kind %q", job.Kind)
-}
-
-func (d *Deliverer) backoff(n int) time.Duration {
-	if d.Backoff != nil {
-		return d.Backoff(n)
-	}
-	return Backoff(n)
-}
-
-func (d *Deliverer) deliver(ctx context.Context, job Job, attempt int) (Outcome, error) {
-	ep, err := d.Webhooks.GetWebhook(ctx, job.Event.OrgID, job.EndpointID)
-	if reroute.IsNotFound(err) {
-		return Outcome{Done: true}, nil // deleted since: nothing to send to
-	}
-	if err != nil {
-		return Outcome{}, err
-	}
-	e := job.Event.event()
-	if !ep.Enabled && e.Type != reroute.EventWebhookTest {
-		return Outcome{Done: true}, nil
-	}
-	body, err := e.Payload()
-	if err != nil {
-		return Outcome{}, err
-	}
-	now := d.Now()
-	sendCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	res := webhook.Send(sendCtx, d.Client, webhook.Request{URL: ep.URL, MsgID: e.ID, Body: body, Secrets: ep.Secrets(now), Time: now})
-	cancel()
-	rec := reroute.WebhookDelivery{OrgID: ep.OrgID, EndpointID: ep.ID, EventID: e.ID, Type: e.Type, Attempt: attempt,
-		At: now, Status: res.Status, OK: res.OK()}
-	if res.Err != nil {
-		rec.Error = describe(res.Err)
-	}
-	delay := d.backoff(attempt)
-	retry := !rec.OK && res.Retry() && now.Add(delay).Sub(e.Time) < GiveUpAfter
-	rec.Final = !rec.OK && !retry
-	out, err := d.Webhooks.RecordDelivery(ctx, rec)
-	if err != nil {
-		return Outcome{}, err
-	}
-	d.Log.Info("webhook attempt", "event", e.ID, "endpoint", ep.ID, "attempt", attempt, "status", res.Status, "ok", rec.OK, "final", rec.Final)
-	if out.Disabled {
-		if err := d.tellDisabled(ctx, out.Endpoint, e); err != nil {
-			return Outcome{}, err
-		}
-		return Outcome{Done: true}, nil
-	}
-	if retry {
-		return Outcome{RetryIn: delay}, nil
-	}
-	return Outcome{Done: true}, nil
-}
-
-// describe is an attempt's failure in words for the customer: no internal
-// detail beyond what their own server did.
-func describe(err error) string {
-	var timeout interface{ Timeout() bool }
-	switch {
-	case errors.As(err, &timeout) && timeout.Timeout():
-		return "no answer within 15 seconds"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "no answer within 15 seconds"
-	}
-	s := err.Error()
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	return s
-}
-
-// tellDisabled queues an email to the org's owners and admins that ep was
-// disabled.
-func (d *Deliverer) tellDisabled(ctx context.Context, ep reroute.WebhookEndpoint, e reroute.Event) error {
-	var jobs []Job
-	page := reroute.PageRequest{Limit: reroute.MaxPageSize}
-	for {
-		p, err := d.Members.ListMembers(ctx, ep.OrgID, page)
-		if err != nil {
-			return err
-		}
-		for _, m := range p.Items {
-			if m.Role.ManagesMembers() {
-				jobs = append(jobs, Job{Kind: KindEmail, Event: toJSON(e), Email: m.Email,
-					Notice: &EndpointNote{EndpointID: ep.ID, URL: ep.URL, Reason: ep.DisabledReason}})
-			}
-		}
-		if page.Cursor = p.NextCursor; page.Cursor == "" {
-			break
-		}
-	}
-	if len(jobs) == 0 {
-		return nil
-	}
-	return d.Queue.SendJobs(ctx, jobs)
-}
-
-// email sends one member the email of an event (or a notice), unless they no
-// longer want it: preferences are read again at sending time, so an
-// unsubscribe takes effect at once.
-func (d *Deliverer) email(ctx context.Context, job Job) error {
-	if job.Notice == nil {
-		prefs, err := d.Prefs.GetEmailPrefs(ctx, job.Event.OrgID, job.Email)
-		if err != nil {
-			return err
-		}
-		if !wants(prefs.Events, job.Event.Type) {
-			return nil
-		}
-	}
-	return d.Mail.Send(ctx, job)
 }

@@ -1,4 +1,4 @@
-package notify
+package delivery
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/dnsreroute/dnsreroute/shared/notify"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
@@ -42,7 +43,7 @@ type Mail struct {
 }
 
 // Send renders job's email and sends it.
-func (m *Mailer) Send(ctx context.Context, job Job) error {
+func (m *Mailer) Send(ctx context.Context, job notify.Job) error {
 	mail, err := m.Render(job)
 	if err != nil {
 		return err
@@ -141,8 +142,8 @@ Choose which emails you get in the dashboard, or <a href="{{.Unsubscribe}}" styl
 `))
 
 // Render writes job's email.
-func (m *Mailer) Render(job Job) (Mail, error) {
-	e := job.Event.event()
+func (m *Mailer) Render(job notify.Job) (Mail, error) {
+	e := job.Event.Event()
 	c := describeEvent(e)
 	if n := job.Notice; n != nil {
 		c = content{"Webhook endpoint disabled", "A webhook endpoint was disabled",
