@@ -3,7 +3,9 @@ package dynamo_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
@@ -145,5 +147,51 @@ func TestOutboxDomainTransitions(t *testing.T) {
 	var d reroute.DomainEventData
 	if err := json.Unmarshal(evs[1].Data, &d); err != nil || d.Reason != "the CNAME points elsewhere" || d.Host != "d.example.com" {
 		t.Errorf("domain.failed data = %s, want the host and the reason", evs[1].Data)
+	}
+}
+
+// TestOutboxBillingEvents: a billing change tells its plan change, a payment
+// failing, routes pausing and resuming, once each, in its own transaction; a
+// duplicate or stale Stripe event tells nothing.
+func TestOutboxBillingEvents(t *testing.T) {
+	t.Parallel()
+	client, table := dynamotest.NewTable(t)
+	s := dynamo.New(client, table)
+	mustCreateOrg(t, s, newOrg("org-b", reroute.PlanFree), owner("org-b", "b@example.com"))
+	apply(t, s, "org-b", change("evt_1", 0, "active", reroute.PlanDeveloper), reroute.Applied)
+	for i := range 3 {
+		mustCreate(t, s, route("org-b", fmt.Sprintf("r%d.example.com", i)))
+	}
+	apply(t, s, "org-b", change("evt_1", 0, "active", reroute.PlanDeveloper), reroute.Duplicate)
+	apply(t, s, "org-b", change("evt_2", 10, "past_due", reroute.PlanDeveloper), reroute.Applied)
+	apply(t, s, "org-b", change("evt_3", 20, "canceled", reroute.PlanFree), reroute.Applied) // 2 routes pause
+	apply(t, s, "org-b", change("evt_old", 5, "active", reroute.PlanDeveloper), reroute.Stale)
+	apply(t, s, "org-b", change("evt_4", 30, "active", reroute.PlanDeveloper), reroute.Applied) // they resume
+
+	var got []reroute.EventType
+	for _, e := range eventTypes(t, client, table, "org-b") {
+		if !strings.HasPrefix(string(e), "route.") {
+			got = append(got, e)
+		}
+	}
+	want := []reroute.EventType{
+		reroute.EventBillingPlanChanged,                            // evt_1
+		reroute.EventBillingPaymentFailed,                          // evt_2
+		reroute.EventBillingPlanChanged, reroute.EventRoutesPaused, // evt_3
+		reroute.EventBillingPlanChanged, reroute.EventRoutesResumed, // evt_4
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("billing events = %v, want %v", got, want)
+	}
+	evs, _ := dynamo.ScanEvents(context.Background(), client, table, "org-b")
+	for _, e := range evs {
+		if e.Type == reroute.EventRoutesPaused {
+			var d reroute.BillingEventData
+			if err := json.Unmarshal(e.Data, &d); err != nil || d.Count != 2 || d.Limit != 1 {
+				t.Errorf("routes.paused data %s, want 2 paused under a limit of 1", e.Data)
+			}
+		}
 	}
 }

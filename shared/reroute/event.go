@@ -123,3 +123,14 @@ type TestEventData struct {
 type EventRecorder interface {
 	RecordEvent(ctx context.Context, e Event) error
 }
+
+// BillingEventData is the data of billing.plan_changed, billing.payment_failed,
+// routes.paused and routes.resumed: the plans before and after, the
+// subscription's status, and how many routes paused or resumed under the limit.
+type BillingEventData struct {
+	From   string `json:"from,omitempty"`
+	To     string `json:"to,omitempty"`
+	Status string `json:"status,omitempty"`
+	Count  int    `json:"count,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+}
