@@ -122,7 +122,8 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		Log:         log,
 		Now:         time.Now,
 		Rand:        rand.Reader,
-		Webhooks: &httpapi.Webhooks{Store: store, Events: store, URLs: safehttp.Guard{},
+		Events:      store, // events that are no table write of their own (an import's end)
+		Webhooks: &httpapi.Webhooks{Store: store, URLs: safehttp.Guard{},
 			NewSecret: func() (string, error) { return webhook.NewSecret(rand.Reader) }},
 		Notifications: &httpapi.Notifications{Prefs: store, UnsubscribeKey: unsubscribeKey},
 	})

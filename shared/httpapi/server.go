@@ -61,6 +61,9 @@ type Deps struct {
 	// Idempotency keeps the Idempotency-Key of POST requests and their answers
 	// (24 h); nil ignores the header.
 	Idempotency reroute.IdempotencyStore
+	// Events records what is not itself a table write (an import's end, a test
+	// event); nil records nothing.
+	Events reroute.EventRecorder
 	// Webhooks serves the org's webhook endpoints; nil answers
 	// webhooks_not_configured.
 	Webhooks *Webhooks

@@ -24,7 +24,6 @@ type SecretMaker func() (string, error)
 // Webhooks are what the webhook endpoints use; nil answers webhooks_not_configured.
 type Webhooks struct {
 	Store     reroute.WebhookStore
-	Events    reroute.EventRecorder
 	URLs      URLChecker
 	NewSecret SecretMaker
 }
@@ -303,7 +302,10 @@ func (s *server) testWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := wh.Events.RecordEvent(r.Context(), ev); err != nil {
+	if s.Events == nil {
+		return errorf(reroute.CodeUnavailable, "webhooks_not_configured", "events are not recorded on this deployment")
+	}
+	if err := s.Events.RecordEvent(r.Context(), ev); err != nil {
 		return err
 	}
 	encodeJSON(w, http.StatusAccepted, map[string]string{"eventId": ev.ID})

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -19,7 +20,7 @@ import (
 // newWebhooks are the webhook endpoints on store; loopback URLs are allowed, as
 // in the local stack, so that a receiver of a test's can be named.
 func newWebhooks(store *dynamo.Store) *httpapi.Webhooks {
-	return &httpapi.Webhooks{Store: store, Events: store, URLs: safehttp.Guard{AllowLoopback: true},
+	return &httpapi.Webhooks{Store: store, URLs: safehttp.Guard{AllowLoopback: true},
 		NewSecret: func() (string, error) { return webhook.NewSecret(rand.Reader) }}
 }
 
@@ -201,5 +202,37 @@ func TestNotificationPrefsAndUnsubscribe(t *testing.T) {
 	r = e.do("GET", path, alice, nil)
 	if evs := r.json["events"].([]any); len(evs) != 0 || r.json["default"] != false {
 		t.Fatalf("after unsubscribing: %s", r.body)
+	}
+}
+
+// TestImportCompletedOnce: an import tells import.completed once, with its
+// counts; its replay and a dry run tell nothing more.
+func TestImportCompletedOnce(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	tok := e.token("alice@example.com")
+	org := e.newPaidOrg("alice@example.com", reroute.PlanDeveloper)
+	imp := "/v1/orgs/" + org + "/routes/import"
+	csv := "a.example.com/x,https://new.example/x\nb.example.com,https://new.example/b\n"
+	key := map[string]string{"Idempotency-Key": "import-1"}
+	e.want(e.doRaw("POST", imp+"?dryRun=true", tok, "text/csv", csv, nil), 200, "")
+	e.want(e.doRaw("POST", imp, tok, "text/csv", csv, key), 200, "")
+	e.want(e.doRaw("POST", imp, tok, "text/csv", csv, key), 200, "")
+	evs, err := dynamo.ScanEvents(context.Background(), e.db, e.table, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done []reroute.Event
+	for _, ev := range evs {
+		if ev.Type == reroute.EventImportCompleted {
+			done = append(done, ev)
+		}
+	}
+	if len(done) != 1 {
+		t.Fatalf("%d import.completed events, want 1", len(done))
+	}
+	var d reroute.ImportEventData
+	if err := json.Unmarshal(done[0].Data, &d); err != nil || d.Created != 2 {
+		t.Errorf("import.completed data %s, want 2 created", done[0].Data)
 	}
 }

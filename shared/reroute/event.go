@@ -134,3 +134,12 @@ type BillingEventData struct {
 	Count  int    `json:"count,omitempty"`
 	Limit  int    `json:"limit,omitempty"`
 }
+
+// ImportEventData is the data of import.completed: how many routes the import
+// created, updated, left as they were, and how many lines it refused.
+type ImportEventData struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Failed    int `json:"failed"`
+}
