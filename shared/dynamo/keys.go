@@ -332,3 +332,13 @@ func notifyKey(orgID, email string) map[string]types.AttributeValue {
 func signingKeyKey(name string) map[string]types.AttributeValue {
 	return tableKey("SIGNKEY#"+name, "KEY")
 }
+
+// Destination items hold what the monitor found of a route's target, apart
+// from the route item: an hourly probe must not rewrite the route (the edge
+// sync reads every change of a hostname's partition). TTL removes one whose
+// route is gone and no longer probed.
+//
+//	dest     DEST#<host>        STATE            (expiresAt: a week after the last probe)
+func destinationKey(host string) map[string]types.AttributeValue {
+	return tableKey("DEST#"+host, "STATE")
+}
