@@ -61,6 +61,9 @@ type Deps struct {
 	// Idempotency keeps the Idempotency-Key of POST requests and their answers
 	// (24 h); nil ignores the header.
 	Idempotency reroute.IdempotencyStore
+	// Destinations answers what the destination monitor found of a route's
+	// target (GET of a route); nil leaves it out.
+	Destinations reroute.DestinationStore
 	// Events records what is not itself a table write (an import's end, a test
 	// event); nil records nothing.
 	Events reroute.EventRecorder

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
@@ -234,5 +235,31 @@ func TestImportCompletedOnce(t *testing.T) {
 	var d reroute.ImportEventData
 	if err := json.Unmarshal(done[0].Data, &d); err != nil || d.Created != 2 {
 		t.Errorf("import.completed data %s, want 2 created", done[0].Data)
+	}
+}
+
+// TestRouteDestination: a route's answer says what the monitor found of its
+// target, and whether the plan monitors it.
+func TestRouteDestination(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	tok := e.token("alice@example.com")
+	org := e.newPaidOrg("alice@example.com", reroute.PlanDeveloper)
+	e.want(e.do("POST", "/v1/orgs/"+org+"/routes", tok, map[string]any{"host": "d.example.com", "target": "https://example.net/"}), 201, "")
+	r := e.do("GET", "/v1/orgs/"+org+"/routes/d.example.com", tok, nil)
+	e.want(r, 200, "")
+	if d, _ := r.json["destination"].(map[string]any); d["state"] != "unknown" || d["monitored"] != true {
+		t.Fatalf("destination before any probe: %s", r.body)
+	}
+	now := time.Now().UTC()
+	next, _ := reroute.Destination{}.Next("https://example.net/", "HTTP 503", now)
+	next.Failures, next.State = 3, reroute.DestinationBroken
+	if err := e.store.SaveDestination(context.Background(), org, "d.example.com", reroute.Destination{}, next, nil); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do("GET", "/v1/orgs/"+org+"/routes/d.example.com", tok, nil)
+	e.want(r, 200, "")
+	if d, _ := r.json["destination"].(map[string]any); d["state"] != "broken" || d["lastError"] != "HTTP 503" || d["failures"] != 3.0 {
+		t.Fatalf("destination after probes: %s", r.body)
 	}
 }
