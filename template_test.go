@@ -42,6 +42,7 @@ var functionPackages = map[string]string{
 	"AnalyticsFunction":     "functions/analytics",
 	"DispatchFunction":      "functions/dispatch",
 	"DeliverFunction":       "functions/deliver",
+	"MonitorFunction":       "functions/monitor",
 }
 
 // notSet lists the variables a function's code reads that the template leaves
@@ -82,6 +83,14 @@ var notSet = map[string]map[string]string{
 		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
 		"SQS_ENDPOINT":      "moto in tests; on AWS the SDK's endpoint",
 		"SES_ENDPOINT":      "moto in tests; on AWS the SDK's endpoint",
+		"DNSREROUTE_DEV_ALLOW_LOOPBACK": "development only: a deployed function must never reach " +
+			"loopback addresses (its own host)",
+	},
+	"MonitorFunction": {
+		"DYNAMODB_ENDPOINT":       "DynamoDB Local in tests; on AWS the SDK's endpoint",
+		"MONITOR_BUDGET":          "its default (500 probes a run) fits the function's timeout",
+		"MONITOR_RULES_PER_ROUTE": "its default (2 rules' targets sampled per route)",
+		"MONITOR_TIMEOUT":         "its default (5 s a request)",
 		"DNSREROUTE_DEV_ALLOW_LOOPBACK": "development only: a deployed function must never reach " +
 			"loopback addresses (its own host)",
 	},

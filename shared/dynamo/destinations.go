@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
@@ -84,9 +85,32 @@ func (s *Store) SaveDestination(ctx context.Context, orgID, host string, prev, n
 // deployment holds, a guard against reading without end.
 const maxScannedOrgs = 1_000_000
 
-// Orgs returns every live org, read with one paged Scan of the table: the
+// Orgs returns every live org, read with one paged Scan of the table (as
+// ScanOrgs, through the scanner, which is what its grant names): the
 // monitor's hourly run, which needs every org and has no user to list them by.
 func (s *ScanStore) Orgs(ctx context.Context) ([]reroute.Org, error) {
-	orgs, _, err := ScanOrgs(ctx, s.scanner, s.table, maxScannedOrgs)
-	return orgs, err
+	in := &dynamodb.ScanInput{
+		TableName:                 aws.String(s.table),
+		FilterExpression:          aws.String("#sk = :sk AND begins_with(#pk, :prefix) AND attribute_not_exists(#deleting)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK, "#deleting": attrDeleting},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":sk": avS(orgSK), ":prefix": avS(orgPrefix)},
+	}
+	var orgs []reroute.Org
+	for {
+		out, err := s.scanner.Scan(ctx, in)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		var items []orgItem
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+			return nil, fmt.Errorf("decoding orgs: %w", err)
+		}
+		for _, it := range items {
+			orgs = append(orgs, it.org())
+		}
+		if len(out.LastEvaluatedKey) == 0 || len(orgs) >= maxScannedOrgs {
+			return orgs, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }
