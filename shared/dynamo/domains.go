@@ -165,9 +165,11 @@ func (s *Store) SaveDomain(ctx context.Context, r reroute.Route, next reroute.Do
 		u.values[k] = v
 	}
 	var told []types.TransactWriteItem
-	if e, ok, err := domainEvent(r, next, s.now()); err != nil {
+	evs, err := domainEvents(r, next, s.now())
+	if err != nil {
 		return err
-	} else if ok {
+	}
+	for _, e := range evs {
 		put, err := s.outboxPut(e)
 		if err != nil {
 			return err
@@ -200,23 +202,44 @@ func (s *Store) SaveDomain(ctx context.Context, r reroute.Route, next reroute.Do
 	return nil
 }
 
-// domainEvent is the event a domain's change from r.Domain to next tells, if
-// any: it became active, or failed (with the reason a customer can act on).
-func domainEvent(r reroute.Route, next reroute.Domain, now time.Time) (reroute.Event, bool, error) {
-	if next.State == r.Domain.State {
-		return reroute.Event{}, false, nil
-	}
+// releaseWarning is how long before an unverified hostname's release the org
+// is told it is coming (domain.release_scheduled).
+const releaseWarning = 48 * time.Hour
+
+// domainEvents are the events a domain's change from r.Domain to next tells:
+// it became active, or failed (with the reason a customer can act on); and,
+// once, that an unverified hostname will be released soon: told by the save
+// whose check is the first inside the warning window (saves are conditional on
+// the previous check, so exactly one save crosses it).
+func domainEvents(r reroute.Route, next reroute.Domain, now time.Time) ([]reroute.Event, error) {
+	var out []reroute.Event
 	var t reroute.EventType
-	switch next.State {
-	case reroute.DomainActive:
+	switch {
+	case next.State == r.Domain.State:
+	case next.State == reroute.DomainActive:
 		t = reroute.EventDomainActive
-	case reroute.DomainFailed:
+	case next.State == reroute.DomainFailed:
 		t = reroute.EventDomainFailed
-	default:
-		return reroute.Event{}, false, nil
 	}
-	e, err := reroute.NewEvent(t, r.OrgID, now, reroute.DomainEventData{Host: r.Host, State: string(next.State), Reason: next.Reason})
-	return e, err == nil, err
+	if t != "" {
+		e, err := reroute.NewEvent(t, r.OrgID, now, reroute.DomainEventData{Host: r.Host, State: string(next.State), Reason: next.Reason})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	if !next.Verified() && !next.ReleaseAt.IsZero() && !next.CheckedAt.IsZero() {
+		warnAt := next.ReleaseAt.Add(-releaseWarning)
+		if !next.CheckedAt.Before(warnAt) && r.Domain.CheckedAt.Before(warnAt) && next.CheckedAt.Before(next.ReleaseAt) {
+			e, err := reroute.NewEvent(reroute.EventDomainReleaseScheduled, r.OrgID, now,
+				reroute.DomainEventData{Host: r.Host, State: string(next.State), Reason: next.Reason, ReleaseAt: next.ReleaseAt})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // DueDomains reads what is due from the sparse GSI2, most overdue first.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
@@ -193,5 +194,30 @@ func TestOutboxBillingEvents(t *testing.T) {
 				t.Errorf("routes.paused data %s, want 2 paused under a limit of 1", e.Data)
 			}
 		}
+	}
+}
+
+// TestOutboxReleaseScheduled: an unverified hostname's coming release is told
+// once, by the first check inside the two days before it.
+func TestOutboxReleaseScheduled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client, table := dynamotest.NewTable(t)
+	s := dynamo.New(client, table)
+	mustOrg(t, s, "o1")
+	mustCreate(t, s, route("o1", "r.example.com"))
+	release := time.Now().UTC().Add(72 * time.Hour).Truncate(time.Second)
+	for _, checked := range []time.Time{release.Add(-60 * time.Hour), release.Add(-47 * time.Hour), release.Add(-20 * time.Hour), release.Add(-time.Hour)} {
+		r, err := s.GetRoute(ctx, "r.example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveDomain(ctx, r, reroute.Domain{State: reroute.DomainPendingDNS, ReleaseAt: release, CheckedAt: checked}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []reroute.EventType{reroute.EventRouteCreated, reroute.EventDomainReleaseScheduled}
+	if got := eventTypes(t, client, table, "o1"); !slices.Equal(got, want) {
+		t.Fatalf("events = %v, want %v", got, want)
 	}
 }

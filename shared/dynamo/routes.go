@@ -531,7 +531,7 @@ func sameRoute(it routeItem) (string, map[string]string, map[string]types.Attrib
 	if it.CheckedAt == "" {
 		cond += " AND attribute_not_exists(" + u.name(attrCheckedAt) + ")"
 	} else {
-		cond += " AND " + u.name(attrCheckedAt) + " = " + u.value(":checkedAt", avS(it.CheckedAt))
+		cond += " AND " + u.name(attrCheckedAt) + " = " + u.value(":wasCheckedAt", avS(it.CheckedAt)) // not :checkedAt, SaveDomain's new value
 	}
 	return cond, u.names, u.values
 }
