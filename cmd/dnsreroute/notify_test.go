@@ -29,7 +29,9 @@ func TestDevNotifications(t *testing.T) {
 	state := filepath.Join(dir, defaultStateFile)
 	mailDir := filepath.Join(dir, "mail")
 	dnsServer := dnstest.Start(t)
-	getenv := func(k string) string { return map[string]string{"DNS_SERVERS": dnsServer.Addr, "LOG_LEVEL": "error"}[k] }
+	getenv := func(k string) string {
+		return map[string]string{"DNS_SERVERS": dnsServer.Addr, "LOG_LEVEL": "error"}[k]
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	var devOut lockedBuffer

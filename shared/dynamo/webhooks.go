@@ -340,7 +340,7 @@ func (s *Store) ListDeliveries(ctx context.Context, orgID, id string, p reroute.
 		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(pk), ":sk": avS(deliverySKOf)},
 		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(size)),
+		Limit:                     aws.Int32(int32(size)), //nolint:gosec // G115: Size is at most MaxPageSize (200)
 	}
 	if p.Cursor != "" {
 		last, err := decodeCursorOf(p.Cursor, func(sk string) bool { return strings.HasPrefix(sk, deliverySKOf) && len(sk) < 200 })

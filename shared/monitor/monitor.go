@@ -115,7 +115,7 @@ func (m *Monitor) Run(ctx context.Context) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	rand.Shuffle(len(orgs), func(i, j int) { orgs[i], orgs[j] = orgs[j], orgs[i] })
+	rand.Shuffle(len(orgs), func(i, j int) { orgs[i], orgs[j] = orgs[j], orgs[i] }) //nolint:gosec // G404: an order to spread the budget, not a secret
 	for _, org := range orgs {
 		if plan, ok := m.Plans.Get(org.Plan); !ok || !plan.Allows.DestinationMonitoring {
 			continue
@@ -159,7 +159,7 @@ func (m *Monitor) check(ctx context.Context, r reroute.Route, rep *Report) error
 			return err
 		}
 		rules := full.PathRules
-		for _, i := range rand.Perm(len(rules))[:min(m.RulesPerRoute, len(rules))] {
+		for _, i := range rand.Perm(len(rules))[:min(m.RulesPerRoute, len(rules))] { //nolint:gosec // G404: a sample, not a secret
 			targets = append(targets, rules[i].Target)
 		}
 	}

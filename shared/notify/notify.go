@@ -177,5 +177,5 @@ func Backoff(n int) time.Duration {
 		d *= 2
 	}
 	d = min(d, maxDelay)
-	return d - time.Duration(rand.Int64N(int64(d/4)+1))
+	return d - time.Duration(rand.Int64N(int64(d/4)+1)) //nolint:gosec // G404: jitter, not a secret
 }
