@@ -75,9 +75,9 @@ chromium:
 	  apt-get update && apt-get install -y chromium; \
 	fi
 
-## web-test: the dashboard's type check and unit tests (vitest)
+## web-test: the dashboard's type check, its API types against openapi.json, no import cycles, and unit tests (vitest)
 web-test: $(WEB_DIR)/node_modules/.installed
-	cd $(WEB_DIR) && npm run --silent typecheck && npm test --silent
+	cd $(WEB_DIR) && npm run --silent typecheck && npm run --silent check:api && npm run --silent check:cycles && npm test --silent
 
 ## dev: DynamoDB Local (data kept in .ddb-data), the API, dev sign-in and dashboard on :8080, the redirector on :8081
 dev: tools web

@@ -146,8 +146,8 @@ func TestBrowserDashboard(t *testing.T) {
 			chromedp.SendKeys(field("Target URL"), "https://second.example.org/"),
 		)
 		b.click(button("Add route"))
-		// "the Free plan allows 1 route: upgrade to add more"
-		b.waitText("upgrade to add more")
+		// The refusal in the dashboard's words, with the next step.
+		b.waitText("Your plan's limit is reached")
 		b.screenshot("05-route-limit-message")
 		b.click(link("Cancel"))
 		b.waitText(host)

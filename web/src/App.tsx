@@ -1,38 +1,20 @@
-import { createContext } from "preact";
-import { useCallback, useContext, useEffect, useMemo, useState } from "preact/hooks";
+// The app shell: sign-in, the header, the org's tabs, and the current screen.
+// Screens are registered in router.ts (paths) and views.tsx (what they render);
+// they read the session from session.tsx, never from here.
+
+import type { ComponentChildren } from "preact";
+import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import type { User, UserManager } from "oidc-client-ts";
-import { ApiClient, ApiError, errorMessage, type Me } from "./api";
+import { ApiClient, ApiError, errorMessage, type Me, type Membership } from "./api";
 import { bearer, returnPath, signOut } from "./auth";
 import type { AppConfig } from "./config";
 import { pickOrg } from "./logic";
 import { href, match, navigate, onNavigate, type Screen } from "./router";
+import { SessionProvider, type Session } from "./session";
+import { useTitle } from "./title";
 import { ErrorBox, Link, Loading } from "./ui";
 import { CreateOrg } from "./screens/CreateOrg";
-import { RoutesScreen } from "./screens/Routes";
-import { RouteEditor } from "./screens/RouteEditor";
-import { RouteRules } from "./screens/RouteRules";
-import { ImportRoutes } from "./screens/ImportRoutes";
-import { BillingScreen } from "./screens/Billing";
-import { AnalyticsScreen } from "./screens/Analytics";
-import { MembersScreen } from "./screens/Members";
-import { ApiKeysScreen } from "./screens/ApiKeys";
-import { ApiReferenceScreen } from "./screens/ApiReference";
-
-export interface Session {
-  cfg: AppConfig;
-  api: ApiClient;
-  me: Me;
-  reloadMe: () => Promise<Me>;
-  um: UserManager;
-}
-
-const SessionContext = createContext<Session | null>(null);
-
-export function useSession(): Session {
-  const s = useContext(SessionContext);
-  if (!s) throw new Error("useSession outside a signed-in session");
-  return s;
-}
+import { renderView, tabs } from "./views";
 
 const ORG_KEY = "dnsreroute.org";
 
@@ -62,6 +44,15 @@ export function App({ cfg, um }: { cfg: AppConfig; um: UserManager }) {
     // A failed silent renewal is not an error yet: the token still works until it expires.
     const renewFailed = () => undefined;
     um.events.addSilentRenewError(renewFailed);
+    // Another tab signed in or out: the user in localStorage changed.
+    const storage = (ev: StorageEvent) => {
+      if (ev.key === null || ev.key.startsWith("oidc.user:")) {
+        um.getUser()
+          .then((u) => setUser(u && !u.expired ? u : null))
+          .catch(() => setUser(null));
+      }
+    };
+    window.addEventListener("storage", storage);
     (async () => {
       if (screen.name === "callback") {
         try {
@@ -82,6 +73,7 @@ export function App({ cfg, um }: { cfg: AppConfig; um: UserManager }) {
       um.events.removeUserUnloaded(unloaded);
       um.events.removeAccessTokenExpired(ended);
       um.events.removeSilentRenewError(renewFailed);
+      window.removeEventListener("storage", storage);
     };
   }, []);
 
@@ -146,67 +138,56 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
     }
   }, [me, screen.name, orgId]);
 
-  if (err) return <ErrorBox message={`Your account could not be loaded: ${err}`} retry={load} />;
-  if (!me) return <Loading what="your account" />;
+  const out = () => void signOut(um).then(() => navigate("/", { replace: true }));
+  // The header stays on every state, failures included, so one can always sign out.
+  if (err || !me) {
+    return (
+      <Shell email={me?.email ?? user.profile?.email ?? ""} onSignOut={out}>
+        {err ? <ErrorBox message={`Your account could not be loaded. ${err}`} retry={load} /> : <Loading what="your account" />}
+      </Shell>
+    );
+  }
 
   const org = orgId ? me.orgs.find((o) => o.id === orgId) : undefined;
   const session: Session = { cfg, api, me, reloadMe, um };
   let body;
   if (orgId && !org) {
-    body = (
-      <ErrorBox message="This org does not exist, or you are not one of its members." />
-    );
+    body = <ErrorBox message="This org does not exist, or you are not one of its members. Choose another org in the menu above." />;
+  } else if (org && "orgId" in screen) {
+    body = renderView(screen, org);
+  } else if (screen.name === "newOrg") {
+    body = <CreateOrg first={me.orgs.length === 0} />;
+  } else if (screen.name === "notFound") {
+    body = <NotFound />;
   } else {
-    switch (screen.name) {
-      case "newOrg":
-        body = <CreateOrg first={me.orgs.length === 0} />;
-        break;
-      case "routes":
-        body = <RoutesScreen org={org!} />;
-        break;
-      case "newRoute":
-        body = <RouteEditor org={org!} />;
-        break;
-      case "editRoute":
-        body = <RouteEditor org={org!} host={screen.host} />;
-        break;
-      case "route":
-        body = <RouteRules org={org!} host={screen.host} />;
-        break;
-      case "importRoutes":
-        body = <ImportRoutes org={org!} />;
-        break;
-      case "analytics":
-        body = <AnalyticsScreen key={screen.host ?? ""} org={org!} host={screen.host} />;
-        break;
-      case "billing":
-        body = <BillingScreen org={org!} />;
-        break;
-      case "members":
-        body = <MembersScreen org={org!} />;
-        break;
-      case "apiKeys":
-        body = <ApiKeysScreen org={org!} />;
-        break;
-      case "apiReference":
-        body = <ApiReferenceScreen />;
-        break;
-      case "notFound":
-        body = (
-          <div>
-            <h1>Page not found</h1>
-            <p>
-              <Link href="/">Go to the dashboard</Link>
-            </p>
-          </div>
-        );
-        break;
-      default:
-        body = <Loading what="the dashboard" />;
-    }
+    body = <Loading what="the dashboard" />;
   }
   return (
-    <SessionContext.Provider value={session}>
+    <SessionProvider value={session}>
+      <Shell email={me.email} onSignOut={out} me={me} org={org} screen={screen}>
+        {body}
+      </Shell>
+    </SessionProvider>
+  );
+}
+
+function NotFound() {
+  useTitle("Page not found");
+  return (
+    <div>
+      <h1>Page not found</h1>
+      <p>
+        <Link href="/">Go to the dashboard</Link>
+      </p>
+    </div>
+  );
+}
+
+/** Shell is the header (product, org menu, who, sign out), the org's tabs and the main region. */
+function Shell(props: { email: string; onSignOut: () => void; me?: Me; org?: Membership; screen?: Screen; children: ComponentChildren }) {
+  const { me, org, screen } = props;
+  return (
+    <>
       <a class="skip" href="#main">
         Skip to content
       </a>
@@ -214,7 +195,7 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
         <Link href="/" class="brand">
           DNSReRoute
         </Link>
-        {me.orgs.length > 0 && (
+        {me && me.orgs.length > 0 && (
           <label class="org-switch">
             <span class="visually-hidden">Org</span>
             <select
@@ -235,38 +216,27 @@ function SignedIn(props: { cfg: AppConfig; um: UserManager; user: User; screen: 
             </select>
           </label>
         )}
-        <span class="who" title={me.email}>
-          {me.email}
-        </span>
-        <button type="button" class="secondary small" onClick={() => void signOut(um).then(() => navigate("/", { replace: true }))}>
+        {props.email && (
+          <span class="who" title={props.email}>
+            {props.email}
+          </span>
+        )}
+        <button type="button" class="secondary small signout" onClick={props.onSignOut}>
           Sign out
         </button>
       </header>
-      {org && (
+      {org && screen && (
         <nav class="tabs" aria-label="Org">
-          <Link href={href({ name: "routes", orgId: org.id })} aria-current={(["routes", "newRoute", "editRoute", "route", "importRoutes"].includes(screen.name) || (screen.name === "analytics" && !!screen.host)) ? "page" : undefined}>
-            Routes
-          </Link>
-          <Link href={href({ name: "analytics", orgId: org.id })} aria-current={screen.name === "analytics" && !screen.host ? "page" : undefined}>
-            Analytics
-          </Link>
-          <Link href={href({ name: "members", orgId: org.id })} aria-current={screen.name === "members" ? "page" : undefined}>
-            Members
-          </Link>
-          <Link href={href({ name: "apiKeys", orgId: org.id })} aria-current={screen.name === "apiKeys" ? "page" : undefined}>
-            API keys
-          </Link>
-          <Link href={href({ name: "billing", orgId: org.id })} aria-current={screen.name === "billing" ? "page" : undefined}>
-            Billing
-          </Link>
-          <Link href={href({ name: "apiReference", orgId: org.id })} aria-current={screen.name === "apiReference" ? "page" : undefined}>
-            API reference
-          </Link>
+          {tabs.map((t) => (
+            <Link key={t.label} href={href(t.to(org.id))} aria-current={t.current(screen) ? "page" : undefined}>
+              {t.label}
+            </Link>
+          ))}
         </nav>
       )}
       <main id="main" tabIndex={-1}>
-        {body}
+        {props.children}
       </main>
-    </SessionContext.Provider>
+    </>
   );
 }

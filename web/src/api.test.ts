@@ -280,7 +280,7 @@ describe("errorMessage", () => {
   });
   it("quotes the request id of a server error", () => {
     const e = new ApiError({ status: 500, code: "internal_error", detail: "Quote the request id.", requestId: "abc" });
-    expect(errorMessage(e)).toBe("Quote the request id. (request abc)");
+    expect(errorMessage(e)).toMatch(/^Something went wrong on our side.*\(request abc\)$/);
   });
   it("handles plain errors and values", () => {
     expect(errorMessage(new Error("boom"))).toBe("boom");

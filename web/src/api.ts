@@ -1,15 +1,77 @@
 // The management API client: typed calls, and RFC 9457 problem documents turned
 // into ApiError, with the per-field messages of `validation_failed`.
 
+import createClient from "openapi-fetch";
 import { analyticsParams, type Analytics, type AnalyticsQuery } from "./analytics";
+import type { components, paths } from "./generated/openapi";
+import { problemText } from "./problems";
 
-export type Role = "owner" | "admin" | "member";
+// The API's own types, generated from shared/httpapi/openapi.json (npm run gen:api):
+// the names below are the dashboard's words for them.
+type S = components["schemas"];
 
-export interface FieldError {
-  field: string;
-  message: string;
+export type Membership = S["Membership"];
+export type Role = Membership["role"];
+export type FieldError = S["FieldError"];
+/** An import's refusal: one failing line of the file, the field, and why. */
+export type LineError = S["LineError"];
+export type Me = S["Me"];
+export type Usage = S["Usage"];
+export type Org = S["Org"];
+export type DNSRecord = S["DNSRecord"];
+export type RecordPurpose = DNSRecord["purpose"];
+/** A route's hostname as the edge (CloudFront, with its certificate) serves it. */
+export type RouteDomain = S["Domain"];
+export type DomainState = RouteDomain["state"];
+/** Where a route's redirects are answered. */
+export type RouteEdge = S["EdgeStatus"];
+export type ServedFrom = RouteEdge["servedFrom"];
+export type EdgeReason = NonNullable<RouteEdge["reason"]>;
+export type PathOptions = S["PathOptions"];
+export type Fallback = S["Fallback"];
+export type FallbackKind = Fallback["kind"];
+export type Rule = S["Rule"];
+export type RedirectStatus = Rule["status"];
+export type RuleInput = S["RuleInput"];
+export type RulePatch = S["RulePatch"];
+export type TryResult = S["TryResult"];
+export type ImportLine = S["ImportLine"];
+export type ImportAction = ImportLine["action"];
+export type ImportSummary = S["ImportSummary"];
+export type ImportResult = S["ImportResult"];
+export type ImportFormat = "csv" | "json";
+
+/**
+ * A destination's health, when the server reports it: a route whose target
+ * fails needs attention. Servers without destination monitoring leave it out.
+ */
+export interface RouteDestination {
+  state: "ok" | "broken";
+  lastError?: string;
+  checkedAt?: string;
 }
+export type Route = S["Route"] & { destination?: RouteDestination };
+export type RouteInput = S["RouteInput"];
+/** A patch; target "" clears the whole-host target of a route that has rules. */
+export type RoutePatch = S["RoutePatch"];
+export type Finding = S["Finding"];
+export type FindingLevel = Finding["level"];
+/** The answer of a DNS check: what it found, and the route after it. */
+export type DNSCheck = S["RouteCheck"];
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+export type Plan = S["Plan"];
+export type Billing = S["Billing"];
+export type Member = S["Member"];
+export type APIKey = S["APIKey"];
+export type KeyScope = APIKey["scope"];
+/** A key just created: the only answer that carries its secret. */
+export type NewAPIKey = S["NewAPIKey"];
+export type APIKeyInput = S["APIKeyInput"];
 
+/** A problem document (RFC 9457) as the client reads it, whatever the server sent. */
 export interface Problem {
   type?: string;
   title?: string;
@@ -28,169 +90,6 @@ export interface Problem {
   ownershipRecord?: DNSRecord;
 }
 
-/** One failing line of an import: its line number in the file, the field, and why. */
-export interface LineError {
-  line: number;
-  field: string;
-  reason: string;
-}
-
-export interface Membership {
-  id: string;
-  name: string;
-  plan: string;
-  role: Role;
-}
-
-export interface Me {
-  email: string;
-  orgs: Membership[];
-}
-
-export interface Usage {
-  routes: number;
-  routeLimit: number;
-  members: number;
-  memberLimit: number;
-  /** The path rules each route may hold. */
-  ruleLimit?: number;
-}
-
-export interface Org {
-  id: string;
-  name: string;
-  plan: string;
-  role?: Role;
-  usage: Usage;
-  createdAt: string;
-  updatedAt: string;
-  pastDue: boolean;
-}
-
-export type RecordPurpose = "routing" | "certificate" | "ownership";
-
-export interface DNSRecord {
-  type: "CNAME" | "TXT";
-  name: string;
-  value: string;
-  /** routing: sends traffic here; certificate: validates a wildcard's certificate; ownership: proves control. */
-  purpose: RecordPurpose;
-}
-
-export type DomainState = "pending_dns" | "pending_certificate" | "active" | "failed";
-
-/** A route's hostname as the edge (CloudFront, with its certificate) serves it. */
-export interface RouteDomain {
-  state: DomainState;
-  /** What to do, in the customer's words; may be empty when active. */
-  reason: string;
-  /** The hostname was shown to be under this org's control. */
-  verified: boolean;
-  /** Only while unverified: the route is released then unless DNS points here. */
-  releaseAt?: string;
-  checkedAt?: string;
-}
-
-/** Where a route's redirects are answered: at the edge, by the origin, or not known until the first sync. */
-export type ServedFrom = "edge" | "origin" | "pending";
-
-/** Why a route is served by the origin rather than at the edge. */
-export type EdgeReason = "too_large" | "store_full" | "not_redirecting" | "invalid" | "edge_disabled";
-
-export interface RouteEdge {
-  servedFrom: ServedFrom;
-  /** Only when served by the origin. */
-  reason?: EdgeReason;
-  /** The records (and their bytes) the route takes in the edge store. */
-  records?: number;
-  bytes?: number;
-  /** When the edge sync last looked at the route. */
-  syncedAt?: string;
-}
-
-export type RedirectStatus = 301 | 302 | 307 | 308;
-
-/** A route's matching options, for all its rules. */
-export interface PathOptions {
-  ignoreCase: boolean;
-  ignoreTrailingSlash: boolean;
-}
-
-export type FallbackKind = "not_configured" | "gone" | "redirect";
-
-/** What a route answers for a path no rule matches (only a route without a whole-host target). */
-export interface Fallback {
-  kind: FallbackKind;
-  /** redirect: where to. */
-  target?: string;
-  /** redirect: with which status. */
-  status?: RedirectStatus;
-}
-
-/** A path rule of a route, with the options of Cloudflare Bulk Redirects. */
-export interface Rule {
-  /** base64url of the canonical source path. */
-  id: string;
-  source: string;
-  target: string;
-  status: RedirectStatus;
-  /** Also matches every path below source, on a segment boundary. */
-  subpath: boolean;
-  /** With subpath: the rest of the path below source is added to the target. */
-  keepSuffix: boolean;
-  keepQuery: boolean;
-}
-
-export type RuleInput = Omit<Rule, "id" | "status" | "subpath" | "keepSuffix" | "keepQuery"> &
-  Partial<Pick<Rule, "status" | "subpath" | "keepSuffix" | "keepQuery">>;
-
-export type RulePatch = Partial<Omit<Rule, "id">>;
-
-/** How a route answers one URL: the rule that matched, its target, or its fallback. */
-export interface TryResult {
-  kind: "redirect" | "gone" | "not_configured";
-  status: number;
-  /** With redirect: the Location the request gets. */
-  location?: string;
-  rule: Rule | null;
-  /** The route's whole-host target answered. */
-  wholeHost?: boolean;
-  /** No rule matched: the route's fallback answered. */
-  fallback: boolean;
-}
-
-export type ImportFormat = "csv" | "json";
-
-export type ImportAction = "create" | "update" | "unchanged" | "error";
-
-export interface ImportLine {
-  /** From 1; 0 for the whole file. */
-  line: number;
-  action: ImportAction;
-  hosts: string[];
-  /** With error: the CSV column or JSON member at fault, if one is. */
-  field?: string;
-  /** With error: why the line is refused. */
-  reason?: string;
-}
-
-/** The lines by action. */
-export interface ImportSummary {
-  create: number;
-  update: number;
-  unchanged: number;
-  error: number;
-}
-
-/** What an import did, or with dryRun would do, line by line. */
-export interface ImportResult {
-  dryRun: boolean;
-  summary: ImportSummary;
-  routesCreated: number;
-  routesUpdated: number;
-  lines: ImportLine[];
-}
-
 /** importResultOf reads an import's answer, with zero for any count it leaves out. */
 export function importResultOf(raw: unknown): ImportResult {
   const r = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
@@ -203,127 +102,6 @@ export function importResultOf(raw: unknown): ImportResult {
     routesUpdated: n(r.routesUpdated ?? s.routesUpdated),
     lines: Array.isArray(r.lines) ? (r.lines as ImportLine[]).map((l) => ({ ...l, hosts: Array.isArray(l.hosts) ? l.hosts : [] })) : [],
   };
-}
-
-export interface Route {
-  host: string;
-  /** The whole-host target; empty for a route of path rules alone. */
-  target: string;
-  status: RedirectStatus;
-  keepPath: boolean;
-  keepQuery: boolean;
-  enabled: boolean;
-  cnameTarget: string;
-  /** Plain-HTTP requests go to HTTPS first once the domain is active. */
-  httpsRedirect: boolean;
-  /** HTTPS answers carry Strict-Transport-Security. */
-  hsts: boolean;
-  domain: RouteDomain;
-  /** Where its redirects are answered (absent from servers older than the edge). */
-  edge?: RouteEdge;
-  /** The records to create, in order: the routing CNAME, then any certificate validation records. */
-  dnsRecords: DNSRecord[];
-  /** The optional TXT record that proves the hostname is this org's. */
-  ownershipRecord: DNSRecord;
-  createdAt: string;
-  updatedAt: string;
-  paused: boolean;
-  ruleCount?: number;
-  pathOptions?: PathOptions;
-  fallback?: Fallback;
-}
-
-export interface RouteInput {
-  host: string;
-  /** Optional when rules are given. */
-  target?: string;
-  status?: RedirectStatus;
-  keepPath?: boolean;
-  keepQuery?: boolean;
-  enabled?: boolean;
-  httpsRedirect?: boolean;
-  hsts?: boolean;
-  /** Take the hostname from another account's unverified route, proven by the ownership TXT record. */
-  claim?: boolean;
-  rules?: RuleInput[];
-  pathOptions?: PathOptions;
-  fallback?: Fallback;
-}
-
-/** A patch; target "" clears the whole-host target of a route that has rules. */
-export type RoutePatch = Partial<Omit<RouteInput, "host" | "claim" | "rules">>;
-
-export type FindingLevel = "error" | "warning" | "ok";
-
-/** One thing a DNS check found, right or wrong. */
-export interface Finding {
-  level: FindingLevel;
-  code: string;
-  message: string;
-}
-
-/** The answer of a DNS check: what it found, and the route after it. */
-export interface DNSCheck {
-  ok: boolean;
-  findings: Finding[];
-  route: Route;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextCursor?: string;
-}
-
-export interface Plan {
-  name: string;
-  title: string;
-  routeLimit: number;
-  memberLimit: number;
-  ruleLimit?: number;
-  price: string;
-  features: string[];
-  available: boolean;
-}
-
-export interface Billing {
-  plan: string;
-  status: string;
-  pastDue: boolean;
-  currentPeriodEnd?: string;
-  cancelAtPeriodEnd: boolean;
-  usage: Usage;
-  pausedRoutes: boolean;
-}
-
-export interface Member {
-  email: string;
-  role: Role;
-  createdAt: string;
-}
-
-export type KeyScope = "read" | "write";
-
-export interface APIKey {
-  id: string;
-  name: string;
-  scope: KeyScope;
-  /** The secret's last four characters. */
-  hint: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt?: string;
-  lastUsedAt?: string;
-}
-
-/** A key just created: the only answer that carries its secret. */
-export interface NewAPIKey extends APIKey {
-  secret: string;
-}
-
-export interface APIKeyInput {
-  name: string;
-  scope?: KeyScope;
-  expiresAt?: string;
 }
 
 /** An error answer of the API, or a failure to reach it (status 0). */
@@ -452,63 +230,102 @@ export interface ApiClientOptions {
   onUnauthorized?: (e: ApiError) => void;
 }
 
-type Query = Record<string, string | number | undefined>;
+type Query = Record<string, string | number | boolean | undefined>;
 
 /** seg percent-encodes one path segment. */
 export const seg = (s: string) => encodeURIComponent(s);
 
+/** queryString writes a query as a form does, leaving out what is unset or empty. */
+function queryString(query?: Query): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== "") q.set(k, String(v));
+  return q.toString();
+}
+
+/** The paths of the generated document are absolute (/v1/...): the client's base is the API's origin and prefix before /v1. */
+function originOf(base: string): string {
+  return base.replace(/\/+$/, "").replace(/\/v1$/, "");
+}
+
+/**
+ * The management API's client. Every JSON call goes through openapi-fetch with
+ * the paths, parameters, bodies and answers generated from openapi.json, so a
+ * call the document does not describe does not compile; errors and a failure
+ * to reach the API are thrown as ApiError.
+ */
 export class ApiClient {
   private readonly base: string;
   private readonly token: TokenSource;
   private readonly fetchImpl: typeof fetch;
   private readonly onUnauthorized?: (e: ApiError) => void;
+  /** The typed client (openapi-fetch) the JSON calls go through. */
+  readonly client;
 
   constructor(o: ApiClientOptions) {
     this.base = o.baseUrl.replace(/\/+$/, "");
     this.token = o.token;
     this.fetchImpl = o.fetch ?? ((input, init) => fetch(input, init));
     this.onUnauthorized = o.onUnauthorized;
+    this.client = createClient<paths>({
+      baseUrl: originOf(this.base),
+      querySerializer: (q) => queryString(q as Query),
+      fetch: (req: Request) => this.fetchRequest(req),
+    });
   }
 
   url(path: string, query?: Query): string {
-    let u = this.base + path;
-    if (query) {
-      const q = new URLSearchParams();
-      for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") q.set(k, String(v));
-      const s = q.toString();
-      if (s) u += "?" + s;
-    }
-    return u;
+    const s = queryString(query);
+    return this.base + path + (s ? "?" + s : "");
   }
 
-  async request<T>(method: string, path: string, body?: unknown, query?: Query, headers?: Record<string, string>): Promise<T> {
-    const res = await this.send(method, path, {
-      body: body === undefined ? undefined : JSON.stringify(body),
-      contentType: body === undefined ? undefined : "application/json",
+  /** fetchRequest sends what openapi-fetch built, through send's token and error handling. */
+  private async fetchRequest(req: Request): Promise<Response> {
+    const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.text();
+    const headers: Record<string, string> = {};
+    req.headers.forEach((v, k) => {
+      headers[k] = v;
+    });
+    delete headers["content-type"];
+    return this.sendURL(req.method, req.url, {
+      body: body || undefined,
+      contentType: body ? req.headers.get("Content-Type") || "application/json" : undefined,
       headers,
-    }, query);
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    });
+  }
+
+  /** data unwraps an openapi-fetch answer (errors were thrown by send). */
+  private async data<T>(p: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+    const r = await p;
+    return r.data as T;
   }
 
   /**
    * send makes one call and answers its response when it is a success; an error
-   * answer or a failure to reach the API is thrown as ApiError.
+   * answer or a failure to reach the API is thrown as ApiError. For what the
+   * generated client does not read (CSV, files).
    */
-  async send(
+  send(
     method: string,
     path: string,
     o: { body?: string; contentType?: string; accept?: string; headers?: Record<string, string> } = {},
     query?: Query,
   ): Promise<Response> {
-    const headers: Record<string, string> = { Accept: o.accept ?? "application/json, application/problem+json", ...o.headers };
+    return this.sendURL(method, this.url(path, query), o);
+  }
+
+  private async sendURL(
+    method: string,
+    url: string,
+    o: { body?: string; contentType?: string; accept?: string; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...o.headers, Accept: o.accept ?? "application/json, application/problem+json" };
+    delete headers.accept;
     const tok = await this.token();
     if (tok) headers.Authorization = `Bearer ${tok}`;
     if (o.contentType) headers["Content-Type"] = o.contentType;
     let res: Response;
     try {
-      res = await this.fetchImpl(this.url(path, query), { method, headers, body: o.body });
+      res = await this.fetchImpl(url, { method, headers, body: o.body });
     } catch {
       throw new ApiError({
         status: 0,
@@ -524,37 +341,44 @@ export class ApiClient {
     return res;
   }
 
-  me = () => this.request<Me>("GET", "/me");
-  plans = () => this.request<{ plans: Plan[] }>("GET", "/plans");
-  createOrg = (name: string) => this.request<Org>("POST", "/orgs", { name });
-  org = (orgId: string) => this.request<Org>("GET", `/orgs/${seg(orgId)}`);
+  me = () => this.data(this.client.GET("/v1/me"));
+  /** openapi answers the API's own description (the API reference screen renders it). */
+  openapi = () => this.send("GET", "/openapi.json").then((res) => res.json() as Promise<Record<string, unknown>>);
+  plans = () => this.data(this.client.GET("/v1/plans"));
+  createOrg = (name: string) => this.data(this.client.POST("/v1/orgs", { body: { name } }));
+  org = (orgId: string) => this.data(this.client.GET("/v1/orgs/{orgId}", { params: { path: { orgId } } }));
+  updateOrg = (orgId: string, p: { name: string }) =>
+    this.data(this.client.PATCH("/v1/orgs/{orgId}", { params: { path: { orgId } }, body: p }));
+  deleteOrg = (orgId: string) => this.data(this.client.DELETE("/v1/orgs/{orgId}", { params: { path: { orgId } } }));
 
   routes = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
-    this.request<Page<Route>>("GET", `/orgs/${seg(orgId)}/routes`, undefined, p);
-  route = (orgId: string, host: string) => this.request<Route>("GET", `/orgs/${seg(orgId)}/routes/${seg(host)}`);
-  createRoute = (orgId: string, r: RouteInput) => this.request<Route>("POST", `/orgs/${seg(orgId)}/routes`, r);
+    this.data(this.client.GET("/v1/orgs/{orgId}/routes", { params: { path: { orgId }, query: p } })) as Promise<Page<Route>>;
+  route = (orgId: string, host: string) =>
+    this.data(this.client.GET("/v1/orgs/{orgId}/routes/{host}", { params: { path: { orgId, host } } })) as Promise<Route>;
+  createRoute = (orgId: string, r: RouteInput) =>
+    this.data(this.client.POST("/v1/orgs/{orgId}/routes", { params: { path: { orgId } }, body: r })) as Promise<Route>;
   updateRoute = (orgId: string, host: string, p: RoutePatch) =>
-    this.request<Route>("PATCH", `/orgs/${seg(orgId)}/routes/${seg(host)}`, p);
+    this.data(this.client.PATCH("/v1/orgs/{orgId}/routes/{host}", { params: { path: { orgId, host } }, body: p })) as Promise<Route>;
   deleteRoute = (orgId: string, host: string) =>
-    this.request<void>("DELETE", `/orgs/${seg(orgId)}/routes/${seg(host)}`);
+    this.data(this.client.DELETE("/v1/orgs/{orgId}/routes/{host}", { params: { path: { orgId, host } } })) as Promise<void>;
   /** checkRoute looks the route's DNS up now and moves its domain on. */
   checkRoute = (orgId: string, host: string) =>
-    this.request<DNSCheck>("POST", `/orgs/${seg(orgId)}/routes/${seg(host)}/check`);
+    this.data(this.client.POST("/v1/orgs/{orgId}/routes/{host}/check", { params: { path: { orgId, host } } })) as Promise<DNSCheck>;
 
   rules = (orgId: string, host: string, p: { limit?: number; cursor?: string; q?: string } = {}) =>
-    this.request<Page<Rule>>("GET", `/orgs/${seg(orgId)}/routes/${seg(host)}/rules`, undefined, p);
+    this.data(this.client.GET("/v1/orgs/{orgId}/routes/{host}/rules", { params: { path: { orgId, host }, query: p } }));
   rule = (orgId: string, host: string, ruleId: string) =>
-    this.request<Rule>("GET", `/orgs/${seg(orgId)}/routes/${seg(host)}/rules/${seg(ruleId)}`);
+    this.data(this.client.GET("/v1/orgs/{orgId}/routes/{host}/rules/{ruleId}", { params: { path: { orgId, host, ruleId } } }));
   /** createRule adds one rule; a rule of the same source answers 409 rule_exists. */
   createRule = (orgId: string, host: string, r: RuleInput) =>
-    this.request<Rule>("POST", `/orgs/${seg(orgId)}/routes/${seg(host)}/rules`, r);
+    this.data(this.client.POST("/v1/orgs/{orgId}/routes/{host}/rules", { params: { path: { orgId, host } }, body: r }));
   updateRule = (orgId: string, host: string, ruleId: string, p: RulePatch) =>
-    this.request<Rule>("PATCH", `/orgs/${seg(orgId)}/routes/${seg(host)}/rules/${seg(ruleId)}`, p);
+    this.data(this.client.PATCH("/v1/orgs/{orgId}/routes/{host}/rules/{ruleId}", { params: { path: { orgId, host, ruleId } }, body: p }));
   deleteRule = (orgId: string, host: string, ruleId: string) =>
-    this.request<void>("DELETE", `/orgs/${seg(orgId)}/routes/${seg(host)}/rules/${seg(ruleId)}`);
+    this.data(this.client.DELETE("/v1/orgs/{orgId}/routes/{host}/rules/{ruleId}", { params: { path: { orgId, host, ruleId } } })) as Promise<void>;
   /** tryUrl answers how the route would answer url, writing nothing. */
   tryUrl = (orgId: string, host: string, url: string) =>
-    this.request<TryResult>("POST", `/orgs/${seg(orgId)}/routes/${seg(host)}/try`, { url });
+    this.data(this.client.POST("/v1/orgs/{orgId}/routes/{host}/try", { params: { path: { orgId, host } }, body: { url } }));
 
   /**
    * importRoutes sends a Cloudflare Bulk Redirects CSV file, or the JSON of an
@@ -581,38 +405,34 @@ export class ApiClient {
 
   /** analytics answers an org's numbers, or one host's (q.host), over an inclusive range of dates. */
   analytics = (orgId: string, q: AnalyticsQuery) =>
-    this.request<Analytics>("GET", `/orgs/${seg(orgId)}/analytics`, undefined, analyticsParams(q));
+    this.data(this.client.GET("/v1/orgs/{orgId}/analytics", { params: { path: { orgId }, query: analyticsParams(q) } })) as Promise<Analytics>;
   /** analyticsCsv answers the same range's series as CSV (start,hits,bots,notFound,edge). */
   analyticsCsv = (orgId: string, q: AnalyticsQuery) =>
     this.send("GET", `/orgs/${seg(orgId)}/analytics`, { accept: "text/csv, application/problem+json" }, analyticsParams(q)).then((res) => res.text());
 
   members = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
-    this.request<Page<Member>>("GET", `/orgs/${seg(orgId)}/members`, undefined, p);
+    this.data(this.client.GET("/v1/orgs/{orgId}/members", { params: { path: { orgId }, query: p } }));
   addMember = (orgId: string, m: { email: string; role?: Role }) =>
-    this.request<Member>("POST", `/orgs/${seg(orgId)}/members`, m);
+    this.data(this.client.POST("/v1/orgs/{orgId}/members", { params: { path: { orgId } }, body: m }));
   updateMember = (orgId: string, email: string, role: Role) =>
-    this.request<Member>("PATCH", `/orgs/${seg(orgId)}/members/${seg(email)}`, { role });
+    this.data(this.client.PATCH("/v1/orgs/{orgId}/members/{email}", { params: { path: { orgId, email } }, body: { role } }));
   removeMember = (orgId: string, email: string) =>
-    this.request<void>("DELETE", `/orgs/${seg(orgId)}/members/${seg(email)}`);
+    this.data(this.client.DELETE("/v1/orgs/{orgId}/members/{email}", { params: { path: { orgId, email } } })) as Promise<void>;
 
   apiKeys = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
-    this.request<Page<APIKey>>("GET", `/orgs/${seg(orgId)}/api-keys`, undefined, p);
-  createApiKey = (orgId: string, k: APIKeyInput) => this.request<NewAPIKey>("POST", `/orgs/${seg(orgId)}/api-keys`, k);
+    this.data(this.client.GET("/v1/orgs/{orgId}/api-keys", { params: { path: { orgId }, query: p } }));
+  createApiKey = (orgId: string, k: APIKeyInput) =>
+    this.data(this.client.POST("/v1/orgs/{orgId}/api-keys", { params: { path: { orgId } }, body: k }));
   deleteApiKey = (orgId: string, keyId: string) =>
-    this.request<void>("DELETE", `/orgs/${seg(orgId)}/api-keys/${seg(keyId)}`);
+    this.data(this.client.DELETE("/v1/orgs/{orgId}/api-keys/{keyId}", { params: { path: { orgId, keyId } } })) as Promise<void>;
 
-  billing = (orgId: string) => this.request<Billing>("GET", `/orgs/${seg(orgId)}/billing`);
+  billing = (orgId: string) => this.data(this.client.GET("/v1/orgs/{orgId}/billing", { params: { path: { orgId } } }));
   checkout = (orgId: string, plan: string) =>
-    this.request<{ url: string }>("POST", `/orgs/${seg(orgId)}/billing/checkout`, { plan });
-  portal = (orgId: string) => this.request<{ url: string }>("POST", `/orgs/${seg(orgId)}/billing/portal`);
+    this.data(this.client.POST("/v1/orgs/{orgId}/billing/checkout", { params: { path: { orgId } }, body: { plan } }));
+  portal = (orgId: string) => this.data(this.client.POST("/v1/orgs/{orgId}/billing/portal", { params: { path: { orgId } } }));
 }
 
-/** errorMessage gives the words to show for any thrown value. */
-export function errorMessage(e: unknown): string {
-  if (e instanceof ApiError) {
-    if (e.code === "billing_not_configured") return "Billing is not set up on this installation, so plans cannot be bought here.";
-    return e.requestId && e.status >= 500 ? `${e.detail} (request ${e.requestId})` : e.detail;
-  }
-  if (e instanceof Error) return e.message;
-  return String(e);
+/** errorMessage gives the words to show for any thrown value (problems.ts holds them). */
+export function errorMessage(e: unknown, what?: string): string {
+  return problemText(e, what);
 }

@@ -1,6 +1,19 @@
-// OIDC sign-in: authorization code with PKCE (S256) through oidc-client-ts. The
-// user (tokens included) lives in sessionStorage, gone with the tab; the API
-// takes the ID token as its bearer token.
+// OIDC sign-in: authorization code with PKCE (S256) through oidc-client-ts; the
+// API takes the ID token as its bearer token.
+//
+// The signed-in user (tokens included) lives in localStorage, so a dashboard
+// link opened in a new tab, or a bookmark, stays signed in: oidc-client-ts's
+// WebStorageStateStore reads it in every tab of the origin. Why that is
+// acceptable: storage of either kind is readable by any script of the origin,
+// so what protects tokens is that no other script runs there: the dashboard's
+// origin serves only this app, under a Content-Security-Policy of script-src
+// 'self' without inline scripts (template.yaml, cmd/dnsreroute/web.go). What
+// localStorage adds is time: the ID and access tokens last an hour (the user
+// pool client's IdTokenValidity), and the refresh token, which renews them,
+// is revoked at the issuer on sign-out (the pool client has token revocation
+// on), so signing out in one tab ends the session everywhere (the others see
+// the user removed from storage). The sign-in request's state (the PKCE
+// verifier) stays in sessionStorage: it belongs to the tab that started it.
 
 import { UserManager, WebStorageStateStore, type User } from "oidc-client-ts";
 import type { AppConfig } from "./config";
@@ -22,7 +35,7 @@ export function userManager(cfg: AppConfig, origin = location.origin): UserManag
     silentRequestTimeoutInSeconds: 10,
     loadUserInfo: false,
     monitorSession: false,
-    userStore: new WebStorageStateStore({ store: sessionStorage }),
+    userStore: new WebStorageStateStore({ store: localStorage }),
     stateStore: new WebStorageStateStore({ store: sessionStorage }),
   });
 }
@@ -41,6 +54,8 @@ export function returnPath(state: unknown): string {
 
 /** signOut forgets the user here, then ends the issuer's session when it can. */
 export async function signOut(um: UserManager): Promise<void> {
+  // Revoke the refresh token first: a copy left in storage renews nothing then.
+  await um.revokeTokens(["refresh_token"]).catch(() => undefined);
   await um.removeUser();
   await um.clearStaleState();
   let endSession: string | undefined;

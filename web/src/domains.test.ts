@@ -26,7 +26,8 @@ const route = (host: string, extra: Partial<Route> = {}): Route => ({
   domain: { state: "pending_dns", reason: "Create a CNAME record for www.example.com.", verified: false, releaseAt: "2026-11-29T10:00:00Z" },
   dnsRecords: [{ type: "CNAME", name: host, value: "d123.cloudfront.net", purpose: "routing" }],
   ownershipRecord: { ...ownership, name: `_dnsreroute.${host}` },
-  createdAt: "", updatedAt: "", paused: false, ...extra,
+  createdAt: "", updatedAt: "", paused: false, edge: { servedFrom: "pending" }, ruleCount: 0,
+  pathOptions: { ignoreCase: false, ignoreTrailingSlash: false }, fallback: { kind: "not_configured" }, ...extra,
 });
 
 const json = (status: number, body: unknown, type = "application/json") =>

@@ -10,7 +10,8 @@ const route = (host: string, target: string, extra: Partial<Route> = {}): Route 
   httpsRedirect: true, hsts: false, domain: { state: "pending_dns", reason: "", verified: false },
   dnsRecords: [{ type: "CNAME", name: host, value: "localhost", purpose: "routing" }],
   ownershipRecord: { type: "TXT", name: `_dnsreroute.${host}`, value: "dnsreroute-verification=x", purpose: "ownership" },
-  createdAt: "", updatedAt: "", paused: false, ...extra,
+  createdAt: "", updatedAt: "", paused: false, edge: { servedFrom: "pending" }, ruleCount: 0,
+  pathOptions: { ignoreCase: false, ignoreTrailingSlash: false }, fallback: { kind: "not_configured" }, ...extra,
 });
 
 describe("filterRoutes", () => {
@@ -127,5 +128,16 @@ describe("config and return path", () => {
     expect(returnPath("//evil.example/")).toBe("/");
     expect(returnPath("https://evil.example/")).toBe("/");
     expect(returnPath(undefined)).toBe("/");
+  });
+});
+
+describe("router registry", () => {
+  it("matches settings and its sections, and refuses org ids that name screens", () => {
+    expect(match("/orgs/org_a/settings")).toEqual({ name: "settings", orgId: "org_a" });
+    expect(match("/orgs/org_a/settings/general")).toEqual({ name: "settings", orgId: "org_a", section: "general" });
+    expect(match("/orgs/new/routes")).toEqual({ name: "notFound", path: "/orgs/new/routes" });
+    expect(href({ name: "settings", orgId: "o 1", section: "plan" })).toBe("/orgs/o%201/settings/plan");
+    expect(href({ name: "analytics", orgId: "o", host: "*.a.example" })).toBe("/orgs/o/routes/*.a.example/analytics");
+    expect(href({ name: "analytics", orgId: "o" })).toBe("/orgs/o/analytics");
   });
 });

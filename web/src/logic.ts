@@ -448,12 +448,9 @@ export function validateEmail(email: string): string | undefined {
   return undefined;
 }
 
-/** deniedMessage explains a refusal: role_not_allowed in plain words, else the API's detail. */
+/** deniedMessage explains a refusal of an attempt to do `what`, in the words of problems.ts. */
 export function deniedMessage(e: unknown, what: string): string {
-  if (e instanceof ApiError && e.code === "role_not_allowed") {
-    return `Your role in this org does not allow you to ${what}. Ask an owner or an admin of the org.`;
-  }
-  return errorMessage(e);
+  return errorMessage(e, what);
 }
 
 /**

@@ -89,9 +89,9 @@ describe("invite form and refusals", () => {
   });
   it("explains role_not_allowed, and passes other details on", () => {
     const denied = new ApiError({ status: 403, code: "role_not_allowed", detail: "forbidden" });
-    expect(deniedMessage(denied, "manage API keys")).toMatch(/role .* does not allow you to manage API keys/);
+    expect(deniedMessage(denied, "manage API keys")).toMatch(/role in this org does not let you manage API keys/);
     const limit = new ApiError({ status: 403, code: "plan_limit_reached", detail: "The free plan has one member." });
-    expect(deniedMessage(limit, "invite")).toBe("The free plan has one member.");
+    expect(deniedMessage(limit, "invite")).toMatch(/^Your plan's limit is reached\. Upgrade/);
   });
 });
 

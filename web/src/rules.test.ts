@@ -35,7 +35,7 @@ const route = (extra: Partial<Route> = {}): Route => ({
   host: "old.example.com", target: "", status: 301, keepPath: true, keepQuery: true, enabled: true, cnameTarget: "localhost",
   httpsRedirect: true, hsts: false, domain: { state: "active", reason: "", verified: true }, dnsRecords: [],
   ownershipRecord: { type: "TXT", name: "_dnsreroute.old.example.com", value: "x", purpose: "ownership" },
-  createdAt: "", updatedAt: "", paused: false, ruleCount: 2, pathOptions: { ignoreCase: false, ignoreTrailingSlash: false },
+  createdAt: "", updatedAt: "", paused: false, edge: { servedFrom: "pending" }, ruleCount: 2, pathOptions: { ignoreCase: false, ignoreTrailingSlash: false },
   fallback: { kind: "not_configured" }, ...extra,
 });
 
@@ -172,11 +172,11 @@ describe("try a URL", () => {
   });
   it("words the answer", () => {
     const r = rule("/blog", "https://new.example/articles", 308, { subpath: true });
-    expect(tryAnswerText({ kind: "redirect", status: 308, location: "https://new.example/articles/x", rule: r, fallback: false })).toBe("Redirects with 308 by the rule for /blog.");
-    expect(tryAnswerText({ kind: "redirect", status: 302, location: "https://n.example/", rule: null, fallback: true })).toMatch(/fallback redirects with 302/);
+    expect(tryAnswerText({ kind: "redirect", status: 308, location: "https://new.example/articles/x", rule: r, wholeHost: false, fallback: false })).toBe("Redirects with 308 by the rule for /blog.");
+    expect(tryAnswerText({ kind: "redirect", status: 302, location: "https://n.example/", rule: null, wholeHost: false, fallback: true })).toMatch(/fallback redirects with 302/);
     expect(tryAnswerText({ kind: "redirect", status: 301, location: "https://n.example/", rule: null, wholeHost: true, fallback: false })).toMatch(/target redirects with 301/);
-    expect(tryAnswerText({ kind: "gone", status: 410, location: "", rule: null, fallback: true })).toMatch(/410 Gone/);
-    expect(tryAnswerText({ kind: "not_configured", status: 404, location: "", rule: null, fallback: true })).toMatch(/not configured/);
+    expect(tryAnswerText({ kind: "gone", status: 410, location: "", rule: null, wholeHost: false, fallback: true })).toMatch(/410 Gone/);
+    expect(tryAnswerText({ kind: "not_configured", status: 404, location: "", rule: null, wholeHost: false, fallback: true })).toMatch(/not configured/);
   });
 });
 

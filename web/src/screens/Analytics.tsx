@@ -15,7 +15,7 @@ import {
   type Granularity,
   type TopEntry,
 } from "../analytics";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { href } from "../router";
 import { ErrorBox, Field, Link, Loading } from "../ui";
 

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type APIKey, type KeyScope, type Membership, type NewAPIKey } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { canManageKeys, deniedMessage, expiresAtOf, keyHint, localDate, validateKeyForm, whenText, type KeyForm } from "../logic";
 import { Confirm, ErrorBox, Field, Loading, Notice } from "../ui";
 

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { User } from "oidc-client-ts";
 import { errorMessage } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { bearer } from "../auth";
 import { apiServerOf } from "../logic";
 import { ErrorBox, Loading } from "../ui";
@@ -40,7 +40,7 @@ export function ApiReferenceScreen() {
       try {
         const server = apiServerOf(cfg.apiUrl);
         const [spec, user] = await Promise.all([
-          api.request<Record<string, unknown>>("GET", "/openapi.json"),
+          api.openapi(),
           um.getUser(),
           import("rapidoc"),
         ]);

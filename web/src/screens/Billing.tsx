@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, errorMessage, type Billing, type Membership, type Plan } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { usagePercent } from "../logic";
 import { ErrorBox, Loading, Notice } from "../ui";
 

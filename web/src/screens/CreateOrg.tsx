@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { ApiError, errorMessage } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { href, navigate } from "../router";
 import { ErrorBox, Field } from "../ui";
 

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { errorMessage, type ImportFormat, type Membership } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { exportFileName, exportTypes } from "../rules";
 import { ErrorBox } from "../ui";
 

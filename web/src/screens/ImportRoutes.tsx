@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, errorMessage, type ImportAction, type ImportFormat, type ImportResult, type LineError, type Membership } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { actionLabels, detectFormat, filterLines, importActions, importChanges, importSummaryText, lineText, newIdempotencyKey, slicePage } from "../rules";
 import { href } from "../router";
 import { ErrorBox, Field, Link, Notice } from "../ui";

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, type Member, type Membership, type Role } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { assignableRoles, canChangeRole, canManageMembers, canRemove, deniedMessage, roleLabels, validateEmail, whenText } from "../logic";
 import { href, navigate } from "../router";
 import { Confirm, ErrorBox, Field, Link, Loading, Notice } from "../ui";

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, errorMessage, type FallbackKind, type Membership, type Route } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { addRoute, emptyRouteForm, formOf, routeFields, routeInputOf, routePatchOf, usesFallback, validateRouteForm, type AddOutcome, type RouteForm, type RouteMode } from "../logic";
 import { fallbackLabels } from "../rules";
 import { href } from "../router";

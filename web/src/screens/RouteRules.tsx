@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { errorMessage, type Membership, type Route } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { fallbackText } from "../rules";
 import { href } from "../router";
 import { ErrorBox, Link, Loading } from "../ui";

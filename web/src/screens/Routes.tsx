@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { errorMessage, type DNSCheck, type DNSRecord, type Membership, type Route, type RouteDomain, type RouteEdge } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import {
   checkDNS,
   checkSummary,

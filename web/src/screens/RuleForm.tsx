@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, errorMessage, type RedirectStatus, type Rule } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { statusLabels } from "../logic";
 import { emptyRuleForm, ruleFields, ruleFormOf, ruleInputOf, rulePatchOf, validateRuleForm, type RuleForm } from "../rules";
 import { Check, ErrorBox, Field } from "../ui";

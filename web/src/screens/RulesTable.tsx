@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { errorMessage, type Page, type Rule } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { firstPage, type Pager } from "../logic";
 import { ariaSort, defaultRuleSort, nextSort, ruleOptions, sortRules, type RuleSort, type RuleSortKey } from "../rules";
 import { Confirm, CursorPager, ErrorBox, Loading, Notice } from "../ui";

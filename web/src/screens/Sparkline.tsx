@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ApiClient } from "../api";
 import { formatCount, lastDays, limitConcurrency, sparkPoints } from "../analytics";
-import { useSession } from "../App";
+import { useSession } from "../session";
 
 const W = 120;
 const H = 28;

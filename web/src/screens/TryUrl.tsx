@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { errorMessage, type TryResult } from "../api";
-import { useSession } from "../App";
+import { useSession } from "../session";
 import { ruleOptions, tryAnswerText, tryUrlOf } from "../rules";
 import { ErrorBox, Field } from "../ui";
 

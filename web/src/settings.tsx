@@ -1,0 +1,27 @@
+// The sections of an org's settings, each at /orgs/<org>/settings/<id>. To add
+// one, write its component (it gets the org) and add a line to `sections`; the
+// settings screen lists it in its side menu, in this order.
+
+import type { JSX } from "preact";
+import type { Membership, Role } from "./api";
+import { GeneralSettings } from "./screens/settings/General";
+import { PlanSettings } from "./screens/settings/Plan";
+
+export interface SettingsSection {
+  /** The path segment, as "general". */
+  id: string;
+  title: string;
+  /** Which roles see the section; every role when absent. */
+  roles?: Role[];
+  render: (p: { org: Membership }) => JSX.Element;
+}
+
+export const sections: SettingsSection[] = [
+  { id: "general", title: "General", render: ({ org }) => <GeneralSettings org={org} /> },
+  { id: "plan", title: "Plan", render: ({ org }) => <PlanSettings org={org} /> },
+];
+
+/** visibleSections are the sections a role sees. */
+export function visibleSections(role: Role): SettingsSection[] {
+  return sections.filter((s) => !s.roles || s.roles.includes(role));
+}
