@@ -5,7 +5,9 @@
 import type { JSX } from "preact";
 import type { Membership, Role } from "./api";
 import { GeneralSettings } from "./screens/settings/General";
+import { NotificationSettings } from "./screens/settings/Notifications";
 import { PlanSettings } from "./screens/settings/Plan";
+import { WebhookSettings } from "./screens/settings/Webhooks";
 
 export interface SettingsSection {
   /** The path segment, as "general". */
@@ -19,6 +21,8 @@ export interface SettingsSection {
 export const sections: SettingsSection[] = [
   { id: "general", title: "General", render: ({ org }) => <GeneralSettings org={org} /> },
   { id: "plan", title: "Plan", render: ({ org }) => <PlanSettings org={org} /> },
+  { id: "notifications", title: "Notifications", render: ({ org }) => <NotificationSettings org={org} /> },
+  { id: "webhooks", title: "Webhooks", roles: ["owner", "admin"], render: ({ org }) => <WebhookSettings org={org} /> },
 ];
 
 /** visibleSections are the sections a role sees. */
