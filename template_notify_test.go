@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/dnsreroute/dnsreroute/shared/dynamo"
 )
 
@@ -57,6 +59,33 @@ func TestTemplateNotifications(t *testing.T) {
 			if !strings.HasSuffix(r, ":identity/notify@example.com") && !strings.HasSuffix(r, ":identity/example.com") {
 				t.Errorf("SES granted on %s", r)
 			}
+		}
+	}
+}
+
+// TestTemplateEventWritersMayWriteTheOutbox: a function whose table grants are
+// bounded by key prefix, and whose code makes changes that record events (a
+// plan change, a destination's transition), may write outbox items: else its
+// transactions are denied on AWS, which no local test sees.
+func TestTemplateEventWritersMayWriteTheOutbox(t *testing.T) {
+	fns := resourcesOfType(t, "AWS::Serverless::Function")
+	for _, id := range []string{"StripeWebhookFunction", "MonitorFunction"} {
+		found := false
+		var walk func(n *yaml.Node)
+		walk = func(n *yaml.Node) {
+			if n == nil {
+				return
+			}
+			if n.Kind == yaml.ScalarNode && n.Value == dynamo.OutboxPrefix+"*" {
+				found = true
+			}
+			for _, c := range n.Content {
+				walk(c)
+			}
+		}
+		walk(get(fns[id], "Properties", "Policies"))
+		if !found {
+			t.Errorf("%s records events but its grants' dynamodb:LeadingKeys do not name %q", id, dynamo.OutboxPrefix+"*")
 		}
 	}
 }
