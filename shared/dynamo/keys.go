@@ -321,8 +321,10 @@ func deliveryKey(orgID, endpointID string, at time.Time, eventID string, attempt
 		deliverySKOf+at.UTC().Format("20060102T150405.000000000Z")+"#"+eventID+"#"+strconv.Itoa(attempt))
 }
 
+const notifySKOf = "NOTIFY#"
+
 func notifyKey(orgID, email string) map[string]types.AttributeValue {
-	return tableKey(orgPK(orgID), "NOTIFY#"+email)
+	return tableKey(orgPK(orgID), notifySKOf+email)
 }
 
 // Signing keys the service makes for itself (the unsubscribe links' HMAC key):

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dnsreroute/dnsreroute/shared/dynamo"
+	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
@@ -149,5 +151,27 @@ func TestSigningKeyMadeOnce(t *testing.T) {
 	other, err := s.SigningKey(ctx, "other", rand.Reader)
 	if err != nil || bytes.Equal(other, keys[0]) {
 		t.Fatalf("another name's key: %x, %v", other, err)
+	}
+}
+
+// TestDeleteOrgDeletesWebhooksAndPrefs: an org's endpoints and its members'
+// email preferences go with it.
+func TestDeleteOrgDeletesWebhooksAndPrefs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client, table := dynamotest.NewTable(t)
+	s := dynamo.New(client, table)
+	mustCreateOrg(t, s, newOrg("gone", reroute.PlanEnterprise), owner("gone", "o@example.com"))
+	if err := s.CreateWebhook(ctx, endpoint("gone", "wh_1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetEmailPrefs(ctx, reroute.EmailPrefs{OrgID: "gone", Email: "o@example.com", Events: []reroute.EventType{reroute.EventDomainFailed}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteOrg(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if left := scanKeys(t, client, table); len(left) != 0 {
+		t.Fatalf("after DeleteOrg the table holds %v", left)
 	}
 }
