@@ -20,13 +20,16 @@ LAMBDA_GOENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 
 # Logical id in template.yaml -> main package.
-FUNCTIONS := RedirectFunction ApiFunction StripeWebhookFunction DomainsFunction EdgeSyncFunction AnalyticsFunction
+FUNCTIONS := RedirectFunction ApiFunction StripeWebhookFunction DomainsFunction EdgeSyncFunction AnalyticsFunction DispatchFunction DeliverFunction MonitorFunction
 PKG_RedirectFunction := ./functions/redirect
 PKG_ApiFunction := ./functions/api
 PKG_StripeWebhookFunction := ./functions/stripe-webhook
 PKG_DomainsFunction := ./functions/domains
 PKG_EdgeSyncFunction := ./functions/edge-sync
 PKG_AnalyticsFunction := ./functions/analytics
+PKG_DispatchFunction := ./functions/dispatch
+PKG_DeliverFunction := ./functions/deliver
+PKG_MonitorFunction := ./functions/monitor
 
 .PHONY: all dev test build lint golangci-lint bench load tools stripe-mock web web-test chromium clean $(addprefix build-,$(FUNCTIONS))
 
@@ -93,7 +96,7 @@ build: $(FUNCTIONS:%=$(SAM_BUILD_DIR)/%/bootstrap) web
 $(SAM_BUILD_DIR)/%/bootstrap: FORCE
 	$(MAKE) --no-print-directory build-$* ARTIFACTS_DIR=$(SAM_BUILD_DIR)/$*
 
-build-RedirectFunction build-ApiFunction build-StripeWebhookFunction build-DomainsFunction build-EdgeSyncFunction build-AnalyticsFunction:
+build-RedirectFunction build-ApiFunction build-StripeWebhookFunction build-DomainsFunction build-EdgeSyncFunction build-AnalyticsFunction build-DispatchFunction build-DeliverFunction build-MonitorFunction:
 	$(LAMBDA_GOENV) $(GO) build $(LAMBDA_GOFLAGS) -o $(ARTIFACTS_DIR)/bootstrap $(PKG_$(@:build-%=%))
 
 ## lint: gofmt, go vet, golangci-lint (.golangci.yml) and cfn-lint (when installed)

@@ -310,6 +310,7 @@ var sampleRefs = map[string]string{
 	"AlarmKey.Arn":                "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 	"Table.StreamArn":             "arn:aws:dynamodb:eu-west-1:123456789012:table/DNSReRoute-Prod-Table-1XBFLHKDJ2D6P/stream/2026-11-29T10:00:00.000",
 	"RedirectKeyValueStore.Arn":   "arn:aws:cloudfront::123456789012:key-value-store/2d3f6c1e-1111-4222-8333-444455556666",
+	"NotificationQueue.Arn":       "arn:aws:sqs:eu-west-1:123456789012:DNSReRoute-Prod-NotificationQueue-AbCdEf123456",
 }
 
 func newEval(t *testing.T, root *yaml.Node, params map[string]string) *cfnEval {
@@ -638,6 +639,7 @@ func TestTemplateGrantsMatchAWSIAMData(t *testing.T) {
 			"ServiceHostname":        "redirect.example.com",
 			"StripeSecretKeyArn":     form.value,
 			"StripeWebhookSecretArn": form.value,
+			"NotificationSender":     "notify@example.com",
 		})
 		for id := range functionPackages {
 			need := slices.Clone(code[id])

@@ -40,6 +40,9 @@ var functionPackages = map[string]string{
 	"DomainsFunction":       "functions/domains",
 	"EdgeSyncFunction":      "functions/edge-sync",
 	"AnalyticsFunction":     "functions/analytics",
+	"DispatchFunction":      "functions/dispatch",
+	"DeliverFunction":       "functions/deliver",
+	"MonitorFunction":       "functions/monitor",
 }
 
 // notSet lists the variables a function's code reads that the template leaves
@@ -73,6 +76,25 @@ var notSet = map[string]map[string]string{
 	"AnalyticsFunction": {
 		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
 		"S3_ENDPOINT":       "an S3 API server in tests; on AWS the SDK's endpoint",
+	},
+	"DispatchFunction": {
+		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
+		"SQS_ENDPOINT":      "moto in tests; on AWS the SDK's endpoint",
+	},
+	"DeliverFunction": {
+		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
+		"SQS_ENDPOINT":      "moto in tests; on AWS the SDK's endpoint",
+		"SES_ENDPOINT":      "moto in tests; on AWS the SDK's endpoint",
+		"DNSREROUTE_DEV_ALLOW_LOOPBACK": "development only: a deployed function must never reach " +
+			"loopback addresses (its own host)",
+	},
+	"MonitorFunction": {
+		"DYNAMODB_ENDPOINT":       "DynamoDB Local in tests; on AWS the SDK's endpoint",
+		"MONITOR_BUDGET":          "its default (500 probes a run) fits the function's timeout",
+		"MONITOR_RULES_PER_ROUTE": "its default (2 rules' targets sampled per route)",
+		"MONITOR_TIMEOUT":         "its default (5 s a request)",
+		"DNSREROUTE_DEV_ALLOW_LOOPBACK": "development only: a deployed function must never reach " +
+			"loopback addresses (its own host)",
 	},
 	"StripeWebhookFunction": {
 		"DYNAMODB_ENDPOINT": "DynamoDB Local in tests; on AWS the SDK's endpoint",
@@ -394,6 +416,19 @@ func storeCalls(t *testing.T) (ops, calls map[string]map[string]bool) {
 	return ops, calls
 }
 
+// sharedImports are the folders of the project's shared packages main imports.
+func sharedImports(t *testing.T, main *ast.File) []string {
+	t.Helper()
+	const mod = "github.com/dnsreroute/dnsreroute/"
+	var out []string
+	for _, imp := range main.Imports {
+		if p := strings.Trim(imp.Path.Value, `"`); strings.HasPrefix(p, mod+"shared/") {
+			out = append(out, strings.TrimPrefix(p, mod))
+		}
+	}
+	return out
+}
+
 // needed returns the actions a function's code calls: the Store methods its
 // adapter packages (the shared packages its main imports) call, followed through
 // shared/dynamo; Secrets Manager and SSM when it resolves secrets.
@@ -430,6 +465,29 @@ func needed(t *testing.T, dir string, ops, calls map[string]map[string]bool) []s
 				set[a] = true
 			}
 		}
+		if p == mod+"shared/sesmail" {
+			set["ses:SendEmail"] = true // its one call, SES v2 SendEmail
+		}
+		if p == mod+"shared/sqsqueue" {
+			// The queue's methods as its users call them: SendJobs is
+			// SendMessageBatch, authorized as sqs:SendMessage; RetryIn is
+			// ChangeMessageVisibility.
+			for _, d := range append([]string{dir}, sharedImports(t, main)...) {
+				files, _ := filepath.Glob(filepath.Join(d, "*.go"))
+				for _, f := range files {
+					if strings.HasSuffix(f, "_test.go") {
+						continue
+					}
+					src, _ := os.ReadFile(f)
+					if bytes.Contains(src, []byte(".SendJobs(")) {
+						set["sqs:SendMessage"] = true
+					}
+					if bytes.Contains(src, []byte(".RetryIn(")) {
+						set["sqs:ChangeMessageVisibility"] = true
+					}
+				}
+			}
+		}
 		if p == mod+"shared/edgesync" {
 			for a := range kvsCalls(t) {
 				set[a] = true
@@ -444,6 +502,7 @@ func needed(t *testing.T, dir string, ops, calls map[string]map[string]bool) []s
 			continue
 		}
 		files, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(p, mod), "*.go"))
+
 		for _, f := range files {
 			if strings.HasSuffix(f, "_test.go") {
 				continue
@@ -453,6 +512,25 @@ func needed(t *testing.T, dir string, ops, calls map[string]map[string]bool) []s
 				if ast.IsExported(m) && bytes.Contains(src, []byte("."+m+"(")) {
 					entry = append(entry, m)
 				}
+			}
+		}
+	}
+	// An event source mapping reads with the function's role: the table's
+	// stream, or an SQS queue. And main may call the store itself.
+	if src, err := os.ReadFile(filepath.Join(dir, "main.go")); err == nil {
+		for m := range ops {
+			if ast.IsExported(m) && bytes.Contains(src, []byte("store."+m+"(")) {
+				entry = append(entry, m)
+			}
+		}
+		if bytes.Contains(src, []byte("events.DynamoDBEvent")) {
+			for _, a := range []string{"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"} {
+				set["dynamodb:"+a] = true
+			}
+		}
+		if bytes.Contains(src, []byte("events.SQSEvent")) {
+			for _, a := range []string{"ReceiveMessage", "DeleteMessage", "GetQueueAttributes"} {
+				set["sqs:"+a] = true
 			}
 		}
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/oauth"
 	"github.com/dnsreroute/dnsreroute/shared/redirect"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
+	"github.com/dnsreroute/dnsreroute/shared/webhook"
 )
 
 // Defaults of the local stack, shared by `dev` and `routes`.
@@ -59,6 +60,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	webDir := fs.String("web", "web/dist", "folder of the built dashboard (make web)")
 	stateFile := fs.String("state", defaultStateFile, "file telling the local commands where this stack runs (removed on exit)")
 	dynamoEndpoint := fs.String("dynamodb-endpoint", "", "a running DynamoDB to use instead of starting DynamoDB Local")
+	mailDir := fs.String("mail", defaultMailDir, "folder the emails the stack would send are written to, as .eml files")
 	accessLog := fs.String("access-log", defaultAccessLog, "file the redirector appends every answer to (CloudFront's JSON log records), counted into analytics every few seconds")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -141,6 +143,12 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer removeState()
 	fmt.Fprintf(stdout, "  local commands  go run ./cmd/dnsreroute routes list   (they find this stack in %s)\n", *stateFile)
 	go runDomainWorker(ctx, doms, devWorkerPeriod, log)
+	fmt.Fprintf(stdout, "  notifications   webhooks sent from here (http://127.0.0.1 endpoints allowed); emails written to %s\n", *mailDir)
+	go func() {
+		if err := runNotifications(ctx, client, *table, store, "http://"+apiLn.Addr().String(), *mailDir, log); err != nil {
+			log.Warn("notifications stopped", "err", err)
+		}
+	}()
 	go accesslog.NewTailer(*accessLog, ingestInto(store), log).Run(ctx, devIngestPeriod)
 	errs := make(chan error, 2)
 	go func() { errs <- serveUntilDone(ctx, apiSrv, apiLn) }()
@@ -181,6 +189,14 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 	if settings.Config.WebhookSecret == "" {
 		settings.Config.WebhookSecret = devWebhookSecret
 	}
+	var notifications *httpapi.Notifications
+	if store != nil { // nil: a test of the routes around the API, which reads no table
+		key, err := store.SigningKey(ctx, "unsubscribe", rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		notifications = &httpapi.Notifications{Prefs: store, UnsubscribeKey: key}
+	}
 	issuer, err := devstack.NewDevIssuer(issuerURL, devAudience)
 	if err != nil {
 		return nil, err
@@ -212,6 +228,10 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 			EdgeStoreARN: edgeStore,
 		},
 		Log: log, Now: time.Now, Rand: rand.Reader,
+		Events: store, Destinations: store,
+		Webhooks: &httpapi.Webhooks{Store: store, URLs: devGuard,
+			NewSecret: func() (string, error) { return webhook.NewSecret(rand.Reader) }},
+		Notifications: notifications,
 	})
 	hook := billing.NewHandler(billing.NewWebhook(settings.Config.WebhookSecret, settings.Plans, billing.DefaultTolerance, time.Now),
 		store, store, settings.Plans, log)

@@ -251,6 +251,11 @@ func (s *Store) ApplyBilling(ctx context.Context, orgID string, change reroute.B
 		if mapping != nil {
 			items = append(items, *mapping)
 		}
+		told, err := s.billingEvents(st.org, change, plan)
+		if err != nil {
+			return "", err
+		}
+		items = append(items, told...)
 		err = s.transact(ctx, items...)
 		i, failed := conditionFailed(err)
 		switch {
@@ -267,4 +272,48 @@ func (s *Store) ApplyBilling(ctx context.Context, orgID string, change reroute.B
 		// customer, or it went. Read it again.
 	}
 	return "", unavailable(errors.New("applying a billing change: the org kept changing"))
+}
+
+// billingEvents are the outbox Puts of what a billing change does to org, as
+// read: its plan changes, a payment fails (the subscription turns past_due or
+// unpaid), routes beyond the new limit pause or paused ones resume.
+func (s *Store) billingEvents(org orgItem, change reroute.BillingChange, plan reroute.Plan) ([]types.TransactWriteItem, error) {
+	now := s.now()
+	var evs []reroute.Event
+	add := func(t reroute.EventType, data any) error {
+		e, err := reroute.NewEvent(t, org.ID, now, data)
+		evs = append(evs, e)
+		return err
+	}
+	if plan.Name != org.Plan {
+		if err := add(reroute.EventBillingPlanChanged, reroute.BillingEventData{From: org.Plan, To: plan.Name, Status: change.Status}); err != nil {
+			return nil, err
+		}
+	}
+	failing := func(status string) bool { return status == "past_due" || status == "unpaid" }
+	if failing(change.Status) && !failing(org.SubscriptionStatus) {
+		if err := add(reroute.EventBillingPaymentFailed, reroute.BillingEventData{From: org.Plan, To: plan.Name, Status: change.Status}); err != nil {
+			return nil, err
+		}
+	}
+	was, now2 := max(0, org.RouteCount-org.RouteLimit), max(0, org.RouteCount-plan.RouteLimit)
+	switch {
+	case now2 > was:
+		if err := add(reroute.EventRoutesPaused, reroute.BillingEventData{Count: now2 - was, Limit: plan.RouteLimit, To: plan.Name}); err != nil {
+			return nil, err
+		}
+	case now2 < was:
+		if err := add(reroute.EventRoutesResumed, reroute.BillingEventData{Count: was - now2, Limit: plan.RouteLimit, To: plan.Name}); err != nil {
+			return nil, err
+		}
+	}
+	var items []types.TransactWriteItem
+	for _, e := range evs {
+		put, err := s.outboxPut(e)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, put)
+	}
+	return items, nil
 }

@@ -164,20 +164,30 @@ func (s *Store) SaveDomain(ctx context.Context, r reroute.Route, next reroute.Do
 	for k, v := range values {
 		u.values[k] = v
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.table),
-		Key:                                 routeKey(r.Host),
-		UpdateExpression:                    aws.String(u.expression()),
-		ConditionExpression:                 aws.String("attribute_exists(" + attrPK + ") AND " + cond),
-		ExpressionAttributeNames:            u.names,
-		ExpressionAttributeValues:           u.values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	var told []types.TransactWriteItem
+	evs, err := domainEvents(r, next, s.now())
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		put, err := s.outboxPut(e)
+		if err != nil {
+			return err
+		}
+		told = append(told, put)
+	}
+	old, failed, err := s.updateTold(ctx, &types.Update{
+		TableName:                 aws.String(s.table),
+		Key:                       routeKey(r.Host),
+		UpdateExpression:          aws.String(u.expression()),
+		ConditionExpression:       aws.String("attribute_exists(" + attrPK + ") AND " + cond),
+		ExpressionAttributeNames:  u.names,
+		ExpressionAttributeValues: u.values,
+	}, told...)
+	if failed {
 		var cur routeItem
-		if len(ccf.Item) > 0 {
-			if err := attributevalue.UnmarshalMap(ccf.Item, &cur); err != nil {
+		if len(old) > 0 {
+			if err := attributevalue.UnmarshalMap(old, &cur); err != nil {
 				return fmt.Errorf("decoding route %s: %w", r.Host, err)
 			}
 		}
@@ -190,6 +200,46 @@ func (s *Store) SaveDomain(ctx context.Context, r reroute.Route, next reroute.Do
 		return unavailable(err)
 	}
 	return nil
+}
+
+// releaseWarning is how long before an unverified hostname's release the org
+// is told it is coming (domain.release_scheduled).
+const releaseWarning = 48 * time.Hour
+
+// domainEvents are the events a domain's change from r.Domain to next tells:
+// it became active, or failed (with the reason a customer can act on); and,
+// once, that an unverified hostname will be released soon: told by the save
+// whose check is the first inside the warning window (saves are conditional on
+// the previous check, so exactly one save crosses it).
+func domainEvents(r reroute.Route, next reroute.Domain, now time.Time) ([]reroute.Event, error) {
+	var out []reroute.Event
+	var t reroute.EventType
+	switch {
+	case next.State == r.Domain.State:
+	case next.State == reroute.DomainActive:
+		t = reroute.EventDomainActive
+	case next.State == reroute.DomainFailed:
+		t = reroute.EventDomainFailed
+	}
+	if t != "" {
+		e, err := reroute.NewEvent(t, r.OrgID, now, reroute.DomainEventData{Host: r.Host, State: string(next.State), Reason: next.Reason})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	if !next.Verified() && !next.ReleaseAt.IsZero() && !next.CheckedAt.IsZero() {
+		warnAt := next.ReleaseAt.Add(-releaseWarning)
+		if !next.CheckedAt.Before(warnAt) && r.Domain.CheckedAt.Before(warnAt) && next.CheckedAt.Before(next.ReleaseAt) {
+			e, err := reroute.NewEvent(reroute.EventDomainReleaseScheduled, r.OrgID, now,
+				reroute.DomainEventData{Host: r.Host, State: string(next.State), Reason: next.Reason, ReleaseAt: next.ReleaseAt})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // DueDomains reads what is due from the sparse GSI2, most overdue first.
@@ -244,7 +294,7 @@ func (s *Store) ReleaseRoute(ctx context.Context, r reroute.Route) error {
 	if r.OrgID == "" || r.Host == "" {
 		return errRouteNotFound()
 	}
-	return s.removeRoute(ctx, r.OrgID, r.Host, func(cur reroute.Route) error {
+	return s.removeRoute(ctx, r.OrgID, r.Host, reroute.EventDomainReleased, func(cur reroute.Route) error {
 		if !cur.CreatedAt.Equal(r.CreatedAt) {
 			return errRouteNotFound()
 		}

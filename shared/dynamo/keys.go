@@ -333,3 +333,68 @@ const oauthTokenSK = "TOKEN"
 func oauthTokenKey(kind reroute.OAuthTokenKind, hash string) map[string]types.AttributeValue {
 	return tableKey("OAUTHTOK#"+string(kind)+"#"+hash, oauthTokenSK)
 }
+
+// Outbox items: one per event, written in the transaction of the change it
+// tells, so that an event exists if and only if its change committed. The table's
+// stream carries each new one to the dispatcher (its event source mapping filters
+// on the prefix), and TTL removes it once every delivery has long been queued.
+//
+//	event    OUTBOX#<event id>  EVENT            (expiresAt: a week after the event)
+const (
+	outboxPKOf = "OUTBOX#"
+	outboxSK   = "EVENT"
+)
+
+func outboxKey(eventID string) map[string]types.AttributeValue {
+	return tableKey(outboxPKOf+eventID, outboxSK)
+}
+
+// Webhook endpoints live in their org's partition, so that an org lists them
+// with one Query and the dispatcher finds the endpoints of an event's org the
+// same way. Their deliveries live in the endpoint's own partition, newest first
+// by a time-ordered SK, and expire.
+//
+//	endpoint WEBHOOK#<org>      EP#<id>
+//	delivery WHDELIV#<org>#<id> D#<time>#<event id>   (expiresAt: 30 days)
+//	notify   ORG#<org>          NOTIFY#<email>   (a member's email preferences)
+const (
+	webhookSKOf  = "EP#"
+	deliverySKOf = "D#"
+)
+
+func webhookPK(orgID string) string { return "WEBHOOK#" + orgID }
+
+func webhookKey(orgID, id string) map[string]types.AttributeValue {
+	return tableKey(webhookPK(orgID), webhookSKOf+id)
+}
+
+func deliveryPK(orgID, endpointID string) string { return "WHDELIV#" + orgID + "#" + endpointID }
+
+func deliveryKey(orgID, endpointID string, at time.Time, eventID string, attempt int) map[string]types.AttributeValue {
+	return tableKey(deliveryPK(orgID, endpointID),
+		deliverySKOf+at.UTC().Format("20060102T150405.000000000Z")+"#"+eventID+"#"+strconv.Itoa(attempt))
+}
+
+const notifySKOf = "NOTIFY#"
+
+func notifyKey(orgID, email string) map[string]types.AttributeValue {
+	return tableKey(orgPK(orgID), notifySKOf+email)
+}
+
+// Signing keys the service makes for itself (the unsubscribe links' HMAC key):
+// one item each, created once by whichever function needs it first.
+//
+//	key      SIGNKEY#<name>     KEY
+func signingKeyKey(name string) map[string]types.AttributeValue {
+	return tableKey("SIGNKEY#"+name, "KEY")
+}
+
+// Destination items hold what the monitor found of a route's target, apart
+// from the route item: an hourly probe must not rewrite the route (the edge
+// sync reads every change of a hostname's partition). TTL removes one whose
+// route is gone and no longer probed.
+//
+//	dest     DEST#<host>        STATE            (expiresAt: a week after the last probe)
+func destinationKey(host string) map[string]types.AttributeValue {
+	return tableKey("DEST#"+host, "STATE")
+}

@@ -362,6 +362,18 @@ func (s *Store) DeleteOrg(ctx context.Context, id string) error {
 			},
 			ConsistentRead: aws.Bool(true),
 		},
+		{ // members' email preferences, beside them
+			KeyConditionExpression:    aws.String("#tpk = :pk AND begins_with(#tsk, :sk)"),
+			ExpressionAttributeNames:  map[string]string{"#tpk": attrPK, "#tsk": attrSK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(orgPK(id)), ":sk": avS(notifySKOf)},
+			ConsistentRead:            aws.Bool(true),
+		},
+		{ // webhook endpoints (their deliveries expire on their own)
+			KeyConditionExpression:    aws.String("#tpk = :pk AND begins_with(#tsk, :sk)"),
+			ExpressionAttributeNames:  map[string]string{"#tpk": attrPK, "#tsk": attrSK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(webhookPK(id)), ":sk": avS(webhookSKOf)},
+			ConsistentRead:            aws.Bool(true),
+		},
 	}
 	for _, q := range queries {
 		q.TableName, q.ProjectionExpression = aws.String(s.table), keysOnly

@@ -207,7 +207,12 @@ func (s *Store) CreateRoute(ctx context.Context, r reroute.Route) error {
 		Item:                item,
 		ConditionExpression: aws.String("attribute_not_exists(" + attrPK + ")"),
 	}}
-	err = s.createCounted(ctx, r.OrgID, "route", put, s.countRoute(r.OrgID, n), errHostTaken, routeRoom(n))
+	told, err := s.routeEvent(reroute.EventRouteCreated, r)
+	if err != nil {
+		s.abandon(ctx, w)
+		return err
+	}
+	err = s.createCounted(ctx, r.OrgID, "route", put, s.countRoute(r.OrgID, n), errHostTaken, routeRoom(n), told)
 	s.settle(ctx, w, err)
 	return err
 }
@@ -246,11 +251,12 @@ func (s *Store) countRoute(orgID string, rules int) types.TransactWriteItem {
 
 // createCounted runs the transaction that puts a new item (put, whose condition
 // failing means it exists) and counts it on its org (count, bounded by the org's
-// limit), retrying while a concurrent removal has made room meanwhile.
+// limit), with the events told of it, retrying while a concurrent removal has
+// made room meanwhile.
 func (s *Store) createCounted(ctx context.Context, orgID, noun string, put, count types.TransactWriteItem,
-	exists func() error, refuse func(orgItem) error) error {
+	exists func() error, refuse func(orgItem) error, told ...types.TransactWriteItem) error {
 	for attempt := 1; ; attempt++ {
-		err := s.transact(ctx, put, count)
+		err := s.transact(ctx, append([]types.TransactWriteItem{put, count}, told...)...)
 		i, failed := conditionFailed(err)
 		switch {
 		case !failed && err != nil:
@@ -290,24 +296,19 @@ func (s *Store) UpdateRoute(ctx context.Context, r reroute.Route, rules reroute.
 		return s.replaceRules(ctx, r)
 	}
 	u, cond := routeSettings(r)
-	var old map[string]types.AttributeValue
-	err := retryConflicts(ctx, func() error {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                           aws.String(s.table),
-			Key:                                 routeKey(r.Host),
-			UpdateExpression:                    aws.String(u.expression()),
-			ConditionExpression:                 aws.String(cond),
-			ExpressionAttributeNames:            u.names,
-			ExpressionAttributeValues:           u.values,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			old = ccf.Item
-		}
+	told, err := s.routeEvent(reroute.EventRouteUpdated, r)
+	if err != nil {
 		return err
-	})
-	if _, failed := conditionFailed(err); failed {
+	}
+	old, failed, err := s.updateTold(ctx, &types.Update{
+		TableName:                 aws.String(s.table),
+		Key:                       routeKey(r.Host),
+		UpdateExpression:          aws.String(u.expression()),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  u.names,
+		ExpressionAttributeValues: u.values,
+	}, told)
+	if failed {
 		if org, _ := old[attrOrgID].(*types.AttributeValueMemberS); org == nil || org.Value != r.OrgID {
 			return errRouteNotFound()
 		}
@@ -407,7 +408,12 @@ func (s *Store) replaceRules(ctx context.Context, r reroute.Route) error {
 			ExpressionAttributeNames:  u.names,
 			ExpressionAttributeValues: u.values,
 		}}
-		err = s.transact(ctx, append([]types.TransactWriteItem{update}, orgCheck...)...)
+		told, err := s.routeEvent(reroute.EventRouteUpdated, r)
+		if err != nil {
+			s.abandon(ctx, w)
+			return err
+		}
+		err = s.transact(ctx, append(append([]types.TransactWriteItem{update}, orgCheck...), told)...)
 		i, failed := conditionFailed(err)
 		switch {
 		case !failed && err != nil:
@@ -444,14 +450,14 @@ func (s *Store) DeleteRoute(ctx context.Context, orgID, host string) error {
 	if orgID == "" || host == "" {
 		return errRouteNotFound()
 	}
-	return s.removeRoute(ctx, orgID, host, nil)
+	return s.removeRoute(ctx, orgID, host, reroute.EventRouteDeleted, nil)
 }
 
 // removeRoute deletes orgID's route for host as DeleteRoute says. It reads the
 // route first (consistently), and guard, when set, may refuse it as read; the
 // transaction holds only if the route is still as read, so a release carries the
-// refs the route last had.
-func (s *Store) removeRoute(ctx context.Context, orgID, host string, guard func(reroute.Route) error) error {
+// refs the route last had, and records an event of type event about it.
+func (s *Store) removeRoute(ctx context.Context, orgID, host string, event reroute.EventType, guard func(reroute.Route) error) error {
 	for range maxConflictAttempts {
 		it, found, err := getItem[routeItem](ctx, s, routeKey(host))
 		if err != nil {
@@ -490,7 +496,11 @@ func (s *Store) removeRoute(ctx context.Context, orgID, host string, guard func(
 		if !exists {
 			return errRouteNotFound() // the org is gone, and so are its routes
 		}
-		err = s.transact(ctx, append(items, uncount)...)
+		told, err := s.routeEvent(event, it.route())
+		if err != nil {
+			return err
+		}
+		err = s.transact(ctx, append(items, uncount, told)...)
 		if _, failed := conditionFailed(err); !failed {
 			if err != nil {
 				return unavailable(err)
@@ -521,7 +531,7 @@ func sameRoute(it routeItem) (string, map[string]string, map[string]types.Attrib
 	if it.CheckedAt == "" {
 		cond += " AND attribute_not_exists(" + u.name(attrCheckedAt) + ")"
 	} else {
-		cond += " AND " + u.name(attrCheckedAt) + " = " + u.value(":checkedAt", avS(it.CheckedAt))
+		cond += " AND " + u.name(attrCheckedAt) + " = " + u.value(":wasCheckedAt", avS(it.CheckedAt)) // not :checkedAt, SaveDomain's new value
 	}
 	return cond, u.names, u.values
 }

@@ -37,6 +37,7 @@ const (
 	readAnalytics
 	manageApps // register and change OAuth apps
 	readGrants // every member's authorizations of apps
+	manageWebhooks
 )
 
 var permissionWords = map[permission]string{
@@ -45,6 +46,7 @@ var permissionWords = map[permission]string{
 	manageMembers: "manage members", manageKeys: "manage API keys",
 	readBilling: "read billing", manageBilling: "manage billing", readAnalytics: "read analytics",
 	manageApps: "manage OAuth apps", readGrants: "see every member's authorized apps",
+	manageWebhooks: "manage webhooks",
 }
 
 // appScopeOf is the OAuth scope each permission needs an app's token to carry;
@@ -131,7 +133,7 @@ func (a access) may(p permission) error {
 	switch p {
 	case readRoutes, writeRoutes, readOrg, readMembers, readAnalytics:
 		ok = true
-	case manageOrg, manageMembers, manageKeys, readBilling, manageApps, readGrants:
+	case manageOrg, manageMembers, manageKeys, readBilling, manageApps, readGrants, manageWebhooks:
 		ok = a.role.ManagesMembers()
 	case deleteOrg, manageBilling:
 		ok = a.role == reroute.RoleOwner

@@ -108,6 +108,8 @@ type routeJSON struct {
 	OwnershipRecord dnsRecordJSON   `json:"ownershipRecord"`
 	CreatedAt       time.Time       `json:"createdAt"`
 	UpdatedAt       time.Time       `json:"updatedAt"`
+	// Destination is what the monitor found of the target (GET of one route).
+	Destination *destinationJSON `json:"destination,omitempty"`
 }
 
 func (s *server) toRouteJSON(r reroute.Route) routeJSON {
@@ -405,7 +407,11 @@ func (s *server) getRoute(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	encodeJSON(w, http.StatusOK, s.toRouteJSON(rt))
+	out := s.toRouteJSON(rt)
+	if out.Destination, err = s.destination(r, a, rt.Host); err != nil {
+		return err
+	}
+	encodeJSON(w, http.StatusOK, out)
 	return nil
 }
 

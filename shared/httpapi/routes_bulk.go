@@ -76,6 +76,7 @@ func (s *server) importRoutes(w http.ResponseWriter, r *http.Request) error {
 	if res.Lines == nil {
 		res.Lines = []routeimport.Line{}
 	}
+	s.importCompleted(r, org.ID, res)
 	encodeJSON(w, http.StatusOK, importJSON{DryRun: res.DryRun, Summary: res.Summary,
 		RoutesCreated: res.RoutesCreated, RoutesUpdated: res.RoutesUpdated, Lines: res.Lines})
 	return nil
@@ -130,4 +131,22 @@ func wantsCSV(accept string) bool {
 		}
 	}
 	return false
+}
+
+// importCompleted records import.completed for an import that ran (not a dry
+// run). The import is many transactions, so the event is its own write, after
+// them: a failure to record it is logged, and the answer still says what was
+// imported.
+func (s *server) importCompleted(r *http.Request, orgID string, res routeimport.Result) {
+	if res.DryRun || s.Events == nil {
+		return
+	}
+	e, err := reroute.NewEvent(reroute.EventImportCompleted, orgID, s.Now(), reroute.ImportEventData{
+		Created: res.RoutesCreated, Updated: res.RoutesUpdated, Unchanged: res.Summary.Unchanged, Failed: res.Summary.Error})
+	if err == nil {
+		err = s.Events.RecordEvent(r.Context(), e)
+	}
+	if err != nil {
+		s.Log.ErrorContext(r.Context(), "recording import.completed failed", "org", orgID, "err", err)
+	}
 }

@@ -65,6 +65,18 @@ type Deps struct {
 	// its apps and grants; nil answers oauth_not_configured.
 	OAuth      OAuthServer
 	OAuthStore reroute.OAuthStore
+	// Destinations answers what the destination monitor found of a route's
+	// target (GET of a route); nil leaves it out.
+	Destinations reroute.DestinationStore
+	// Events records what is not itself a table write (an import's end, a test
+	// event); nil records nothing.
+	Events reroute.EventRecorder
+	// Webhooks serves the org's webhook endpoints; nil answers
+	// webhooks_not_configured.
+	Webhooks *Webhooks
+	// Notifications serves members' email preferences and the unsubscribe
+	// link; nil answers notifications_not_configured.
+	Notifications *Notifications
 }
 
 type server struct {

@@ -25,6 +25,9 @@ func TestRequestBodiesAreStrict(t *testing.T) {
 	org := e.newPaidOrg(alice, reroute.PlanEnterprise)
 	e.want(e.do("POST", "/v1/orgs/"+org+"/routes", tok, map[string]any{"host": "strict.example.com", "target": "https://example.com/"}), 201, "")
 	e.want(e.do("POST", "/v1/orgs/"+org+"/members", tok, map[string]any{"email": "bob@example.com"}), 201, "")
+	created := e.do("POST", "/v1/orgs/"+org+"/webhooks", tok, map[string]any{"url": "https://1.1.1.1/hook", "events": []string{"route.created"}})
+	e.want(created, 201, "")
+	hook := created.str("id")
 
 	app := registerApp(t, e, org, tok)
 	// A valid body for each operation, with every member its schema has, and the
@@ -55,6 +58,11 @@ func TestRequestBodiesAreStrict(t *testing.T) {
 		"POST /v1/oauth/authorizations": {"/v1/oauth/authorizations", map[string]any{"client_id": app.id, "redirect_uri": "https://app.example.net/callback",
 			"scope": "routes:read", "state": "state-123456", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256",
 			"response_type": "code", "orgId": org, "deny": true}},
+		"POST /v1/orgs/{orgId}/webhooks": {"/v1/orgs/" + org + "/webhooks", map[string]any{"url": "https://1.1.1.1/hook", "description": "CI",
+			"events": []any{"route.created"}, "enabled": true}},
+		"PATCH /v1/orgs/{orgId}/webhooks/{webhookId}": {"/v1/orgs/" + org + "/webhooks/" + hook, map[string]any{"url": "https://1.1.1.1/other",
+			"description": "CI", "events": []any{"route.deleted"}, "enabled": false}},
+		"PUT /v1/orgs/{orgId}/members/me/notifications": {"/v1/orgs/" + org + "/members/me/notifications", map[string]any{"events": []any{"domain.failed"}}},
 	}
 	// The import's JSON body is a file, read by package bulk with errors of
 	// its own (a line and a member each; see the import tests), not a request.

@@ -41,16 +41,16 @@ export type ImportSummary = S["ImportSummary"];
 export type ImportResult = S["ImportResult"];
 export type ImportFormat = "csv" | "json";
 
-/**
- * A destination's health, when the server reports it: a route whose target
- * fails needs attention. Servers without destination monitoring leave it out.
- */
-export interface RouteDestination {
-  state: "ok" | "broken";
-  lastError?: string;
-  checkedAt?: string;
-}
-export type Route = S["Route"] & { destination?: RouteDestination };
+/** What the destination monitor found of a route's target (GET of one route). */
+export type RouteDestination = S["Destination"];
+export type Route = S["Route"];
+export type EventType = S["EventType"];
+export type Webhook = S["Webhook"];
+export type NewWebhook = S["NewWebhook"];
+export type WebhookInput = S["WebhookInput"];
+export type WebhookPatch = S["WebhookPatch"];
+export type WebhookDelivery = S["WebhookDelivery"];
+export type EmailPrefs = S["EmailPrefs"];
 export type RouteInput = S["RouteInput"];
 /** A patch; target "" clears the whole-host target of a route that has rules. */
 export type RoutePatch = S["RoutePatch"];
@@ -426,6 +426,24 @@ export class ApiClient {
   removeMember = (orgId: string, email: string) =>
     this.data(this.client.DELETE("/v1/orgs/{orgId}/members/{email}", { params: { path: { orgId, email } } })) as Promise<void>;
 
+  eventTypes = () => this.data(this.client.GET("/v1/events", {}));
+  webhooks = (orgId: string) => this.data(this.client.GET("/v1/orgs/{orgId}/webhooks", { params: { path: { orgId } } }));
+  createWebhook = (orgId: string, w: WebhookInput) =>
+    this.data(this.client.POST("/v1/orgs/{orgId}/webhooks", { params: { path: { orgId } }, body: w }));
+  updateWebhook = (orgId: string, webhookId: string, w: WebhookPatch) =>
+    this.data(this.client.PATCH("/v1/orgs/{orgId}/webhooks/{webhookId}", { params: { path: { orgId, webhookId } }, body: w }));
+  deleteWebhook = (orgId: string, webhookId: string) =>
+    this.data(this.client.DELETE("/v1/orgs/{orgId}/webhooks/{webhookId}", { params: { path: { orgId, webhookId } } }));
+  rotateWebhookSecret = (orgId: string, webhookId: string) =>
+    this.data(this.client.POST("/v1/orgs/{orgId}/webhooks/{webhookId}/rotate-secret", { params: { path: { orgId, webhookId } } }));
+  testWebhook = (orgId: string, webhookId: string) =>
+    this.data(this.client.POST("/v1/orgs/{orgId}/webhooks/{webhookId}/test", { params: { path: { orgId, webhookId } } }));
+  webhookDeliveries = (orgId: string, webhookId: string) =>
+    this.data(this.client.GET("/v1/orgs/{orgId}/webhooks/{webhookId}/deliveries", { params: { path: { orgId, webhookId } } }));
+  myNotifications = (orgId: string) =>
+    this.data(this.client.GET("/v1/orgs/{orgId}/members/me/notifications", { params: { path: { orgId } } }));
+  setMyNotifications = (orgId: string, events: EventType[]) =>
+    this.data(this.client.PUT("/v1/orgs/{orgId}/members/me/notifications", { params: { path: { orgId } }, body: { events } }));
   apiKeys = (orgId: string, p: { limit?: number; cursor?: string } = {}) =>
     this.data(this.client.GET("/v1/orgs/{orgId}/api-keys", { params: { path: { orgId }, query: p } }));
   createApiKey = (orgId: string, k: APIKeyInput) =>

@@ -24,8 +24,8 @@ describe("route status", () => {
     expect(routeStatus(route({ enabled: false, state: "disabled" })).label).toBe("Disabled");
     expect(routeStatus(route({ paused: true, state: "paused" })).label).toBe("Paused");
     expect(routeStatus(route({})).label).toBe("Redirecting");
-    expect(routeStatus(route({ destination: { state: "broken", lastError: "HTTP 500" } })).label).toBe("Needs attention");
-    expect(routeStatus(route({ destination: { state: "broken" } })).explain).toMatch(/destination fails/);
+    expect(routeStatus(route({ destination: { state: "broken", monitored: true, failures: 3, lastError: "HTTP 500" } })).label).toBe("Needs attention");
+    expect(routeStatus(route({ destination: { state: "broken", monitored: true, failures: 3 } })).explain).toMatch(/destination fails/);
   });
   it("judges a route without state as the API does", () => {
     const { state: _s, ...old } = base;

@@ -75,6 +75,10 @@ const copy: Record<string, (what: string) => ProblemCopy> = {
   billing_unavailable: () => ({ message: "The payment provider cannot be reached right now. Nothing was changed: try again in a minute.", action: "retry" }),
   billing_rejected: () => ({ message: "The payment provider refused the change. Check your payment details in the billing portal.", action: "billing" }),
   card_error: () => ({ message: "Your card was declined. Update it in the billing portal.", action: "billing" }),
+  webhooks_not_configured: () => ({ message: "Webhooks are not set up on this installation." }),
+  notifications_not_configured: () => ({ message: "Email notifications are not set up on this installation." }),
+  webhook_not_found: () => ({ message: "This webhook endpoint no longer exists: someone deleted it. Reload the list.", action: "retry" }),
+  webhook_limit: () => ({ message: "An org can have at most 10 webhook endpoints. Delete one you no longer need, or send several event types to one endpoint." }),
   analytics_not_configured: () => ({ message: "Analytics is not set up on this installation." }),
   // Transport and the server.
   idempotency_in_progress: () => ({ message: "The same request is still running. Wait a moment, then reload.", action: "retry" }),

@@ -5,9 +5,11 @@
 import type { JSX } from "preact";
 import type { Membership, Role } from "./api";
 import { GeneralSettings } from "./screens/settings/General";
+import { NotificationSettings } from "./screens/settings/Notifications";
 import { PlanSettings } from "./screens/settings/Plan";
 import { AuthorizedApps } from "./screens/settings/AuthorizedApps";
 import { OAuthApps } from "./screens/settings/OAuthApps";
+import { WebhookSettings } from "./screens/settings/Webhooks";
 
 export interface SettingsSection {
   /** The path segment, as "general". */
@@ -23,6 +25,8 @@ export const sections: SettingsSection[] = [
   { id: "plan", title: "Plan", render: ({ org }) => <PlanSettings org={org} /> },
   { id: "authorized-apps", title: "Authorized apps", render: ({ org }) => <AuthorizedApps org={org} /> },
   { id: "oauth-apps", title: "OAuth apps", roles: ["owner", "admin"], render: ({ org }) => <OAuthApps org={org} /> },
+  { id: "notifications", title: "Notifications", render: ({ org }) => <NotificationSettings org={org} /> },
+  { id: "webhooks", title: "Webhooks", roles: ["owner", "admin"], render: ({ org }) => <WebhookSettings org={org} /> },
 ];
 
 /** visibleSections are the sections a role sees. */

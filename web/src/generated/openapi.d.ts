@@ -791,6 +791,219 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the event types
+         * @description The events an endpoint or a member may subscribe to. Public.
+         */
+        get: operations["listEventTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an org's webhook endpoints
+         * @description Owners and admins, in id order. Secrets are never shown again.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Owners and admins. The URL must be `https` and resolve to public addresses only (checked again on every delivery). The answer carries the signing `secret` (`whsec_` and base64), which is not shown again.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/webhooks/{webhookId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The endpoint's id (`wh_...`). */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description Owners and admins.
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Owners and admins. Deliveries already queued for it are dropped.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description Owners and admins. Fields absent stay as they are. Enabling an endpoint the service disabled clears its failures.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/webhooks/{webhookId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The endpoint's id (`wh_...`). */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's signing secret
+         * @description Owners and admins. The answer carries the new secret, shown once. For 24 hours every delivery is signed with both secrets (two `v1,` signatures), so a receiver can switch without losing one.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/webhooks/{webhookId}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The endpoint's id (`wh_...`). */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Owners and admins. Queues a `webhook.test` event for this endpoint alone, delivered, signed and retried like any other; its attempts show in the deliveries.
+         */
+        post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/webhooks/{webhookId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The endpoint's id (`wh_...`). */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's recent deliveries
+         * @description Owners and admins. Every attempt of the last 30 days, newest first.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/unsubscribe": {
+        parameters: {
+            query: {
+                /** @description The org. */
+                org: string;
+                /** @description The member. */
+                email: string;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The unsubscribe page
+         * @description The link in every email: a page with a button that unsubscribes (following the link changes nothing). Public; the link is signed.
+         */
+        get: operations["unsubscribePage"];
+        put?: never;
+        /**
+         * Unsubscribe from all email of an org
+         * @description One-click unsubscribe (RFC 8058): mail clients POST the email's `List-Unsubscribe` URL with `List-Unsubscribe=One-Click`; the page's button does the same. Public; the link is signed.
+         */
+        post: operations["unsubscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/members/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get my email preferences
+         * @description Any member, for themselves.
+         */
+        get: operations["getMyNotifications"];
+        /**
+         * Set my email preferences
+         * @description Any member, for themselves.
+         */
+        put: operations["putMyNotifications"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1146,6 +1359,7 @@ export interface components {
             ruleCount: number;
             pathOptions: components["schemas"]["PathOptions"];
             fallback: components["schemas"]["Fallback"];
+            destination?: components["schemas"]["Destination"];
         };
         /** @description A page of an org's routes, in host order. */
         RouteList: {
@@ -1806,6 +2020,125 @@ export interface components {
             revocation_endpoint_auth_methods_supported?: string[];
             introspection_endpoint_auth_methods_supported?: string[];
         };
+        /**
+         * @description An event one may subscribe to (see the README for each one's data).
+         * @enum {string}
+         */
+        EventType: "route.created" | "route.updated" | "route.deleted" | "domain.active" | "domain.failed" | "domain.release_scheduled" | "domain.released" | "billing.plan_changed" | "billing.payment_failed" | "routes.paused" | "routes.resumed" | "destination.broken" | "destination.recovered" | "import.completed";
+        EventTypeList: {
+            items: components["schemas"]["EventType"][];
+        };
+        /** @description An endpoint the org's events are sent to. */
+        Webhook: {
+            id: string;
+            /** Format: uri */
+            url: string;
+            description: string;
+            events: components["schemas"]["EventType"][];
+            enabled: boolean;
+            /** @description Why the service disabled it (failing for a day, or 50 times in a row); absent when enabled or disabled by a member. */
+            disabledReason?: string;
+            /** @description Failed attempts in a row. */
+            failures: number;
+            /** Format: date-time */
+            failingSince?: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description An endpoint with its signing secret, shown this once. */
+        NewWebhook: {
+            id: string;
+            /** Format: uri */
+            url: string;
+            description: string;
+            events: components["schemas"]["EventType"][];
+            enabled: boolean;
+            /** @description Why the service disabled it (failing for a day, or 50 times in a row); absent when enabled or disabled by a member. */
+            disabledReason?: string;
+            /** @description Failed attempts in a row. */
+            failures: number;
+            /** Format: date-time */
+            failingSince?: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description The signing secret: `whsec_` and the base64 of the HMAC key. */
+            secret: string;
+        };
+        WebhookList: {
+            items: components["schemas"]["Webhook"][];
+            nextCursor?: string;
+        };
+        WebhookInput: {
+            /** @description An https URL resolving to public addresses. */
+            url: string;
+            description?: string;
+            events: components["schemas"]["EventType"][];
+            enabled?: boolean;
+        };
+        WebhookPatch: {
+            /** @description An https URL resolving to public addresses. */
+            url?: string;
+            description?: string;
+            events?: components["schemas"]["EventType"][];
+            enabled?: boolean;
+        };
+        TestEventQueued: {
+            /** @description The `webhook-id` its deliveries carry. */
+            eventId: string;
+        };
+        /** @description One attempt to deliver an event. */
+        WebhookDelivery: {
+            eventId: string;
+            type: string;
+            attempt: number;
+            /** Format: date-time */
+            at: string;
+            /** @description The endpoint's HTTP status; absent when there was no answer. */
+            status?: number;
+            /** @description Why it failed, when there was no answer. */
+            error?: string;
+            ok: boolean;
+            /** @description The last attempt of a delivery that failed: no more follow. */
+            final: boolean;
+        };
+        WebhookDeliveryList: {
+            items: components["schemas"]["WebhookDelivery"][];
+            nextCursor?: string;
+        };
+        EmailPrefs: {
+            /** @description The events the member is emailed about; empty for none. */
+            events: components["schemas"]["EventType"][];
+            /** @description True while the member has not chosen: events are the defaults (what needs attention: domains, billing, paused routes, destinations, imports). */
+            default: boolean;
+        };
+        EmailPrefsInput: {
+            /** @description The events to be emailed about; [] for none. */
+            events: components["schemas"]["EventType"][];
+        };
+        /** @description What the destination monitor last found of the route's target (and a sample of its rules' targets): probed about hourly on plans that allow it, broken after 3 failed probes in a row, ok again after one success. Only in the answer of a single route. */
+        Destination: {
+            /** @enum {string} */
+            state: "ok" | "broken" | "unknown";
+            /** @description Whether the org's plan has destination monitoring. */
+            monitored: boolean;
+            /** @description The URL last probed. */
+            target?: string;
+            /** @description Why the last probe failed (an HTTP status, a timeout, an address refused); absent after a success. */
+            lastError?: string;
+            /** Format: date-time */
+            checkedAt?: string;
+            /**
+             * Format: date-time
+             * @description When the state began.
+             */
+            since?: string;
+            /** @description Failed probes in a row. */
+            failures: number;
+        };
     };
     responses: {
         /** @description The input is not valid: `validation_failed` names each bad field in `fields`; `malformed_json` for a body that is not one JSON object; `invalid_cursor` for a cursor not from this list; `invalid_idempotency_key` for an Idempotency-Key header that is not 1 to 255 printable ASCII characters, or is given twice. */
@@ -1967,6 +2300,8 @@ export interface components {
         RuleQuery: string;
         /** @description The app's client id. */
         ClientId: string;
+        /** @description The endpoint's id (`wh_...`). */
+        WebhookId: string;
     };
     requestBodies: never;
     headers: {
@@ -3756,6 +4091,493 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthMetadata"];
                 };
             };
+        };
+    };
+    listEventTypes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event types, in order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventTypeList"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description The most items to return, 1 to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page; absent for the first page. Opaque: pass it back unchanged, with the same path. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The org's endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            /** @description `limit` is not a whole number from 1 to 200 (`validation_failed`), or `cursor` is not one this list gave (`invalid_cursor`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage webhooks (`role_not_allowed`: owners and admins do), or an API key (`api_key_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org, or one the caller does not belong to (`org_not_found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            /** @description The database is unavailable, or webhooks are not configured on this deployment (`webhooks_not_configured`). */
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: 1 to 255 printable ASCII characters (a V4 UUID, say), unique per operation the caller means. The first request with a key runs; for 24 hours a retry with the same key and the same request (method, path, query and body) gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request answers 422 `idempotency_key_reused`; a retry while the first still runs, 409 `idempotency_in_progress`. Answers of 5xx and 429 are not kept, so a retry runs again. Keys belong to who sends them: a user, or an org's API keys. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookInput"];
+            };
+        };
+        responses: {
+            /** @description The endpoint created, with its secret. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewWebhook"];
+                };
+            };
+            /** @description The URL is not https or reaches a private address, or an event type is unknown (`validation_failed`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage webhooks (`role_not_allowed`: owners and admins do), an API key (`api_key_not_allowed`), or the org already has 10 endpoints (`webhook_limit`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org, or one the caller does not belong to (`org_not_found`). */
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["PostConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            500: components["responses"]["InternalError"];
+            /** @description The database is unavailable, or webhooks are not configured on this deployment (`webhooks_not_configured`). */
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The endpoint's id (`wh_...`). */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage webhooks (`role_not_allowed`: owners and admins do), or an API key (`api_key_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org (`org_not_found`), or no such endpoint in it (`webhook_not_found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            /** @description The database is unavailable, or webhooks are not configured on this deployment (`webhooks_not_configured`). */
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The endpoint's id (`wh_...`). */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint is deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage webhooks (`role_not_allowed`: owners and admins do), or an API key (`api_key_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org (`org_not_found`), or no such endpoint in it (`webhook_not_found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            /** @description The database is unavailable, or webhooks are not configured on this deployment (`webhooks_not_configured`). */
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The endpoint's id (`wh_...`). */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPatch"];
+            };
+        };
+        responses: {
+            /** @description The endpoint as changed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage webhooks (`role_not_allowed`: owners and admins do), or an API key (`api_key_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org (`org_not_found`), or no such endpoint in it (`webhook_not_found`). */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            /** @description The database is unavailable, or webhooks are not configured on this deployment (`webhooks_not_configured`). */
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: 1 to 255 printable ASCII characters (a V4 UUID, say), unique per operation the caller means. The first request with a key runs; for 24 hours a retry with the same key and the same request (method, path, query and body) gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request answers 422 `idempotency_key_reused`; a retry while the first still runs, 409 `idempotency_in_progress`. Answers of 5xx and 429 are not kept, so a retry runs again. Keys belong to who sends them: a user, or an org's API keys. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The endpoint's id (`wh_...`). */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint, with its new secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewWebhook"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage webhooks (`role_not_allowed`: owners and admins do), or an API key (`api_key_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org (`org_not_found`), or no such endpoint in it (`webhook_not_found`). */
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["PostConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            500: components["responses"]["InternalError"];
+            /** @description The database is unavailable, or webhooks are not configured on this deployment (`webhooks_not_configured`). */
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    testWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: 1 to 255 printable ASCII characters (a V4 UUID, say), unique per operation the caller means. The first request with a key runs; for 24 hours a retry with the same key and the same request (method, path, query and body) gets the first answer again, with `Idempotent-Replayed: true`, and changes nothing. The same key with another request answers 422 `idempotency_key_reused`; a retry while the first still runs, 409 `idempotency_in_progress`. Answers of 5xx and 429 are not kept, so a retry runs again. Keys belong to who sends them: a user, or an org's API keys. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The endpoint's id (`wh_...`). */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The test event is queued. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestEventQueued"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage webhooks (`role_not_allowed`: owners and admins do), or an API key (`api_key_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org (`org_not_found`), or no such endpoint in it (`webhook_not_found`). */
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["PostConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            500: components["responses"]["InternalError"];
+            /** @description The database is unavailable, or webhooks are not configured on this deployment (`webhooks_not_configured`). */
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description The most items to return, 1 to 200. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextCursor` of the previous page; absent for the first page. Opaque: pass it back unchanged, with the same path. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+                /** @description The endpoint's id (`wh_...`). */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of attempts. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            /** @description `limit` is not a whole number from 1 to 200 (`validation_failed`), or `cursor` is not one this list gave (`invalid_cursor`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller's role may not manage webhooks (`role_not_allowed`: owners and admins do), or an API key (`api_key_not_allowed`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org (`org_not_found`), or no such endpoint in it (`webhook_not_found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            /** @description The database is unavailable, or webhooks are not configured on this deployment (`webhooks_not_configured`). */
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    unsubscribePage: {
+        parameters: {
+            query: {
+                /** @description The org. */
+                org: string;
+                /** @description The member. */
+                email: string;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The link is not valid. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    unsubscribe: {
+        parameters: {
+            query: {
+                /** @description The org. */
+                org: string;
+                /** @description The member. */
+                email: string;
+                /** @description The link's signature. */
+                sig: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unsubscribed. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The link is not valid. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMyNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's preferences. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailPrefs"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description An API key (`api_key_not_allowed`): preferences are a signed-in member's own. */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org, or one the caller does not belong to (`org_not_found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            /** @description The database is unavailable, or email is not configured on this deployment (`notifications_not_configured`). */
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putMyNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. */
+                orgId: components["parameters"]["OrgId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailPrefsInput"];
+            };
+        };
+        responses: {
+            /** @description The caller's preferences. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailPrefs"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description An API key (`api_key_not_allowed`): preferences are a signed-in member's own. */
+            403: components["responses"]["Forbidden"];
+            /** @description No such org, or one the caller does not belong to (`org_not_found`). */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            /** @description The database is unavailable, or email is not configured on this deployment (`notifications_not_configured`). */
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }
