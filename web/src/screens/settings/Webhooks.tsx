@@ -94,77 +94,81 @@ export function WebhookSettings({ org }: { org: Membership }) {
       {!items && !err && <Loading what="the webhook endpoints" />}
       {items && items.length === 0 && <p>No endpoints yet.</p>}
       {items && items.length > 0 && (
-        <table>
-          <caption>Endpoints</caption>
-          <thead>
-            <tr>
-              <th scope="col">URL</th>
-              <th scope="col">Events</th>
-              <th scope="col">State</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((w) => (
-              <tr key={w.id}>
-                <td>
-                  <code>{w.url}</code>
-                </td>
-                <td>{w.events.join(", ")}</td>
-                <td>{w.enabled ? (w.failures > 0 ? `Failing (${w.failures} in a row)` : "Enabled") : `Disabled${w.disabledReason ? `: ${w.disabledReason}` : ""}`}</td>
-                <td class="actions">
-                  <button type="button" class="secondary" onClick={() => act("send a test event", () => api.testWebhook(org.id, w.id), `Test event queued for ${w.url}.`)}>
-                    Send test
-                  </button>
-                  <button type="button" class="secondary" onClick={() => act("rotate the secret", () => api.rotateWebhookSecret(org.id, w.id), `New secret for ${w.url}.`)}>
-                    Rotate secret
-                  </button>
-                  <button
-                    type="button"
-                    class="secondary"
-                    onClick={() => act(w.enabled ? "disable the endpoint" : "enable the endpoint", () => api.updateWebhook(org.id, w.id, { enabled: !w.enabled }), `${w.url} ${w.enabled ? "disabled" : "enabled"}.`)}
-                  >
-                    {w.enabled ? "Disable" : "Enable"}
-                  </button>
-                  <button type="button" class="secondary" onClick={() => showDeliveries(w)}>
-                    Deliveries
-                  </button>
-                  <button type="button" class="danger" onClick={() => setDeleting(w)}>
-                    Delete
-                  </button>
-                </td>
+        <div class="table-scroll">
+          <table class="list">
+            <caption>Endpoints</caption>
+            <thead>
+              <tr>
+                <th scope="col">URL</th>
+                <th scope="col">Events</th>
+                <th scope="col">State</th>
+                <th scope="col">Actions</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {items.map((w) => (
+                <tr key={w.id}>
+                  <td>
+                    <code>{w.url}</code>
+                  </td>
+                  <td>{w.events.join(", ")}</td>
+                  <td>{w.enabled ? (w.failures > 0 ? `Failing (${w.failures} in a row)` : "Enabled") : `Disabled${w.disabledReason ? `: ${w.disabledReason}` : ""}`}</td>
+                  <td class="actions">
+                    <button type="button" class="secondary" onClick={() => act("send a test event", () => api.testWebhook(org.id, w.id), `Test event queued for ${w.url}.`)}>
+                      Send test
+                    </button>
+                    <button type="button" class="secondary" onClick={() => act("rotate the secret", () => api.rotateWebhookSecret(org.id, w.id), `New secret for ${w.url}.`)}>
+                      Rotate secret
+                    </button>
+                    <button
+                      type="button"
+                      class="secondary"
+                      onClick={() => act(w.enabled ? "disable the endpoint" : "enable the endpoint", () => api.updateWebhook(org.id, w.id, { enabled: !w.enabled }), `${w.url} ${w.enabled ? "disabled" : "enabled"}.`)}
+                    >
+                      {w.enabled ? "Disable" : "Enable"}
+                    </button>
+                    <button type="button" class="secondary" onClick={() => showDeliveries(w)}>
+                      Deliveries
+                    </button>
+                    <button type="button" class="danger" onClick={() => setDeleting(w)}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {deliveries && (
-        <table>
-          <caption>Recent deliveries</caption>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Event</th>
-              <th scope="col">Attempt</th>
-              <th scope="col">Result</th>
-            </tr>
-          </thead>
-          <tbody>
-            {deliveries.items.length === 0 && (
+        <div class="table-scroll">
+          <table class="list">
+            <caption>Recent deliveries</caption>
+            <thead>
               <tr>
-                <td colSpan={4}>No deliveries in the last 30 days.</td>
+                <th scope="col">When</th>
+                <th scope="col">Event</th>
+                <th scope="col">Attempt</th>
+                <th scope="col">Result</th>
               </tr>
-            )}
-            {deliveries.items.map((d) => (
-              <tr key={`${d.eventId}-${d.attempt}`}>
-                <td>{new Date(d.at).toLocaleString()}</td>
-                <td>{d.type}</td>
-                <td>{d.attempt}</td>
-                <td>{d.ok ? `Delivered (HTTP ${d.status})` : `${d.status ? `HTTP ${d.status}` : d.error ?? "Failed"}${d.final ? ", given up" : ", will retry"}`}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {deliveries.items.length === 0 && (
+                <tr>
+                  <td colSpan={4}>No deliveries in the last 30 days.</td>
+                </tr>
+              )}
+              {deliveries.items.map((d) => (
+                <tr key={`${d.eventId}-${d.attempt}`}>
+                  <td>{new Date(d.at).toLocaleString()}</td>
+                  <td>{d.type}</td>
+                  <td>{d.attempt}</td>
+                  <td>{d.ok ? `Delivered (HTTP ${d.status})` : `${d.status ? `HTTP ${d.status}` : d.error ?? "Failed"}${d.final ? ", given up" : ", will retry"}`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <form onSubmit={create} aria-labelledby="webhook-add-title">
         <h3 id="webhook-add-title">Add an endpoint</h3>
