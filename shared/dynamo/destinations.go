@@ -38,8 +38,30 @@ func (s *Store) GetDestination(ctx context.Context, host string) (reroute.Destin
 	if err != nil || !found {
 		return reroute.Destination{}, err
 	}
+	return it.destination(), nil
+}
+
+func (it destinationItem) destination() reroute.Destination {
 	return reroute.Destination{State: reroute.DestinationState(it.State), Target: it.Target, LastError: it.LastError,
-		CheckedAt: parseTime(it.CheckedAt), Failures: it.Failures, Since: parseTime(it.Since)}, nil
+		CheckedAt: parseTime(it.CheckedAt), Failures: it.Failures, Since: parseTime(it.Since)}
+}
+
+// GetDestinations reads the destination items of hosts with one BatchGetItem
+// per 100 (a page of the routes list); a host without one is missing from the map.
+func (s *Store) GetDestinations(ctx context.Context, hosts []string) (map[string]reroute.Destination, error) {
+	items, err := s.batchGetHosts(ctx, hosts, destinationKey)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]reroute.Destination, len(items))
+	for _, item := range items {
+		var it destinationItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return nil, fmt.Errorf("decoding a destination: %w", err)
+		}
+		out[it.Host] = it.destination()
+	}
+	return out, nil
 }
 
 // SaveDestination puts next on condition that the item is still prev (its

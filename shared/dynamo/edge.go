@@ -142,16 +142,22 @@ func (s *Store) EdgeRecords(ctx context.Context, hosts []string) (map[string]rer
 	return out, nil
 }
 
-// batchGetEdge reads the edge items of hosts, whole, 100 keys to a BatchGetItem,
-// retrying the keys DynamoDB leaves unprocessed.
+// batchGetEdge reads the edge items of hosts, whole.
 func (s *Store) batchGetEdge(ctx context.Context, hosts []string) ([]map[string]types.AttributeValue, error) {
+	return s.batchGetHosts(ctx, hosts, edgeKey)
+}
+
+// batchGetHosts reads the item keyOf names for each distinct host, consistently,
+// 100 keys to a BatchGetItem, retrying the keys DynamoDB leaves unprocessed; a
+// host without one is missing from the answer.
+func (s *Store) batchGetHosts(ctx context.Context, hosts []string, keyOf func(string) map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
 	var items []map[string]types.AttributeValue
 	seen := make(map[string]bool, len(hosts))
 	var keys []map[string]types.AttributeValue
 	for _, h := range hosts {
 		if h != "" && !seen[h] {
 			seen[h] = true
-			keys = append(keys, edgeKey(h))
+			keys = append(keys, keyOf(h))
 		}
 	}
 	for start := 0; start < len(keys); start += batchGetMax {

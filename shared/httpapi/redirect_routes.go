@@ -203,9 +203,14 @@ func (s *server) listRoutes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	dests, err := s.destinations(r, a, p.Items)
+	if err != nil {
+		return err
+	}
 	out := list[routeJSON]{Items: make([]routeJSON, len(p.Items)), NextCursor: p.NextCursor}
 	for i, rt := range p.Items {
 		out.Items[i] = s.toRouteJSON(rt)
+		out.Items[i].Destination = dests[rt.Host]
 	}
 	encodeJSON(w, http.StatusOK, out)
 	return nil

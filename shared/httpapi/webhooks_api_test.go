@@ -262,4 +262,18 @@ func TestRouteDestination(t *testing.T) {
 	if d, _ := r.json["destination"].(map[string]any); d["state"] != "broken" || d["lastError"] != "HTTP 503" || d["failures"] != 3.0 {
 		t.Fatalf("destination after probes: %s", r.body)
 	}
+	// The list carries it too (a page's destinations in one batch read), so
+	// the routes table can flag a broken target without opening each route.
+	e.want(e.do("POST", "/v1/orgs/"+org+"/routes", tok, map[string]any{"host": "e.example.com", "target": "https://example.org/"}), 201, "")
+	r = e.do("GET", "/v1/orgs/"+org+"/routes", tok, nil)
+	e.want(r, 200, "")
+	states := map[string]any{}
+	for _, it := range r.json["items"].([]any) {
+		rt := it.(map[string]any)
+		d, _ := rt["destination"].(map[string]any)
+		states[rt["host"].(string)] = d["state"]
+	}
+	if states["d.example.com"] != "broken" || states["e.example.com"] != "unknown" {
+		t.Fatalf("destinations in the list: %v (%s)", states, r.body)
+	}
 }

@@ -70,6 +70,9 @@ type DestinationStore interface {
 	// GetDestination returns what is known of host's target; a zero
 	// Destination (state "") when nothing is.
 	GetDestination(ctx context.Context, host string) (Destination, error)
+	// GetDestinations returns what is known of each host's target (a page of
+	// routes at once); a host nothing is known of is missing from the map.
+	GetDestinations(ctx context.Context, hosts []string) (map[string]Destination, error)
 	// SaveDestination stores next for orgID's host, on condition that it is
 	// still prev (CodeConflict otherwise), with event (when not nil) in the
 	// same transaction.

@@ -2119,7 +2119,7 @@ export interface components {
             /** @description The events to be emailed about; [] for none. */
             events: components["schemas"]["EventType"][];
         };
-        /** @description What the destination monitor last found of the route's target (and a sample of its rules' targets): probed about hourly on plans that allow it, broken after 3 failed probes in a row, ok again after one success. Only in the answer of a single route. */
+        /** @description What the destination monitor last found of the route's target (and a sample of its rules' targets): probed about hourly on plans that allow it, broken after 3 failed probes in a row, ok again after one success. In the answer of a route and in each item of the routes list; absent when the deployment runs no monitor. */
         Destination: {
             /** @enum {string} */
             state: "ok" | "broken" | "unknown";
