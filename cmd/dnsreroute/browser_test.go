@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -362,6 +363,41 @@ func TestBrowserDashboard(t *testing.T) {
 	if _, err := chromedp.Call(b.ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{}); err != nil {
 		t.Fatalf("clear the narrow viewport: %v", err)
 	}
+	b.step("08-api-back", func() {
+		// With the API unreachable the error screen keeps the header, so one can
+		// still sign out; "Try again" recovers once the API answers.
+		blockAPI := func(on bool) {
+			var pats []*network.BlockPattern
+			if on {
+				pats = []*network.BlockPattern{{URLPattern: "*://*:*/v1/*", Block: true}}
+			}
+			if _, err := chromedp.Call(b.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: pats}); err != nil {
+				t.Fatalf("block the API: %v", err)
+			}
+		}
+		if _, err := chromedp.Call(b.ctx, network.Enable, network.EnableParams{}); err != nil {
+			t.Fatalf("enable the network domain: %v", err)
+		}
+		blockAPI(true)
+		b.run(chromedp.Reload())
+		b.waitText("Your account could not be loaded")
+		b.waitJS(`[...document.querySelectorAll("header button")].some((x) => x.textContent.trim() === "Sign out")`, "Sign out in the error screen's header")
+		b.axe("the error screen")
+		b.screenshot("08-api-down")
+		blockAPI(false)
+		b.click(button("Try again"))
+		b.waitText("No routes yet")
+		// The blocked requests' own log lines are this step's doing, not the page's.
+		var other []string
+		for _, e := range b.errs.take() {
+			if !strings.Contains(e, "ERR_BLOCKED_BY_CLIENT") {
+				other = append(other, e)
+			}
+		}
+		if len(other) > 0 {
+			t.Fatalf("the page logged errors while the API was down:\n  %s", strings.Join(other, "\n  "))
+		}
+	})
 	b.step("09-signed-out", func() {
 		b.click(button("Sign out"))
 		b.run(chromedp.WaitVisible(button("Sign in")))
