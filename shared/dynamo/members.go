@@ -288,7 +288,10 @@ func (s *Store) RemoveMember(ctx context.Context, orgID, email string) error {
 			cond += " AND #ownerCount > :one"
 			names["#ownerCount"] = attrOwnerCount
 		}
-		err = s.transact(ctx, del, s.orgUpdate(orgID, update, cond, names, map[string]types.AttributeValue{":one": avN(1)}))
+		// Their email preferences in the org go with them: a member added again
+		// starts from the defaults, like anyone new.
+		prefs := types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: notifyKey(orgID, email)}}
+		err = s.transact(ctx, del, s.orgUpdate(orgID, update, cond, names, map[string]types.AttributeValue{":one": avN(1)}), prefs)
 		i, failed := conditionFailed(err)
 		switch {
 		case !failed && err != nil:

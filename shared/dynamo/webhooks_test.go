@@ -175,3 +175,29 @@ func TestDeleteOrgDeletesWebhooksAndPrefs(t *testing.T) {
 		t.Fatalf("after DeleteOrg the table holds %v", left)
 	}
 }
+
+// TestRemoveMemberDeletesPrefs: a removed member's email preferences go with
+// them, so one added again starts from the defaults.
+func TestRemoveMemberDeletesPrefs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client, table := dynamotest.NewTable(t)
+	s := dynamo.New(client, table)
+	mustCreateOrg(t, s, newOrg("o", reroute.PlanEnterprise), owner("o", "o@example.com"))
+	if err := s.AddMember(ctx, member("o", "m@example.com", reroute.RoleMember)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetEmailPrefs(ctx, reroute.EmailPrefs{OrgID: "o", Email: "m@example.com", Events: []reroute.EventType{}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveMember(ctx, "o", "m@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.GetEmailPrefs(ctx, "o", "m@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Set {
+		t.Fatalf("a removed member's preferences are still kept: %+v", p)
+	}
+}
