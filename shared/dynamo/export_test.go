@@ -1,5 +1,7 @@
 package dynamo
 
+import "context"
+
 // Internals the black-box tests check, exposed to them only.
 
 // KeyAttributes are the key attribute and index names the key constructors use.
@@ -27,3 +29,9 @@ var (
 	ChunkRules     = chunkRules
 	RuleChunkBytes = ruleChunkBytes
 )
+
+// OAuthRequestTokens counts the token entries an authorization item holds.
+func OAuthRequestTokens(s *Store, requestID string) (int, error) {
+	it, _, err := getItem[oauthRequestItem](context.Background(), s, oauthRequestKey(requestID))
+	return len(it.Tokens), err
+}

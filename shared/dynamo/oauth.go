@@ -17,9 +17,10 @@ import (
 
 // OAuth attributes besides the keys.
 const (
-	attrOAuthTokens   = "tokens"   // an authorization's "<kind>#<hash>" set
-	attrOAuthRequests = "requests" // a grant's set of authorization ids
-	attrOAuthActive   = "active"
+	attrOAuthTokens    = "tokens"    // an authorization's "<kind>#<hash>" set
+	attrOAuthRequests  = "requests"  // a grant's set of authorization ids
+	attrOAuthRequestID = "requestId" // a token's authorization
+	attrOAuthActive    = "active"
 )
 
 type oauthAppItem struct {
@@ -567,14 +568,21 @@ func (s *Store) DeactivateOAuthToken(ctx context.Context, kind reroute.OAuthToke
 	if !validOAuthKind(kind) || !validHash(hash) {
 		return errOAuthTokenNotFound()
 	}
+	var requestID string
 	err := retryConflicts(ctx, func() error {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(s.table), Key: oauthTokenKey(kind, hash),
 			UpdateExpression:          aws.String("SET #active = :false"),
 			ConditionExpression:       aws.String("attribute_exists(" + attrPK + ") AND #active = :true"),
 			ExpressionAttributeNames:  map[string]string{"#active": attrOAuthActive},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":false": &types.AttributeValueMemberBOOL{Value: false}, ":true": &types.AttributeValueMemberBOOL{Value: true}},
+			ReturnValues:              types.ReturnValueAllNew,
 		})
+		if err == nil {
+			if v, ok := out.Attributes[attrOAuthRequestID].(*types.AttributeValueMemberS); ok {
+				requestID = v.Value
+			}
+		}
 		return err
 	})
 	if _, failed := conditionFailed(err); failed {
@@ -583,7 +591,27 @@ func (s *Store) DeactivateOAuthToken(ctx context.Context, kind reroute.OAuthToke
 	if err != nil {
 		return unavailable(err)
 	}
+	if kind == reroute.OAuthRefresh && requestID != "" {
+		// Best effort: the token is spent either way, and failing here would
+		// make the app's retry look like reuse. A missed one only leaves an entry.
+		s.forgetOAuthToken(ctx, requestID, kind, hash)
+	}
 	return nil
+}
+
+// forgetOAuthToken drops a rotated refresh token from its authorization's set.
+// Every refresh adds one, so an app refreshing hourly would otherwise grow the
+// authorization item past DynamoDB's 400 KB in months; the rotated token's own
+// item stays, inactive, until its TTL, which is all that reuse detection needs
+// (a reused token revokes the authorization, found by the request id it holds).
+func (s *Store) forgetOAuthToken(ctx context.Context, requestID string, kind reroute.OAuthTokenKind, hash string) {
+	_, _ = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: oauthRequestKey(requestID),
+		UpdateExpression:          aws.String("DELETE #tokens :gone"),
+		ConditionExpression:       aws.String("attribute_exists(" + attrPK + ")"),
+		ExpressionAttributeNames:  map[string]string{"#tokens": attrOAuthTokens},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":gone": &types.AttributeValueMemberSS{Value: []string{string(kind) + "#" + hash}}},
+	})
 }
 
 // DeleteOAuthToken deletes one token; its entry in its authorization stays

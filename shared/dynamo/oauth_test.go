@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -164,5 +165,47 @@ func TestOAuthOrgDeleteTakesItsApps(t *testing.T) {
 	}
 	if p, err := s.ListOAuthGrants(ctx, "org1", "", reroute.PageRequest{}); err != nil || len(p.Items) != 0 {
 		t.Fatalf("grants of the deleted org: %+v %v", p, err)
+	}
+}
+
+// TestOAuthRotationKeepsTheAuthorizationSmall: each refresh retires the token
+// it used, and the authorization forgets it, so an app refreshing for months
+// never grows the item toward DynamoDB's 400 KB; a retired token is still
+// recognised (inactive) when it comes back.
+func TestOAuthRotationKeepsTheAuthorizationSmall(t *testing.T) {
+	s := newOAuthStore(t)
+	ctx := context.Background()
+	for _, tok := range []reroute.OAuthToken{oauthToken(reroute.OAuthCode, "c", "req-r"), oauthToken(reroute.OAuthRefresh, "rt-0", "req-r")} {
+		if err := s.CreateOAuthToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const rotations = 40
+	for i := range rotations {
+		if err := s.DeactivateOAuthToken(ctx, reroute.OAuthRefresh, hashOf(fmt.Sprintf("rt-%d", i))); err != nil {
+			t.Fatalf("rotation %d: %v", i, err)
+		}
+		for _, k := range []reroute.OAuthTokenKind{reroute.OAuthRefresh, reroute.OAuthAccess} {
+			if err := s.CreateOAuthToken(ctx, oauthToken(k, fmt.Sprintf("rt-%d", i+1), "req-r")); err != nil {
+				t.Fatalf("rotation %d: %v", i, err)
+			}
+		}
+		if err := s.RevokeOAuthRequest(ctx, "req-r", reroute.OAuthAccess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The code and the one live refresh token.
+	if n, err := dynamo.OAuthRequestTokens(s, "req-r"); err != nil || n != 2 {
+		t.Fatalf("after %d rotations the authorization holds %d tokens (%v), want 2", rotations, n, err)
+	}
+	if got, err := s.GetOAuthToken(ctx, reroute.OAuthRefresh, hashOf("rt-3")); err != nil || got.Active {
+		t.Fatalf("a retired refresh token: %+v %v", got, err)
+	}
+	// Revoking the authorization still takes the live one.
+	if err := s.RevokeOAuthRequest(ctx, "req-r"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetOAuthToken(ctx, reroute.OAuthRefresh, hashOf(fmt.Sprintf("rt-%d", rotations))); !reroute.IsNotFound(err) {
+		t.Fatalf("the live refresh token after revocation: %v", err)
 	}
 }
