@@ -35,7 +35,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	env := envconfig.New(getenv)
 	table := env.Required("TABLE_NAME")
 	endpoint := env.String("DYNAMODB_ENDPOINT", "") // DynamoDB Local in tests; unset on AWS
-	budget := env.Int("MONITOR_BUDGET", 500, 1)     // probes per run, one at a time: well within 15 minutes
+	budget := env.Int("MONITOR_BUDGET", 500, 1)     // probes per run, one at a time; a run also stops before its timeout
 	rules := env.Int("MONITOR_RULES_PER_ROUTE", 2, 0)
 	timeout := env.Duration("MONITOR_TIMEOUT", 5*time.Second)
 	// Development only (`dnsreroute dev`, this function's own test): lets
@@ -54,7 +54,10 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	client := safehttp.Guard{AllowLoopback: loopback}.Client(safehttp.ClientOptions{Timeout: timeout, MaxRedirects: 5})
 	m := &monitor.Monitor{Orgs: store.WithScanner(db), Routes: store, Store: store, Plans: reroute.DefaultCatalog(),
 		Probe: monitor.Prober{Client: client, Timeout: timeout}.Probe, Budget: budget, RulesPerRoute: rules,
-		Now: time.Now, Log: log}
+		// A route's probes (its target and sampled rules, HEAD then GET each)
+		// finish before the function's timeout.
+		Reserve: time.Duration(1+rules)*2*timeout + 10*time.Second,
+		Now:     time.Now, Log: log}
 	log.Info("monitor function ready", "table", table, "budget", budget)
 	lambda.StartWithOptions(handler(m, log), lambda.WithContext(ctx))
 	return nil
@@ -69,7 +72,7 @@ func handler(m *monitor.Monitor, log *slog.Logger) func(context.Context) (monito
 			log.ErrorContext(ctx, "monitor run failed", "err", err, "probed", rep.Probed)
 			return rep, err
 		}
-		log.InfoContext(ctx, "monitor run", "probed", rep.Probed, "broken", rep.Broken, "recovered", rep.Recovered, "outOfBudget", rep.OutOfBudget)
+		log.InfoContext(ctx, "monitor run", "probed", rep.Probed, "broken", rep.Broken, "recovered", rep.Recovered, "outOfBudget", rep.OutOfBudget, "outOfTime", rep.OutOfTime)
 		return rep, nil
 	}
 }

@@ -98,14 +98,20 @@ type Monitor struct {
 	Budget int
 	// RulesPerRoute bounds the path rules' targets sampled per route.
 	RulesPerRoute int
-	Now           func() time.Time
-	Log           *slog.Logger
+	// Reserve is the time a run keeps before its context's deadline (the
+	// function's timeout): no route is checked with less left, so that probes
+	// cut short by the run's own end are never taken for a broken destination.
+	Reserve time.Duration
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // Report says what a run did.
 type Report struct {
 	Probed, Broken, Recovered int
 	OutOfBudget               bool
+	// OutOfTime: the run stopped with routes left, its deadline near.
+	OutOfTime bool
 }
 
 // Run probes what the budget allows.
@@ -134,7 +140,15 @@ func (m *Monitor) Run(ctx context.Context) (Report, error) {
 					rep.OutOfBudget = true
 					return rep, nil
 				}
+				if d, ok := ctx.Deadline(); ok && d.Sub(m.Now()) < m.Reserve {
+					rep.OutOfTime = true
+					return rep, nil
+				}
 				if err := m.check(ctx, r, &rep); err != nil {
+					if ctx.Err() != nil {
+						rep.OutOfTime = true
+						return rep, nil
+					}
 					return rep, err
 				}
 			}
@@ -173,6 +187,10 @@ func (m *Monitor) check(ctx context.Context, r reroute.Route, rep *Report) error
 			checked, errText = t, e
 			break
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		// The run is ending: what the probes saw says nothing of the target.
+		return err
 	}
 	prev, err := m.Store.GetDestination(ctx, r.Host)
 	if err != nil {

@@ -152,6 +152,49 @@ func TestMonitorBudget(t *testing.T) {
 	}
 }
 
+// TestMonitorOutOfTime: a run stops before its deadline rather than start a
+// route it cannot finish, and probes cut short by the run's own end are not
+// recorded, so they can never make a destination broken.
+func TestMonitorOutOfTime(t *testing.T) {
+	t.Parallel()
+	client, table := dynamotest.NewTable(t)
+	store := dynamo.New(client, table)
+	newOrg(t, store, "paid", reroute.PlanDeveloper)
+	for _, h := range []string{"a.example.com", "b.example.com"} {
+		if err := store.CreateRoute(context.Background(), reroute.Route{Host: h, OrgID: "paid", Target: "https://target.example.net/", Status: 301, Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	// Less time left than the reserve: nothing is probed.
+	var probes atomic.Int32
+	m := &monitor.Monitor{Orgs: store.WithScanner(client), Routes: store, Store: store, Plans: reroute.DefaultCatalog(),
+		Probe: func(context.Context, string) string { probes.Add(1); return "" }, Budget: 10,
+		Reserve: time.Hour, Now: time.Now, Log: quiet}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	rep, err := m.Run(ctx)
+	if err != nil || !rep.OutOfTime || probes.Load() != 0 {
+		t.Fatalf("report %+v, %v, %d probes; want none and out of time", rep, err, probes.Load())
+	}
+
+	// The deadline passes during a probe, which fails for it: not recorded.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	m.Reserve = 0
+	m.Probe = func(context.Context, string) string { cancel(); return "context canceled" }
+	rep, err = m.Run(ctx)
+	if err != nil || !rep.OutOfTime {
+		t.Fatalf("report %+v, %v; want out of time and no error", rep, err)
+	}
+	for _, h := range []string{"a.example.com", "b.example.com"} {
+		if d, err := store.GetDestination(context.Background(), h); err != nil || d.State != "" || d.Failures != 0 {
+			t.Fatalf("%s after a run cut short: %+v %v", h, d, err)
+		}
+	}
+}
+
 // TestProberRefusesPrivateAddresses: the deployed guard (no loopback) refuses
 // a target on loopback, and says so.
 func TestProberRefusesPrivateAddresses(t *testing.T) {
