@@ -13,9 +13,12 @@ import { href, match, navigate, onNavigate, type Screen } from "./router";
 import { SessionProvider, type Session } from "./session";
 import { titleOf, useTitle } from "./title";
 import { ErrorBox, Link, Loading } from "./ui";
-import { OAuthConsent } from "./screens/OAuthConsent";
+import { lazy } from "./lazy";
 import { CreateOrg } from "./screens/CreateOrg";
 import { renderView, tabs } from "./views";
+
+/** The consent page loads only when an app sends someone to it. */
+const OAuthConsent = lazy(() => import("./screens/OAuthConsent").then((m) => m.OAuthConsent), "the app's request");
 
 const ORG_KEY = "dnsreroute.org";
 

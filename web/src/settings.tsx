@@ -5,11 +5,14 @@
 import type { JSX } from "preact";
 import type { Membership, Role } from "./api";
 import { GeneralSettings } from "./screens/settings/General";
-import { NotificationSettings } from "./screens/settings/Notifications";
 import { PlanSettings } from "./screens/settings/Plan";
-import { AuthorizedApps } from "./screens/settings/AuthorizedApps";
-import { OAuthApps } from "./screens/settings/OAuthApps";
-import { WebhookSettings } from "./screens/settings/Webhooks";
+import { lazy } from "./lazy";
+
+// The sections past the first two load when opened.
+const AuthorizedApps = lazy(() => import("./screens/settings/AuthorizedApps").then((m) => m.AuthorizedApps), "authorized apps");
+const OAuthApps = lazy(() => import("./screens/settings/OAuthApps").then((m) => m.OAuthApps), "OAuth apps");
+const NotificationSettings = lazy(() => import("./screens/settings/Notifications").then((m) => m.NotificationSettings), "notification settings");
+const WebhookSettings = lazy(() => import("./screens/settings/Webhooks").then((m) => m.WebhookSettings), "webhooks");
 
 export interface SettingsSection {
   /** The path segment, as "general". */

@@ -1,11 +1,10 @@
 // What each org screen renders, and the org's tabs. A new screen is registered
 // in src/router.ts (its path) and here (its view; the compiler asks for one).
 
-import type { ComponentType, JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import type { JSX } from "preact";
 import type { Membership } from "./api";
+import { lazy } from "./lazy";
 import type { OrgScreen, OrgScreenName, Screen } from "./router";
-import { Loading } from "./ui";
 import { ApiKeysScreen } from "./screens/ApiKeys";
 import { ApiReferenceScreen } from "./screens/ApiReference";
 import { BillingScreen } from "./screens/Billing";
@@ -33,20 +32,8 @@ export const views: { [N in OrgScreenName]: View<N> } = {
   settings: ({ org, screen }) => <SettingsScreen key={screen.section ?? ""} org={org} section={screen.section} />,
 };
 
-type AnalyticsProps = { org: Membership; host?: string };
-
-/** LazyAnalytics loads the analytics screen (and its chart library) only when it is opened, keeping the routes screen small. */
-function LazyAnalytics(p: AnalyticsProps) {
-  const [C, setC] = useState<ComponentType<AnalyticsProps> | null>(null);
-  useEffect(() => {
-    let live = true;
-    void import("./screens/Analytics").then((m) => live && setC(() => m.AnalyticsScreen));
-    return () => {
-      live = false;
-    };
-  }, []);
-  return C ? <C {...p} /> : <Loading what="analytics" />;
-}
+/** The analytics screen, with its chart library, loads only when opened. */
+const LazyAnalytics = lazy(() => import("./screens/Analytics").then((m) => m.AnalyticsScreen), "analytics");
 
 /** renderView renders an org screen with its own view. */
 export function renderView(screen: OrgScreen, org: Membership): JSX.Element {
