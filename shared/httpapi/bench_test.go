@@ -3,12 +3,17 @@ package httpapi_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/dnsreroute/dnsreroute/shared/auth"
 	"github.com/dnsreroute/dnsreroute/shared/devstack"
@@ -17,6 +22,7 @@ import (
 	"github.com/dnsreroute/dnsreroute/shared/dynamo/dynamotest"
 	"github.com/dnsreroute/dnsreroute/shared/httpapi"
 	"github.com/dnsreroute/dnsreroute/shared/logging"
+	"github.com/dnsreroute/dnsreroute/shared/oauth"
 	"github.com/dnsreroute/dnsreroute/shared/reroute"
 )
 
@@ -30,6 +36,55 @@ type benchEnv struct {
 	host   string
 	token  string // the owner's ID token
 	secret string // the API key
+	// appToken is a third-party app's OAuth access token (routes:read) for the owner.
+	appToken string
+}
+
+// connectApp registers an app, has the owner allow it (PKCE), and exchanges
+// the code, all through the handler: the access token an app would hold.
+func (e *benchEnv) connectApp(b *testing.B) string {
+	b.Helper()
+	call := func(method, path, ctype, body string, set func(*http.Request)) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		set(req)
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		if rec.Code >= 300 {
+			b.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+		return rec
+	}
+	owner := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+e.token) }
+	const redirect = "https://app.example.net/callback"
+	var app struct{ ClientID, ClientSecret string }
+	rec := call("POST", "/v1/orgs/"+e.org+"/oauth-apps", "application/json",
+		`{"name":"Bench app","redirectUris":["`+redirect+`"],"confidential":true}`, owner)
+	if err := json.Unmarshal(rec.Body.Bytes(), &app); err != nil {
+		b.Fatal(err)
+	}
+	verifier := oauth2.GenerateVerifier()
+	challenge := oauth2.S256ChallengeFromVerifier(verifier)
+	rec = call("POST", "/v1/oauth/authorizations", "application/json", `{"client_id":"`+app.ClientID+`","redirect_uri":"`+redirect+
+		`","response_type":"code","scope":"routes:read","state":"bench-state-1","code_challenge":"`+challenge+
+		`","code_challenge_method":"S256","orgId":"`+e.org+`"}`, owner)
+	var consent struct{ RedirectTo string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &consent); err != nil {
+		b.Fatal(err)
+	}
+	to, err := url.Parse(consent.RedirectTo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {to.Query().Get("code")}, "redirect_uri": {redirect}, "code_verifier": {verifier}}
+	rec = call("POST", "/oauth/token", "application/x-www-form-urlencoded", form.Encode(), func(r *http.Request) { r.SetBasicAuth(app.ClientID, app.ClientSecret) })
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.AccessToken == "" {
+		b.Fatalf("token answer %s: %v", rec.Body, err)
+	}
+	return tok.AccessToken
 }
 
 const benchIssuer = "http://127.0.0.1:1" // never dialled: the verifier fetches in-process
@@ -50,9 +105,11 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	b.Cleanup(verifier.Close)
 	// Info, as deployed: every request formats its access log line.
 	log := logging.New(io.Discard, slog.LevelInfo)
-	authn := auth.NewAuthenticator(verifier, store, nil, time.Now, log)
+	oauthServer := oauth.New(oauth.Config{Issuer: apiIssuer, AuthorizeURL: dashboard + "/oauth/authorize"}, store, rand.Reader, time.Now, log)
+	authn := auth.NewAuthenticator(verifier, store, oauthServer, time.Now, log)
 	h := httpapi.NewServer(httpapi.Deps{
 		Routes: store, Orgs: store, Keys: store, BillingStore: store,
+		OAuth: oauthServer, OAuthStore: store,
 		Domains: newDomains(store, dnstest.Start(b), log),
 		Auth:    authn,
 		Plans:   reroute.DefaultCatalog(),
@@ -89,6 +146,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if e.token, err = issuer.Mint(email, time.Hour); err != nil {
 		b.Fatal(err)
 	}
+	e.appToken = e.connectApp(b)
 	e.warmUp(b)
 	return e
 }
@@ -113,11 +171,13 @@ func (e *benchEnv) warmUp(b *testing.B) {
 
 const warmUpRequests = 300
 
-// credentials are the two ways to call the API: a user's JWT and an org's API key.
+// credentials are the ways to call the API: a user's JWT, an org's API key and
+// an app's OAuth access token.
 func (e *benchEnv) credentials() []struct{ name, header string } {
 	return []struct{ name, header string }{
 		{"jwt", "Bearer " + e.token},
 		{"api-key", "Bearer " + e.secret},
+		{"oauth-app", "Bearer " + e.appToken},
 	}
 }
 
