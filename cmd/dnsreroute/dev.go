@@ -191,11 +191,7 @@ func devAPI(ctx context.Context, issuerURL string, store *dynamo.Store, doms rer
 	}
 	var notifications *httpapi.Notifications
 	if store != nil { // nil: a test of the routes around the API, which reads no table
-		key, err := store.SigningKey(ctx, "unsubscribe", rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		notifications = &httpapi.Notifications{Prefs: store, UnsubscribeKey: key}
+		notifications = &httpapi.Notifications{Prefs: store, UnsubscribeKey: store.SigningKeyOnce("unsubscribe", rand.Reader)}
 	}
 	issuer, err := devstack.NewDevIssuer(issuerURL, devAudience)
 	if err != nil {

@@ -114,11 +114,6 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("OIDC issuer %s: %w", jwtCfg.Issuer, err)
 	}
-	// The unsubscribe links' key, which the deliver function signs them with.
-	unsubscribeKey, err := store.SigningKey(ctx, "unsubscribe", rand.Reader)
-	if err != nil {
-		return err
-	}
 	oauthServer := oauth.New(oauthCfg, store, rand.Reader, time.Now, log)
 	doms := domains.New(store, edge.NewCloudFront(awsCfg, edgeCfg), dnscheck.New(dnsCfg), domainCfg, time.Now, rand.Reader, log)
 	handler := httpapi.NewServer(httpapi.Deps{
@@ -139,7 +134,7 @@ func run(ctx context.Context, getenv func(string) string, stderr io.Writer) erro
 		Events:      store, // events that are no table write of their own (an import's end)
 		Webhooks: &httpapi.Webhooks{Store: store, URLs: safehttp.Guard{},
 			NewSecret: func() (string, error) { return webhook.NewSecret(rand.Reader) }},
-		Notifications: &httpapi.Notifications{Prefs: store, UnsubscribeKey: unsubscribeKey},
+		Notifications: &httpapi.Notifications{Prefs: store, UnsubscribeKey: store.SigningKeyOnce("unsubscribe", rand.Reader)},
 	})
 	log.Info("api function ready", "table", table, "issuer", jwtCfg.Issuer, "corsOrigins", apiCfg.CORSOrigins, "billing", settings.Enabled())
 	lambda.StartWithOptions(httpadapter.NewV2(handler).ProxyWithContext, lambda.WithContext(ctx))

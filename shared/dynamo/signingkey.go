@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -41,4 +42,24 @@ func (s *Store) SigningKey(ctx context.Context, name string, rand io.Reader) ([]
 		return key, nil
 	}
 	return nil, unavailable(fmt.Errorf("signing key %s: made and gone", name))
+}
+
+// SigningKeyOnce is a getter of the key called name that reads (or makes) it
+// on first use and keeps it, so that a function needing it only now and then
+// spends no round trip at cold start; a failure is not kept.
+func (s *Store) SigningKeyOnce(name string, rand io.Reader) func(context.Context) ([]byte, error) {
+	var mu sync.Mutex
+	var key []byte
+	return func(ctx context.Context) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if key == nil {
+			k, err := s.SigningKey(ctx, name, rand)
+			if err != nil {
+				return nil, err
+			}
+			key = k
+		}
+		return key, nil
+	}
 }

@@ -152,6 +152,13 @@ func TestSigningKeyMadeOnce(t *testing.T) {
 	if err != nil || bytes.Equal(other, keys[0]) {
 		t.Fatalf("another name's key: %x, %v", other, err)
 	}
+	// The getter that reads it on first use agrees, and keeps it.
+	get := s.SigningKeyOnce("unsubscribe", rand.Reader)
+	for range 2 {
+		if k, err := get(ctx); err != nil || !bytes.Equal(k, keys[0]) {
+			t.Fatalf("SigningKeyOnce = %x, %v; want %x", k, err, keys[0])
+		}
+	}
 }
 
 // TestDeleteOrgDeletesWebhooksAndPrefs: an org's endpoints and its members'

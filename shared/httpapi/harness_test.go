@@ -98,7 +98,7 @@ func newAPIEnvWith(t *testing.T, mutate func(*httpapi.Deps)) *apiEnv {
 			// Metered, but far above what any test but the metering's own asks.
 			RouteChecks: reroute.Rate{Max: 1000, Window: time.Hour}, OrgChecks: reroute.Rate{Max: 1000, Window: time.Hour}},
 		Log: log, Now: time.Now, Rand: rand.Reader,
-		Webhooks: newWebhooks(store), Events: store, Destinations: store, Notifications: &httpapi.Notifications{Prefs: store, UnsubscribeKey: []byte(unsubscribeKey)},
+		Webhooks: newWebhooks(store), Events: store, Destinations: store, Notifications: &httpapi.Notifications{Prefs: store, UnsubscribeKey: func(context.Context) ([]byte, error) { return []byte(unsubscribeKey), nil }},
 	}
 	if mutate != nil {
 		mutate(&deps)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"html/template"
 	"net/http"
 
@@ -11,9 +12,10 @@ import (
 // notifications_not_configured.
 type Notifications struct {
 	Prefs reroute.NotifyPrefStore
-	// UnsubscribeKey signs the one-click unsubscribe links of emails (the
-	// delivery function signs with the same key).
-	UnsubscribeKey []byte
+	// UnsubscribeKey returns the key that signs the one-click unsubscribe
+	// links of emails (the delivery function signs with the same key); it is
+	// read when a link is first followed, not at cold start.
+	UnsubscribeKey func(context.Context) ([]byte, error)
 }
 
 type prefsJSON struct {
@@ -111,8 +113,16 @@ func (s *server) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 	org, email, sig := q.Get("org"), q.Get("email"), q.Get("sig")
 	page := map[string]any{"Email": email}
 	status := http.StatusOK
-	switch n := s.Notifications; {
-	case n == nil || !reroute.ValidUnsubscribeSig(n.UnsubscribeKey, org, email, sig):
+	n := s.Notifications
+	var key []byte
+	if n != nil {
+		var err error
+		if key, err = n.UnsubscribeKey(r.Context()); err != nil {
+			return err
+		}
+	}
+	switch {
+	case n == nil || !reroute.ValidUnsubscribeSig(key, org, email, sig):
 		status = http.StatusBadRequest
 		page["Title"], page["Text"] = "This link is not valid", "Choose which emails you get in the dashboard instead."
 	case r.Method == http.MethodGet:
