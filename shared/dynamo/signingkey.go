@@ -15,7 +15,7 @@ import (
 // bytes from rand) the first time: the Put holds only if no key exists, so two
 // functions starting at once agree on one. It lives in the table, which only the
 // service's functions read, so the stack needs no secret of its own for it; a
-// caller reads it once, at cold start.
+// caller reads it once (at cold start, or on first use with SigningKeyOnce).
 func (s *Store) SigningKey(ctx context.Context, name string, rand io.Reader) ([]byte, error) {
 	for range 2 {
 		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: signingKeyKey(name), ConsistentRead: aws.Bool(true)})
