@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -26,36 +25,13 @@ import (
 func TestDevNotifications(t *testing.T) {
 	_, table := dynamotest.NewTable(t)
 	dir := t.TempDir()
-	state := filepath.Join(dir, defaultStateFile)
 	mailDir := filepath.Join(dir, "mail")
 	dnsServer := dnstest.Start(t)
 	getenv := func(k string) string {
 		return map[string]string{"DNS_SERVERS": dnsServer.Addr, "LOG_LEVEL": "error"}[k]
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var devOut lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "-dynamodb-endpoint", os.Getenv(dynamotest.EndpointEnv), "-table", table,
-			"-api-addr", freeAddr(t), "-redirect-addr", freeAddr(t), "-state", state, "-web", filepath.Join(dir, "no-dist"),
-			"-access-log", filepath.Join(dir, "access.log"), "-mail", mailDir}, getenv, &devOut, &devOut)
-	}()
-	var st devState
-	for deadline := time.Now().Add(readmeWait); ; time.Sleep(100 * time.Millisecond) {
-		var err error
-		if st, err = readDevState(state); err == nil {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("dnsreroute dev ended: %v\n%s", err, devOut.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no state file: %v\n%s", err, devOut.String())
-		}
-	}
+	dev := startDev(t, table, dir, getenv, "-mail", mailDir)
+	st := dev.devState
 	api := st.API
 
 	var mu sync.Mutex
@@ -104,7 +80,7 @@ func TestDevNotifications(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %d verified webhooks, %d emails\n%s", readmeWait, n, len(mails), devOut.String())
+			t.Fatalf("after %v: %d verified webhooks, %d emails\n%s", readmeWait, n, len(mails), dev.out.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -39,31 +40,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 	getenv := func(k string) string {
 		return map[string]string{"DNS_SERVERS": dnsServer.Addr, "LOG_LEVEL": "error"}[k]
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var devOut lockedBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "-dynamodb-endpoint", os.Getenv(dynamotest.EndpointEnv), "-table", table,
-			"-api-addr", freeAddr(t), "-redirect-addr", freeAddr(t), "-state", state, "-web", filepath.Join(dir, "no-dist"),
-			"-access-log", filepath.Join(dir, "access.log")},
-			getenv, &devOut, &devOut)
-	}()
-	var st devState
-	for deadline := time.Now().Add(readmeWait); ; time.Sleep(100 * time.Millisecond) {
-		var err error
-		if st, err = readDevState(state); err == nil {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("dnsreroute dev ended: %v\n%s", err, devOut.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no state file after %v: %v\n%s", readmeWait, err, devOut.String())
-		}
-	}
+	dev := startDev(t, table, dir, getenv)
+	st := dev.devState
 	api, redir := st.API, st.Redirector
 	local := func(args ...string) (string, error) {
 		var stdout, stderr bytes.Buffer
@@ -132,17 +110,60 @@ func TestReadmeWalkthrough(t *testing.T) {
 	mustLocal("a.example.com", "routes", "list", "-user", "you@example.com")
 	mustLocal("0 of 10 routes", "routes", "list", "-org", org2)
 
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("dnsreroute dev ended with %v", err)
-		}
-	case <-time.After(readmeWait):
-		t.Fatal("dnsreroute dev did not stop")
+	if err := dev.stop(); err != nil {
+		t.Errorf("dnsreroute dev ended with %v", err)
 	}
 	if _, err := os.Stat(state); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the state file outlived the stack: %v", err)
+	}
+}
+
+// devStack is `dnsreroute dev` running inside a test, on ports of its own.
+type devStack struct {
+	devState
+	out  *lockedBuffer // what it logged
+	stop func() error  // stops it and waits: what run returned
+}
+
+// startDev runs `dnsreroute dev` on table, with its state file and folders in
+// dir (plus extra flags), and waits until its state file says where it
+// listens. The test's cleanup stops it if the test has not.
+func startDev(t *testing.T, table, dir string, getenv func(string) string, extra ...string) *devStack {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	args := append([]string{"dev", "-dynamodb-endpoint", os.Getenv(dynamotest.EndpointEnv), "-table", table,
+		"-api-addr", freeAddr(t), "-redirect-addr", freeAddr(t), "-state", filepath.Join(dir, defaultStateFile),
+		"-web", filepath.Join(dir, "no-dist"), "-access-log", filepath.Join(dir, "access.log")}, extra...)
+	go func() { done <- run(ctx, args, getenv, out, out) }()
+	var once sync.Once
+	var stopErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(readmeWait):
+				stopErr = fmt.Errorf("dnsreroute dev did not stop within %v", readmeWait)
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	for deadline := time.Now().Add(readmeWait); ; time.Sleep(100 * time.Millisecond) {
+		st, err := readDevState(filepath.Join(dir, defaultStateFile))
+		if err == nil {
+			return &devStack{devState: st, out: out, stop: stop}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("dnsreroute dev ended: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no state file after %v: %v\n%s", readmeWait, err, out.String())
+		}
 	}
 }
 
